@@ -1,0 +1,20 @@
+//! Herald's domain: the words a social media team uses (workspace, account, post, target, media)
+//! and the rules between them. It names no AWS, HTTP or Lambda type, and time is always an input.
+
+pub mod account;
+pub mod error;
+pub mod ids;
+pub mod limits;
+pub mod media;
+pub mod platform;
+pub mod post;
+pub mod workspace;
+
+pub use account::{Account, AccountStatus};
+pub use error::{DomainError, FieldError};
+pub use ids::{AccountId, ApiKeyId, EventId, MediaId, PostId, WorkspaceId};
+pub use limits::{NetworkLimits, RateLimit, TextCounting};
+pub use media::{MediaItem, MediaStatus, Rendition};
+pub use platform::Platform;
+pub use post::{Post, PostKind, PostLifecycle, PostStatus, Target, TargetStatus, Variant};
+pub use workspace::{ApiKey, Member, Role, Workspace};

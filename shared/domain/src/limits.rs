@@ -1,0 +1,226 @@
+//! What each network accepts, as data. Connectors declare their limits; compose-time
+//! validation and the dispatcher read them, so a rule lives in one place per network.
+
+use crate::error::FieldError;
+use crate::platform::Platform;
+use serde::Serialize;
+use unicode_segmentation::UnicodeSegmentation;
+
+/// How a network counts the length of a text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextCounting {
+    /// Unicode scalar values (most networks).
+    Chars,
+    /// User-perceived characters (Bluesky).
+    Graphemes,
+    /// X's weighted count: URLs weigh 23, CJK and emoji weigh 2, Latin weighs 1.
+    XWeighted,
+}
+
+impl TextCounting {
+    pub fn count(self, text: &str) -> usize {
+        match self {
+            TextCounting::Chars => text.chars().count(),
+            TextCounting::Graphemes => text.graphemes(true).count(),
+            TextCounting::XWeighted => x_weighted_length(text),
+        }
+    }
+}
+
+/// X counts a URL as 23 whatever its length (t.co wrapping); twitter-text's v3 configuration
+/// gives weight 1 to code points in a few ranges (Latin and common punctuation), 2 to all
+/// others, and 2 to each emoji however many code points it has.
+fn x_weighted_length(text: &str) -> usize {
+    const URL_WEIGHT: usize = 23;
+    fn light(c: char) -> bool {
+        matches!(c as u32, 0..=4351 | 8192..=8205 | 8208..=8223 | 8242..=8247)
+    }
+    fn is_emoji(g: &str) -> bool {
+        g.chars().any(|c| {
+            let c = c as u32;
+            (0x1F000..=0x1FAFF).contains(&c) || (0x2600..=0x27BF).contains(&c) || c == 0x200D
+        })
+    }
+    let mut total = 0;
+    for (i, word) in text.split_inclusive(char::is_whitespace).enumerate() {
+        let _ = i;
+        let trimmed = word.trim_end();
+        let lower = trimmed.to_ascii_lowercase();
+        if lower.starts_with("https://") || lower.starts_with("http://") {
+            total += URL_WEIGHT + (word.len() - trimmed.len());
+            continue;
+        }
+        for g in word.graphemes(true) {
+            total += if is_emoji(g) {
+                2
+            } else {
+                g.chars().map(|c| if light(c) { 1 } else { 2 }).sum()
+            };
+        }
+    }
+    total
+}
+
+/// Who a rate limit counts against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateScope {
+    /// Each connected account (user token) has its own allowance.
+    Account,
+    /// The whole Herald app registration shares one allowance.
+    App,
+}
+
+/// A publishing allowance: at most `max` publishes per `window_seconds`, rolling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct RateLimit {
+    pub scope: RateScope,
+    pub max: u32,
+    pub window_seconds: u64,
+}
+
+/// A network's documented limits. Numbers the network does not impose are `None`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NetworkLimits {
+    pub platform: Platform,
+    pub max_text: usize,
+    pub counting: TextCounting,
+    /// Networks that cannot take a post without media (Instagram, Pinterest, TikTok).
+    pub requires_media: bool,
+    pub max_images: usize,
+    pub max_videos: usize,
+    /// Whether images and a video may share one post.
+    pub mixed_media: bool,
+    pub image_types: &'static [&'static str],
+    pub video_types: &'static [&'static str],
+    pub max_image_bytes: Option<u64>,
+    pub max_video_bytes: Option<u64>,
+    pub max_video_seconds: Option<u32>,
+    pub max_title: Option<usize>,
+    pub publish_limits: &'static [RateLimit],
+}
+
+/// What validation needs to know of an attached media item.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MediaFacts {
+    pub content_type: String,
+    pub bytes: u64,
+    pub duration_seconds: Option<f64>,
+}
+
+impl NetworkLimits {
+    /// Every rule the content breaks, each naming the network, the field and the limit.
+    pub fn check(
+        &self,
+        field: &str,
+        text: &str,
+        title: Option<&str>,
+        media: &[MediaFacts],
+    ) -> Vec<FieldError> {
+        let p = self.platform;
+        let mut errors = Vec::new();
+        let length = self.counting.count(text);
+        if length > self.max_text {
+            let how = match self.counting {
+                TextCounting::Chars => "characters",
+                TextCounting::Graphemes => "graphemes",
+                TextCounting::XWeighted => "weighted characters",
+            };
+            errors.push(FieldError::new(
+                format!("{field}.text"),
+                format!(
+                    "{p}: text is {length} {how}, the limit is {}",
+                    self.max_text
+                ),
+            ));
+        }
+        if let (Some(max), Some(title)) = (self.max_title, title) {
+            if title.chars().count() > max {
+                errors.push(FieldError::new(
+                    format!("{field}.title"),
+                    format!("{p}: title is longer than {max} characters"),
+                ));
+            }
+        }
+        let images = media
+            .iter()
+            .filter(|m| m.content_type.starts_with("image/"))
+            .count();
+        let videos = media.len() - images;
+        if self.requires_media && media.is_empty() {
+            errors.push(FieldError::new(
+                format!("{field}.media"),
+                format!("{p}: a post needs an image or a video"),
+            ));
+        }
+        if images > self.max_images {
+            errors.push(FieldError::new(
+                format!("{field}.media"),
+                format!("{p}: at most {} images per post", self.max_images),
+            ));
+        }
+        if videos > self.max_videos {
+            errors.push(FieldError::new(
+                format!("{field}.media"),
+                format!("{p}: at most {} videos per post", self.max_videos),
+            ));
+        }
+        if images > 0 && videos > 0 && !self.mixed_media {
+            errors.push(FieldError::new(
+                format!("{field}.media"),
+                format!("{p}: images and video cannot share a post"),
+            ));
+        }
+        for m in media {
+            let (types, max_bytes) = if m.content_type.starts_with("image/") {
+                (self.image_types, self.max_image_bytes)
+            } else {
+                (self.video_types, self.max_video_bytes)
+            };
+            if !types.contains(&m.content_type.as_str()) {
+                errors.push(FieldError::new(
+                    format!("{field}.media"),
+                    format!("{p}: {} is not accepted", m.content_type),
+                ));
+            }
+            if let Some(max) = max_bytes {
+                if m.bytes > max {
+                    errors.push(FieldError::new(
+                        format!("{field}.media"),
+                        format!("{p}: a file is {} bytes, the limit is {max}", m.bytes),
+                    ));
+                }
+            }
+            if let (Some(max), Some(d)) = (self.max_video_seconds, m.duration_seconds) {
+                if d > f64::from(max) {
+                    errors.push(FieldError::new(
+                        format!("{field}.media"),
+                        format!("{p}: a video is {d:.0} s long, the limit is {max} s"),
+                    ));
+                }
+            }
+        }
+        errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x_counts_urls_as_23_and_cjk_as_two() {
+        let url = "https://example.com/a/very/long/path/that/goes/on/and/on/for/a/while";
+        assert_eq!(TextCounting::XWeighted.count(url), 23);
+        assert_eq!(TextCounting::XWeighted.count("hi "), 3);
+        assert_eq!(TextCounting::XWeighted.count("日本"), 4);
+        assert_eq!(TextCounting::XWeighted.count("👍🏽"), 2);
+    }
+
+    #[test]
+    fn graphemes_count_a_family_emoji_once() {
+        assert_eq!(TextCounting::Graphemes.count("👨‍👩‍👧"), 1);
+        assert_eq!(TextCounting::Chars.count("👨‍👩‍👧"), 5);
+    }
+}

@@ -1,0 +1,392 @@
+use crate::error::{DomainError, FieldError};
+use crate::ids::{AccountId, MediaId, PostId, WorkspaceId};
+use crate::platform::Platform;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Social posts build the audience; promotional ones sell. Teams keep promotion near 20%.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PostKind {
+    #[default]
+    Social,
+    Promotional,
+}
+
+/// What a person decided about a post. Publishing progress lives on its targets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PostLifecycle {
+    Draft,
+    Scheduled,
+    Cancelled,
+}
+
+/// The status the API shows for a post: its lifecycle, or once scheduled, its targets' progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PostStatus {
+    Draft,
+    Scheduled,
+    Publishing,
+    Published,
+    PartiallyPublished,
+    Failed,
+    Cancelled,
+}
+
+impl PostStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PostStatus::Draft => "draft",
+            PostStatus::Scheduled => "scheduled",
+            PostStatus::Publishing => "publishing",
+            PostStatus::Published => "published",
+            PostStatus::PartiallyPublished => "partially_published",
+            PostStatus::Failed => "failed",
+            PostStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// A post's status from its lifecycle and its targets' statuses.
+    pub fn derive(lifecycle: PostLifecycle, targets: &[TargetStatus]) -> PostStatus {
+        use TargetStatus as T;
+        match lifecycle {
+            PostLifecycle::Draft => return PostStatus::Draft,
+            PostLifecycle::Cancelled => return PostStatus::Cancelled,
+            PostLifecycle::Scheduled => {}
+        }
+        let count = |s: TargetStatus| targets.iter().filter(|t| **t == s).count();
+        let (published, failed) = (count(T::Published), count(T::Failed));
+        let in_flight = count(T::Publishing) + count(T::Unconfirmed);
+        let waiting = count(T::Scheduled) + count(T::Draft);
+        if in_flight > 0 || (waiting > 0 && published + failed > 0) {
+            PostStatus::Publishing
+        } else if waiting > 0 || targets.is_empty() {
+            PostStatus::Scheduled
+        } else if failed == 0 && published > 0 {
+            PostStatus::Published
+        } else if published == 0 && failed > 0 {
+            PostStatus::Failed
+        } else if published > 0 {
+            PostStatus::PartiallyPublished
+        } else {
+            PostStatus::Cancelled
+        }
+    }
+}
+
+/// Per-network overrides of a post's content (X is not LinkedIn).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<Vec<MediaId>>,
+    /// A title where the network has one (Pinterest, YouTube-style video networks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// A link the post points to (a Pinterest pin's destination, a LinkedIn article).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// A first comment posted under the post (a known practice on Instagram and LinkedIn).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_comment: Option<String>,
+    /// Follow-up posts, each a reply to the one before (threads on X, Threads, Bluesky, Mastodon).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thread: Vec<String>,
+}
+
+/// A post as composed: one text, optional per-network variants, media, and the accounts to
+/// publish to. Each account gets a [`Target`] of its own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Post {
+    pub id: PostId,
+    pub workspace: WorkspaceId,
+    pub text: String,
+    pub accounts: Vec<AccountId>,
+    pub variants: BTreeMap<Platform, Variant>,
+    pub media: Vec<MediaId>,
+    pub tags: Vec<String>,
+    pub kind: PostKind,
+    pub lifecycle: PostLifecycle,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Post {
+    pub const MAX_TEXT: usize = 64_000;
+    pub const MAX_ACCOUNTS: usize = 100;
+    pub const MAX_MEDIA: usize = 20;
+    pub const MAX_TAGS: usize = 50;
+    pub const MAX_TAG: usize = 100;
+
+    /// The text a network receives: its variant's, else the post's.
+    pub fn text_for(&self, platform: Platform) -> &str {
+        self.variants
+            .get(&platform)
+            .and_then(|v| v.text.as_deref())
+            .unwrap_or(&self.text)
+    }
+
+    /// The media a network receives: its variant's, else the post's.
+    pub fn media_for(&self, platform: Platform) -> &[MediaId] {
+        self.variants
+            .get(&platform)
+            .and_then(|v| v.media.as_deref())
+            .unwrap_or(&self.media)
+    }
+
+    /// Checks what needs no outside knowledge: sizes, counts, duplicates, tags.
+    pub fn check_shape(&self) -> Result<(), DomainError> {
+        let mut errors = Vec::new();
+        if self.text.chars().count() > Self::MAX_TEXT {
+            errors.push(FieldError::new(
+                "text",
+                format!("must be at most {} characters", Self::MAX_TEXT),
+            ));
+        }
+        if self.text.trim().is_empty() && self.media.is_empty() {
+            let every_variant_has_text = !self.variants.is_empty()
+                && self
+                    .variants
+                    .values()
+                    .all(|v| v.text.as_deref().is_some_and(|t| !t.trim().is_empty()));
+            if !every_variant_has_text {
+                errors.push(FieldError::new("text", "a post needs text or media"));
+            }
+        }
+        if self.accounts.is_empty() {
+            errors.push(FieldError::new("accounts", "name at least one account"));
+        }
+        if self.accounts.len() > Self::MAX_ACCOUNTS {
+            errors.push(FieldError::new(
+                "accounts",
+                format!("at most {} accounts", Self::MAX_ACCOUNTS),
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        if self.accounts.iter().any(|a| !seen.insert(a)) {
+            errors.push(FieldError::new("accounts", "an account is named twice"));
+        }
+        if self.media.len() > Self::MAX_MEDIA {
+            errors.push(FieldError::new(
+                "media",
+                format!("at most {} media items", Self::MAX_MEDIA),
+            ));
+        }
+        if self.tags.len() > Self::MAX_TAGS {
+            errors.push(FieldError::new(
+                "tags",
+                format!("at most {} tags", Self::MAX_TAGS),
+            ));
+        }
+        if self
+            .tags
+            .iter()
+            .any(|t| t.trim().is_empty() || t.chars().count() > Self::MAX_TAG)
+        {
+            errors.push(FieldError::new(
+                "tags",
+                format!("each tag must be 1 to {} characters", Self::MAX_TAG),
+            ));
+        }
+        for (platform, variant) in &self.variants {
+            if let Some(text) = &variant.text {
+                if text.chars().count() > Self::MAX_TEXT {
+                    errors.push(FieldError::new(
+                        format!("variants.{platform}.text"),
+                        format!("must be at most {} characters", Self::MAX_TEXT),
+                    ));
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::Invalid(errors))
+        }
+    }
+
+    /// A scheduled time must lie ahead of `now` (a little slack for clock skew and latency).
+    pub fn check_schedule(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), DomainError> {
+        if at < now - chrono::Duration::seconds(5) {
+            return Err(DomainError::field(
+                "scheduled_at",
+                "must not be in the past",
+            ));
+        }
+        if at > now + chrono::Duration::days(3 * 366) {
+            return Err(DomainError::field(
+                "scheduled_at",
+                "must be within three years",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Where one post target stands. Every change goes through [`TargetStatus::can_become`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetStatus {
+    /// The post is a draft: nothing will be sent until it is scheduled.
+    Draft,
+    Scheduled,
+    /// Claimed by a publisher run, whose lease says until when.
+    Publishing,
+    /// An attempt whose outcome is unknown (a crash or timeout after the network call may have
+    /// reached the network); it is resolved by asking the network before any retry.
+    Unconfirmed,
+    Published,
+    Failed,
+    Cancelled,
+}
+
+impl TargetStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetStatus::Draft => "draft",
+            TargetStatus::Scheduled => "scheduled",
+            TargetStatus::Publishing => "publishing",
+            TargetStatus::Unconfirmed => "unconfirmed",
+            TargetStatus::Published => "published",
+            TargetStatus::Failed => "failed",
+            TargetStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        use TargetStatus::*;
+        [
+            Draft,
+            Scheduled,
+            Publishing,
+            Unconfirmed,
+            Published,
+            Failed,
+            Cancelled,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            TargetStatus::Published | TargetStatus::Failed | TargetStatus::Cancelled
+        )
+    }
+
+    /// The one place the target status machine is written down.
+    pub fn can_become(self, next: TargetStatus) -> bool {
+        use TargetStatus::*;
+        matches!(
+            (self, next),
+            (Draft, Scheduled)
+                | (Draft, Cancelled)
+                | (Scheduled, Draft)
+                | (Scheduled, Scheduled)
+                | (Scheduled, Publishing)
+                | (Scheduled, Cancelled)
+                // a claim taken over after its lease expired
+                | (Publishing, Publishing)
+                | (Publishing, Published)
+                | (Publishing, Failed)
+                | (Publishing, Unconfirmed)
+                // a transient failure known not to have reached the network, retried later
+                | (Publishing, Scheduled)
+                | (Unconfirmed, Publishing)
+                | (Unconfirmed, Published)
+                | (Unconfirmed, Failed)
+        )
+    }
+}
+
+/// One post going to one account, with its own status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub workspace: WorkspaceId,
+    pub post: PostId,
+    pub account: AccountId,
+    pub platform: Platform,
+    pub status: TargetStatus,
+    /// When it should go out (the post's time, or a retry's).
+    pub due_at: Option<DateTime<Utc>>,
+    pub remote_id: Option<String>,
+    pub url: Option<String>,
+    pub error: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    /// Network calls made so far for this target (publish attempts, not lookups).
+    pub attempts: u32,
+}
+
+impl Target {
+    pub fn transition(&mut self, next: TargetStatus) -> Result<(), DomainError> {
+        if self.status.can_become(next) {
+            self.status = next;
+            Ok(())
+        } else {
+            Err(DomainError::Conflict(format!(
+                "a {} target cannot become {}",
+                self.status.as_str(),
+                next.as_str()
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use TargetStatus as T;
+
+    #[test]
+    fn post_status_follows_its_targets() {
+        let s = |ts: &[T]| PostStatus::derive(PostLifecycle::Scheduled, ts);
+        assert_eq!(s(&[T::Scheduled, T::Scheduled]), PostStatus::Scheduled);
+        assert_eq!(s(&[T::Publishing, T::Scheduled]), PostStatus::Publishing);
+        assert_eq!(s(&[T::Published, T::Scheduled]), PostStatus::Publishing);
+        assert_eq!(s(&[T::Published, T::Published]), PostStatus::Published);
+        assert_eq!(
+            s(&[T::Published, T::Failed]),
+            PostStatus::PartiallyPublished
+        );
+        assert_eq!(s(&[T::Failed, T::Failed]), PostStatus::Failed);
+        assert_eq!(s(&[T::Unconfirmed]), PostStatus::Publishing);
+        assert_eq!(
+            PostStatus::derive(PostLifecycle::Draft, &[T::Draft]),
+            PostStatus::Draft
+        );
+        assert_eq!(
+            PostStatus::derive(PostLifecycle::Cancelled, &[T::Published, T::Cancelled]),
+            PostStatus::Cancelled
+        );
+    }
+
+    #[test]
+    fn a_published_target_never_changes_again() {
+        for next in [
+            T::Draft,
+            T::Scheduled,
+            T::Publishing,
+            T::Unconfirmed,
+            T::Failed,
+            T::Cancelled,
+        ] {
+            assert!(!T::Published.can_become(next), "published -> {next:?}");
+        }
+        assert!(!T::Publishing.can_become(T::Cancelled));
+        assert!(!T::Unconfirmed.can_become(T::Scheduled));
+    }
+
+    #[test]
+    fn scheduling_in_the_past_is_refused() {
+        let now = Utc::now();
+        assert!(Post::check_schedule(now - chrono::Duration::minutes(1), now).is_err());
+        assert!(Post::check_schedule(now + chrono::Duration::minutes(1), now).is_ok());
+    }
+}

@@ -1,0 +1,33 @@
+//! Where media bytes live: S3 on AWS, a directory locally. Keys are paths like
+//! `ws_.../media/med_.../original`; the workspace id leads, as in the table.
+
+use async_trait::async_trait;
+use std::time::Duration;
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BlobError {
+    #[error("no blob under {0}")]
+    NotFound(String),
+    #[error("invalid blob key {0}")]
+    InvalidKey(String),
+    #[error("blob store unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError>;
+    async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError>;
+    /// Size in bytes, or NotFound.
+    async fn size(&self, key: &str) -> Result<u64, BlobError>;
+    async fn delete(&self, key: &str) -> Result<(), BlobError>;
+    /// A URL anyone may GET for `valid_for` (networks such as Instagram fetch media this way).
+    async fn presign_get(&self, key: &str, valid_for: Duration) -> Result<String, BlobError>;
+    /// A URL a client may PUT the bytes to for `valid_for`, with this content type.
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        valid_for: Duration,
+    ) -> Result<String, BlobError>;
+}

@@ -1,0 +1,19 @@
+//! The ports: the few traits through which Herald's logic reaches the outside world. Each has an
+//! AWS adapter and an embedded one; neither side's types appear here.
+
+pub mod blob;
+pub mod bus;
+pub mod clock;
+pub mod network;
+pub mod table;
+
+pub use blob::{BlobError, BlobStore};
+pub use bus::{BusError, BusEvent, EventBus};
+pub use clock::Clock;
+pub use network::{
+    AccountContext, Checkpoint, Connector, Connectors, MediaRef, NetworkError, NetworkErrorKind,
+    NoCheckpoint, PostMetrics, PublishRequest, Published,
+};
+pub use table::{
+    Condition, Item, Key, Page, Query, SortCondition, Table, TableError, TxOp, Update, Value,
+};

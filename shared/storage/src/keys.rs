@@ -1,0 +1,258 @@
+//! Every key string of Herald's single table comes from here: prefixes, builders, parsers.
+//!
+//! Layout (pk / sk):
+//! - workspace:        `T#{ws}` / `WS`
+//! - API key:          `T#{ws}` / `KEY#{sha256}`        (admin keys: tenant `_admin`)
+//! - account:          `T#{ws}` / `ACCT#{acct}`
+//! - credentials:      `T#{ws}` / `CRED#{acct}`         (encrypted, read only to publish)
+//! - media item:       `T#{ws}` / `MEDIA#{med}`
+//! - post:             `T#{ws}#POST#{post}` / `POST`
+//! - post target:      `T#{ws}#POST#{post}` / `TARGET#{acct}`
+//! - sandbox outbox:   `T#{ws}#SANDBOX#{acct}` / `{received at}#{remote id}`
+//! - idempotency:      `T#{ws}#IDEM` / `{scope}#{key hash}`
+//! - event outbox:     `T#{ws}#EVT` / `{time}#{evt}`
+//! - system state:     `T#_sys` / ...
+//!
+//! The tenant id leads every partition key of the table. Two sparse indexes serve the system
+//! (the publisher and the event relay), which acts for all tenants:
+//! - `gsi1` due targets: `DUE#{hour}#{shard}` / `{due at}#{ws}#{post}#{acct}`, present only
+//!   while a target waits to be published or confirmed; found by time bucket, never by scan.
+//! - `gsi2` calendar: `T#{ws}#CAL` / `{scheduled at}#{post}` on post items; and pending events
+//!   `EVTQ#{shard}` / `{time}#{ws}#{evt}` on event items until they are relayed.
+
+use chrono::{DateTime, TimeZone, Utc};
+use herald_domain::{AccountId, MediaId, PostId, WorkspaceId};
+use herald_ports::{Key, SortCondition};
+
+pub const GSI1: &str = "gsi1";
+pub const GSI1_PK: &str = "gsi1pk";
+pub const GSI1_SK: &str = "gsi1sk";
+pub const GSI2: &str = "gsi2";
+pub const GSI2_PK: &str = "gsi2pk";
+pub const GSI2_SK: &str = "gsi2sk";
+
+/// Due targets spread over this many index partitions per hour, so a 9:00 Monday burst does
+/// not land on one hot partition.
+pub const DUE_SHARDS: u32 = 4;
+/// Pending events spread over this many index partitions.
+pub const EVENT_SHARDS: u32 = 4;
+
+const ADMIN_TENANT: &str = "_admin";
+const SYSTEM_TENANT: &str = "_sys";
+
+fn tenant(ws: &WorkspaceId) -> String {
+    format!("T#{ws}")
+}
+
+/// Times in sort keys: fixed-width RFC 3339 with milliseconds, so byte order is time order.
+pub fn time_key(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+pub fn parse_time_key(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+pub fn workspace(ws: &WorkspaceId) -> Key {
+    Key::new(tenant(ws), "WS")
+}
+
+pub fn api_key(ws: Option<&WorkspaceId>, secret_hash: &str) -> Key {
+    let pk = ws
+        .map(tenant)
+        .unwrap_or_else(|| format!("T#{ADMIN_TENANT}"));
+    Key::new(pk, format!("KEY#{secret_hash}"))
+}
+
+pub fn account(ws: &WorkspaceId, acct: &AccountId) -> Key {
+    Key::new(tenant(ws), format!("ACCT#{acct}"))
+}
+
+/// All accounts of a workspace: query `tenant` with this sort-key prefix.
+pub fn accounts_of(ws: &WorkspaceId) -> (String, SortCondition) {
+    (tenant(ws), SortCondition::BeginsWith("ACCT#".into()))
+}
+
+pub fn credentials(ws: &WorkspaceId, acct: &AccountId) -> Key {
+    Key::new(tenant(ws), format!("CRED#{acct}"))
+}
+
+pub fn media(ws: &WorkspaceId, id: &MediaId) -> Key {
+    Key::new(tenant(ws), format!("MEDIA#{id}"))
+}
+
+pub fn post_partition(ws: &WorkspaceId, post: &PostId) -> String {
+    format!("T#{ws}#POST#{post}")
+}
+
+pub fn post(ws: &WorkspaceId, post: &PostId) -> Key {
+    Key::new(post_partition(ws, post), "POST")
+}
+
+pub fn target(ws: &WorkspaceId, post: &PostId, acct: &AccountId) -> Key {
+    Key::new(post_partition(ws, post), format!("TARGET#{acct}"))
+}
+
+pub const TARGET_PREFIX: &str = "TARGET#";
+
+/// The calendar index entry of a scheduled post.
+pub fn calendar(ws: &WorkspaceId, at: DateTime<Utc>, post: &PostId) -> (String, String) {
+    (format!("T#{ws}#CAL"), format!("{}#{post}", time_key(at)))
+}
+
+pub fn calendar_partition(ws: &WorkspaceId) -> String {
+    format!("T#{ws}#CAL")
+}
+
+/// The window `[from, to)` of the calendar index.
+pub fn calendar_window(from: DateTime<Utc>, to: DateTime<Utc>) -> SortCondition {
+    // `#` sorts before every id character, `~` after: the bounds bracket whole entries.
+    SortCondition::Between(format!("{}#", time_key(from)), format!("{}#", time_key(to)))
+}
+
+/// Which due-index partition an hour's target falls in.
+pub fn due_bucket(due: DateTime<Utc>, shard: u32) -> String {
+    format!("DUE#{}#{shard}", due.format("%Y-%m-%dT%H"))
+}
+
+/// The start of the hour a time falls in (buckets are hours).
+pub fn bucket_start(t: DateTime<Utc>) -> DateTime<Utc> {
+    let secs = t.timestamp().div_euclid(3600) * 3600;
+    Utc.timestamp_opt(secs, 0).single().unwrap_or(t)
+}
+
+pub fn due_shard(post: &PostId, acct: &AccountId) -> u32 {
+    // FNV-1a: stable across processes and versions, unlike std's hasher.
+    let mut h: u32 = 0x811c_9dc5;
+    for b in post.as_str().bytes().chain(acct.as_str().bytes()) {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h % DUE_SHARDS
+}
+
+/// The due-index entry (gsi1pk, gsi1sk) of a target due at `due`.
+pub fn due_entry(
+    due: DateTime<Utc>,
+    ws: &WorkspaceId,
+    post: &PostId,
+    acct: &AccountId,
+) -> (String, String) {
+    (
+        due_bucket(due, due_shard(post, acct)),
+        format!("{}#{ws}#{post}#{acct}", time_key(due)),
+    )
+}
+
+/// Entries of a due-index partition due at or before `until`.
+pub fn due_until(until: DateTime<Utc>) -> SortCondition {
+    SortCondition::Le(format!("{}#~", time_key(until)))
+}
+
+/// A due-index sort key back into its parts.
+pub fn parse_due(sk: &str) -> Option<(DateTime<Utc>, WorkspaceId, PostId, AccountId)> {
+    let mut parts = sk.split('#');
+    let due = parse_time_key(parts.next()?)?;
+    let ws = WorkspaceId::parse(parts.next()?)?;
+    let post = PostId::parse(parts.next()?)?;
+    let acct = AccountId::parse(parts.next()?)?;
+    parts.next().is_none().then_some((due, ws, post, acct))
+}
+
+pub fn sandbox_outbox(ws: &WorkspaceId, acct: &AccountId) -> String {
+    format!("T#{ws}#SANDBOX#{acct}")
+}
+
+pub fn sandbox_entry(
+    ws: &WorkspaceId,
+    acct: &AccountId,
+    at: DateTime<Utc>,
+    remote_id: &str,
+) -> Key {
+    Key::new(
+        sandbox_outbox(ws, acct),
+        format!("{}#{remote_id}", time_key(at)),
+    )
+}
+
+/// An idempotency record; `scope` separates uses (an API route, an inbound webhook).
+pub fn idempotency(ws: &WorkspaceId, scope: &str, key_hash: &str) -> Key {
+    Key::new(format!("T#{ws}#IDEM"), format!("{scope}#{key_hash}"))
+}
+
+pub fn event(ws: &WorkspaceId, at: DateTime<Utc>, id: &str) -> Key {
+    Key::new(format!("T#{ws}#EVT"), format!("{}#{id}", time_key(at)))
+}
+
+pub fn event_queue(shard: u32) -> String {
+    format!("EVTQ#{shard}")
+}
+
+/// The pending-event index entry (gsi2pk, gsi2sk) of an event.
+pub fn event_queue_entry(ws: &WorkspaceId, at: DateTime<Utc>, id: &str) -> (String, String) {
+    let shard = id
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31) + u32::from(b))
+        % EVENT_SHARDS;
+    (event_queue(shard), format!("{}#{ws}#{id}", time_key(at)))
+}
+
+/// A system item: state the publisher keeps for itself (e.g. its due-index watermark).
+pub fn system(name: &str) -> Key {
+    Key::new(format!("T#{SYSTEM_TENANT}"), name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_keys_round_trip_and_sort_by_time() {
+        let ws = WorkspaceId::generate(1, 1);
+        let post = PostId::generate(1, 2);
+        let acct = AccountId::generate(1, 3);
+        let t1 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+        let t2 = t1 + chrono::Duration::milliseconds(1);
+        let (pk, sk1) = due_entry(t1, &ws, &post, &acct);
+        let (_, sk2) = due_entry(t2, &ws, &post, &acct);
+        assert!(pk.starts_with("DUE#2026-11-23T09#"));
+        assert!(sk1 < sk2);
+        assert_eq!(parse_due(&sk1), Some((t1, ws, post, acct)));
+        assert!(due_until(t1).matches(&sk1));
+        assert!(!due_until(t1).matches(&sk2));
+    }
+
+    #[test]
+    fn the_calendar_window_keeps_its_ends() {
+        let ws = WorkspaceId::generate(1, 1);
+        let post = PostId::generate(1, 2);
+        let from = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+        let to = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
+        let window = calendar_window(from, to);
+        assert!(window.matches(&calendar(&ws, from, &post).1));
+        assert!(!window.matches(&calendar(&ws, to, &post).1));
+        assert!(!window.matches(&calendar(&ws, from - chrono::Duration::milliseconds(1), &post).1));
+    }
+
+    #[test]
+    fn every_tenant_key_leads_with_its_workspace() {
+        let ws = WorkspaceId::generate(1, 1);
+        let acct = AccountId::generate(1, 3);
+        let post = PostId::generate(1, 2);
+        for key in [
+            workspace(&ws),
+            account(&ws, &acct),
+            credentials(&ws, &acct),
+            post_key_for_test(&ws, &post),
+            target(&ws, &post, &acct),
+        ] {
+            assert!(key.pk.starts_with(&format!("T#{ws}")), "{key:?}");
+        }
+    }
+
+    fn post_key_for_test(ws: &WorkspaceId, p: &PostId) -> Key {
+        post(ws, p)
+    }
+}
