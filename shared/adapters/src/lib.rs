@@ -1,5 +1,21 @@
 //! Adapters of the blob store, event bus and clock ports: AWS (feature `aws`) and embedded.
 
+pub mod blob_key;
 pub mod clock;
+pub mod fs_blob;
+pub mod memory_bus;
 
+#[cfg(feature = "aws")]
+pub mod eventbridge_bus;
+#[cfg(feature = "aws")]
+pub mod s3_blob;
+
+pub use blob_key::validate_key;
 pub use clock::{ManualClock, SystemClock};
+pub use fs_blob::{FsBlobStore, PresignError, PresignedQuery, verify_presigned};
+pub use memory_bus::InProcessBus;
+
+#[cfg(feature = "aws")]
+pub use eventbridge_bus::EventBridgeBus;
+#[cfg(feature = "aws")]
+pub use s3_blob::S3BlobStore;

@@ -1,0 +1,390 @@
+//! The blob store on the local filesystem, for `herald serve` and tests.
+//!
+//! Layout under the root directory:
+//! - `objects/{key}`: the bytes, exactly as put (a watcher or a person can read them directly);
+//! - `types/{key}`: the content type the bytes were put with;
+//! - `tmp/`: files being written, renamed into place once complete, so a reader never sees half
+//!   a blob.
+//!
+//! Presigned URLs point at the local server (`{public_base_url}/blobs/{key}?...`), which checks
+//! them with [`verify_presigned`] before it serves or stores anything.
+
+use crate::blob_key::validate_key;
+use async_trait::async_trait;
+use herald_ports::{BlobError, BlobStore, Clock};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The content type reported for blobs whose type was never recorded.
+pub const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
+
+type HmacSha256 = Hmac<Sha256>;
+
+pub struct FsBlobStore {
+    root: PathBuf,
+    public_base_url: url::Url,
+    signing_key: Vec<u8>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for FsBlobStore {
+    // The signing key stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FsBlobStore")
+            .field("root", &self.root)
+            .field("public_base_url", &self.public_base_url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FsBlobStore {
+    /// `public_base_url` is where the local server answers (`http://127.0.0.1:8080`); it must be
+    /// an absolute http(s) URL. Nothing is created on disk until the first put.
+    pub fn new(
+        root_dir: impl Into<PathBuf>,
+        public_base_url: &str,
+        signing_key: Vec<u8>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, BlobError> {
+        let public_base_url = url::Url::parse(public_base_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+            .ok_or_else(|| {
+                BlobError::Unavailable(format!("not an http(s) base URL: {public_base_url}"))
+            })?;
+        Ok(FsBlobStore {
+            root: root_dir.into(),
+            public_base_url,
+            signing_key,
+            clock,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the bytes of `key` live on disk (whether or not they exist yet).
+    pub fn object_path(&self, key: &str) -> Result<PathBuf, BlobError> {
+        validate_key(key)?;
+        Ok(self.root.join("objects").join(key))
+    }
+
+    /// The bytes and content type of a blob: what the local server answers a presigned GET with.
+    pub async fn get_with_type(&self, key: &str) -> Result<(Vec<u8>, String), BlobError> {
+        validate_key(key)?;
+        let objects = self.root.join("objects").join(key);
+        let types = self.root.join("types").join(key);
+        let key = key.to_owned();
+        blocking(move || {
+            let bytes = read_object(&objects, &key)?;
+            let content_type = match std::fs::read_to_string(&types) {
+                Ok(t) => t,
+                Err(e) if e.kind() == ErrorKind::NotFound => DEFAULT_CONTENT_TYPE.to_owned(),
+                Err(e) => return Err(io_error(&key, e)),
+            };
+            Ok((bytes, content_type))
+        })
+        .await
+    }
+
+    fn presign(
+        &self,
+        method: &str,
+        key: &str,
+        content_type: &str,
+        valid_for: Duration,
+    ) -> Result<String, BlobError> {
+        validate_key(key)?;
+        let valid_for = i64::try_from(valid_for.as_secs()).unwrap_or(i64::MAX);
+        let expires = self.clock.now().timestamp().saturating_add(valid_for);
+        let signature = sign(&self.signing_key, method, key, expires, content_type);
+        let mut url = self.public_base_url.clone();
+        url.path_segments_mut()
+            .map_err(|_| BlobError::Unavailable("base URL cannot take a path".into()))?
+            .pop_if_empty()
+            .push("blobs")
+            .extend(key.split('/'));
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("method", method)
+                .append_pair("expires", &expires.to_string());
+            if !content_type.is_empty() {
+                q.append_pair("content_type", content_type);
+            }
+            q.append_pair("signature", &signature);
+        }
+        Ok(url.to_string())
+    }
+}
+
+#[async_trait]
+impl BlobStore for FsBlobStore {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError> {
+        validate_key(key)?;
+        let root = self.root.clone();
+        let key = key.to_owned();
+        let content_type = content_type.to_owned();
+        blocking(move || {
+            // The type goes first: a reader that finds the bytes also finds their type.
+            write_atomically(
+                &root,
+                &root.join("types").join(&key),
+                content_type.as_bytes(),
+            )
+            .map_err(|e| io_error(&key, e))?;
+            write_atomically(&root, &root.join("objects").join(&key), &bytes)
+                .map_err(|e| io_error(&key, e))
+        })
+        .await
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
+        let path = self.object_path(key)?;
+        let key = key.to_owned();
+        blocking(move || read_object(&path, &key)).await
+    }
+
+    async fn size(&self, key: &str) -> Result<u64, BlobError> {
+        let path = self.object_path(key)?;
+        let key = key.to_owned();
+        blocking(move || match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => Ok(m.len()),
+            // A directory is only a prefix of other keys, as on S3.
+            Ok(_) => Err(BlobError::NotFound(key)),
+            Err(e) => Err(io_error(&key, e)),
+        })
+        .await
+    }
+
+    /// Deleting a missing blob succeeds, as on S3.
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        validate_key(key)?;
+        let objects = self.root.join("objects").join(key);
+        let types = self.root.join("types").join(key);
+        let key = key.to_owned();
+        blocking(move || {
+            for path in [objects, types] {
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_error(&key, e)),
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn presign_get(&self, key: &str, valid_for: Duration) -> Result<String, BlobError> {
+        self.presign("GET", key, "", valid_for)
+    }
+
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        valid_for: Duration,
+    ) -> Result<String, BlobError> {
+        self.presign("PUT", key, content_type, valid_for)
+    }
+}
+
+/// The query string of a presigned URL, as the local server receives it
+/// (`axum::extract::Query<PresignedQuery>`). `content_type` is empty for GET.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct PresignedQuery {
+    pub method: String,
+    pub expires: i64,
+    #[serde(default)]
+    pub content_type: String,
+    pub signature: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PresignError {
+    #[error("the link has expired")]
+    Expired,
+    #[error("the link's signature does not match")]
+    BadSignature,
+    #[error("invalid blob key")]
+    InvalidKey,
+}
+
+/// Checks a presigned URL. `method` is the request's actual method and, for a PUT,
+/// `content_type` is the request's `Content-Type` header, so a URL signed for one method or type
+/// cannot be used for another. The signature is compared in constant time; it covers method,
+/// key, expiry and content type, so changing any of them fails.
+pub fn verify_presigned(
+    signing_key: &[u8],
+    method: &str,
+    key: &str,
+    expires: i64,
+    content_type: &str,
+    signature: &str,
+    now_epoch: i64,
+) -> Result<(), PresignError> {
+    validate_key(key).map_err(|_| PresignError::InvalidKey)?;
+    let given = hex::decode(signature).map_err(|_| PresignError::BadSignature)?;
+    mac(signing_key, method, key, expires, content_type)
+        .verify_slice(&given)
+        .map_err(|_| PresignError::BadSignature)?;
+    // Checked after the signature, so the answer says nothing about forged expiry times.
+    if now_epoch > expires {
+        return Err(PresignError::Expired);
+    }
+    Ok(())
+}
+
+fn sign(signing_key: &[u8], method: &str, key: &str, expires: i64, content_type: &str) -> String {
+    hex::encode(
+        mac(signing_key, method, key, expires, content_type)
+            .finalize()
+            .into_bytes(),
+    )
+}
+
+fn mac(
+    signing_key: &[u8],
+    method: &str,
+    key: &str,
+    expires: i64,
+    content_type: &str,
+) -> HmacSha256 {
+    let mut mac = HmacSha256::new_from_slice(signing_key).expect("HMAC takes keys of any length");
+    // Each field is length-prefixed, so no two different field lists sign the same bytes.
+    let expires = expires.to_string();
+    for field in [method, key, expires.as_str(), content_type] {
+        mac.update(&(field.len() as u64).to_be_bytes());
+        mac.update(field.as_bytes());
+    }
+    mac
+}
+
+fn read_object(path: &Path, key: &str) -> Result<Vec<u8>, BlobError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == ErrorKind::IsADirectory => Err(BlobError::NotFound(key.to_owned())),
+        Err(e) => Err(io_error(key, e)),
+    }
+}
+
+fn io_error(key: &str, e: std::io::Error) -> BlobError {
+    match e.kind() {
+        ErrorKind::NotFound => BlobError::NotFound(key.to_owned()),
+        // On disk a key cannot be both a blob and a prefix of other blobs (`a/b` and `a/b/c`).
+        ErrorKind::NotADirectory | ErrorKind::IsADirectory | ErrorKind::DirectoryNotEmpty => {
+            BlobError::InvalidKey(format!("{key} collides with another blob's path"))
+        }
+        _ => BlobError::Unavailable(format!("{key}: {e}")),
+    }
+}
+
+/// Writes `bytes` to a temporary file, syncs it, then renames it over `dest`: readers see the
+/// old blob or the new one, never a part, and a crash leaves at worst a stray temp file.
+fn write_atomically(root: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let tmp_dir = root.join("tmp");
+    std::fs::create_dir_all(&tmp_dir)?;
+    let parent = dest.parent().expect("a blob path has a parent");
+    std::fs::create_dir_all(parent)?;
+    let tmp = tmp_dir.join(format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, dest)?;
+        // The rename itself is durable only once the directory is synced.
+        std::fs::File::open(parent)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
+) -> Result<T, BlobError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| BlobError::Unavailable(format!("blob task failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &[u8] = b"test signing key";
+
+    #[test]
+    fn a_signature_verifies_until_its_expiry_and_not_after() {
+        let sig = sign(KEY, "PUT", "ws_1/media/m/original", 1_000, "image/png");
+        let check = |now| {
+            verify_presigned(
+                KEY,
+                "PUT",
+                "ws_1/media/m/original",
+                1_000,
+                "image/png",
+                &sig,
+                now,
+            )
+        };
+        assert_eq!(check(1_000), Ok(()));
+        assert_eq!(check(1_001), Err(PresignError::Expired));
+    }
+
+    #[test]
+    fn every_signed_field_changes_the_signature() {
+        let sig = sign(KEY, "PUT", "a/b", 1_000, "image/png");
+        let bad = Err(PresignError::BadSignature);
+        assert_eq!(
+            verify_presigned(KEY, "GET", "a/b", 1_000, "image/png", &sig, 0),
+            bad
+        );
+        assert_eq!(
+            verify_presigned(KEY, "PUT", "a/c", 1_000, "image/png", &sig, 0),
+            bad
+        );
+        assert_eq!(
+            verify_presigned(KEY, "PUT", "a/b", 1_001, "image/png", &sig, 0),
+            bad
+        );
+        assert_eq!(
+            verify_presigned(KEY, "PUT", "a/b", 1_000, "image/gif", &sig, 0),
+            bad
+        );
+        assert_eq!(
+            verify_presigned(b"other", "PUT", "a/b", 1_000, "image/png", &sig, 0),
+            bad
+        );
+        assert_eq!(
+            verify_presigned(KEY, "PUT", "a/b", 1_000, "image/png", "zz", 0),
+            bad
+        );
+    }
+
+    #[test]
+    fn shifting_text_between_fields_does_not_keep_a_signature_valid() {
+        // Plain concatenation would sign "PUTa/b" the same either way.
+        let sig = sign(KEY, "PUT", "a/b", 1_000, "");
+        assert_eq!(
+            verify_presigned(KEY, "PU", "Ta/b", 1_000, "", &sig, 0),
+            Err(PresignError::BadSignature)
+        );
+    }
+}

@@ -1,0 +1,179 @@
+//! The blob store on S3, through the AWS SDK. Keys are checked by the same rule as on disk, so a
+//! key that works locally works on AWS and the other way round.
+
+use crate::blob_key::validate_key;
+use async_trait::async_trait;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use herald_ports::{BlobError, BlobStore};
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct S3BlobStore {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl S3BlobStore {
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        S3BlobStore {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Creates the bucket (for tests and local set-up; on AWS the template creates it).
+    /// A bucket that already exists and is ours is fine.
+    pub async fn create_bucket(&self) -> Result<(), BlobError> {
+        let mut req = self.client.create_bucket().bucket(&self.bucket);
+        // us-east-1 is the one region that refuses an explicit location constraint.
+        if let Some(region) = self.client.config().region().map(|r| r.as_ref().to_owned())
+            && region != "us-east-1"
+        {
+            req = req.create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(region.as_str().into())
+                    .build(),
+            );
+        }
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_bucket_already_owned_by_you()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(unavailable(&self.bucket, e)),
+        }
+    }
+
+    fn presigning(valid_for: Duration) -> Result<PresigningConfig, BlobError> {
+        // S3 allows at most a week; asking for more is the caller's mistake, not an outage.
+        PresigningConfig::expires_in(valid_for)
+            .map_err(|e| BlobError::Unavailable(format!("cannot presign for {valid_for:?}: {e}")))
+    }
+}
+
+#[async_trait]
+impl BlobStore for S3BlobStore {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError> {
+        validate_key(key)?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| unavailable(key, e))?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
+        validate_key(key)?;
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| {
+                if is_404(&e) || e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
+                    BlobError::NotFound(key.to_owned())
+                } else {
+                    unavailable(key, e)
+                }
+            })?;
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| BlobError::Unavailable(format!("{key}: reading the body: {e}")))?;
+        Ok(body.into_bytes().to_vec())
+    }
+
+    async fn size(&self, key: &str) -> Result<u64, BlobError> {
+        validate_key(key)?;
+        let out = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| {
+                if is_404(&e) || e.as_service_error().is_some_and(|s| s.is_not_found()) {
+                    BlobError::NotFound(key.to_owned())
+                } else {
+                    unavailable(key, e)
+                }
+            })?;
+        out.content_length()
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| BlobError::Unavailable(format!("{key}: S3 gave no size")))
+    }
+
+    /// Deleting a missing blob succeeds (S3 does not say whether there was one).
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        validate_key(key)?;
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| unavailable(key, e))?;
+        Ok(())
+    }
+
+    async fn presign_get(&self, key: &str, valid_for: Duration) -> Result<String, BlobError> {
+        validate_key(key)?;
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(Self::presigning(valid_for)?)
+            .await
+            .map_err(|e| unavailable(key, e))?;
+        Ok(req.uri().to_owned())
+    }
+
+    /// The content type is signed: the client must send exactly this `Content-Type`.
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        valid_for: Duration,
+    ) -> Result<String, BlobError> {
+        validate_key(key)?;
+        let req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .presigned(Self::presigning(valid_for)?)
+            .await
+            .map_err(|e| unavailable(key, e))?;
+        Ok(req.uri().to_owned())
+    }
+}
+
+/// HEAD answers have no body, so a missing object may come back as a bare 404 without a code.
+fn is_404<E>(e: &SdkError<E, HttpResponse>) -> bool {
+    e.raw_response().is_some_and(|r| r.status().as_u16() == 404)
+}
+
+fn unavailable(key: &str, e: impl std::error::Error) -> BlobError {
+    BlobError::Unavailable(format!("{key}: {}", DisplayErrorContext(e)))
+}
