@@ -519,6 +519,10 @@ pub fn map_token_error(
         Some("invalid_grant") | Some("access_denied") => NetworkErrorKind::Unauthorized,
         // Meta's code 190 is an invalid or expired OAuth token.
         Some("190") => NetworkErrorKind::Unauthorized,
+        // X answers a revoked or used-up refresh token with invalid_request and this text.
+        Some("invalid_request") if message.contains("token was invalid") => {
+            NetworkErrorKind::Unauthorized
+        }
         Some("temporarily_unavailable") | Some("server_error") => NetworkErrorKind::Transient,
         // invalid_client, unauthorized_client, invalid_request, invalid_scope: Herald's app
         // registration or request is wrong; retrying will not help.
