@@ -702,7 +702,10 @@ fn fatal<E: Into<redb::Error>>(e: E) -> Fatal {
 fn apply(t: &mut Tables, op: &WriteOp) -> Result<Result<Outcome, TableError>, Fatal> {
     Ok(match op {
         WriteOp::Put { item, condition } => {
-            let key = Key::of(item).ok_or_else(|| TableError::Invalid("no key".into()))?;
+            // Checked before sending; refuse just this request if it ever slips through.
+            let Some(key) = Key::of(item) else {
+                return Ok(Err(no_key()));
+            };
             let old = current(t, &key)?;
             if let Some(c) = condition
                 && !c.holds(old.as_ref())
@@ -751,6 +754,10 @@ fn apply(t: &mut Tables, op: &WriteOp) -> Result<Result<Outcome, TableError>, Fa
     })
 }
 
+fn no_key() -> TableError {
+    TableError::Invalid("an item needs string pk and sk".into())
+}
+
 fn condition_failed(old: Option<Item>) -> TableError {
     TableError::ConditionFailed {
         current: old.map(Box::new),
@@ -787,10 +794,10 @@ fn transact(t: &mut Tables, ops: &[TxOp]) -> Result<Result<Outcome, TableError>,
     let mut failed = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         let (key, condition) = match op {
-            TxOp::Put { item, condition } => (
-                Key::of(item).ok_or_else(|| TableError::Invalid("no key".into()))?,
-                condition.as_ref(),
-            ),
+            TxOp::Put { item, condition } => match Key::of(item) {
+                Some(key) => (key, condition.as_ref()),
+                None => return Ok(Err(no_key())),
+            },
             TxOp::Update { key, condition, .. } | TxOp::Delete { key, condition } => {
                 (key.clone(), condition.as_ref())
             }
