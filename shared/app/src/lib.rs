@@ -1,1 +1,81 @@
+//! Herald's use cases, written against the ports: the intake API's operations, the publishing
+//! engine and the event relay. Every function host (Lambda or `herald serve`) calls these.
 
+pub mod accounts;
+pub mod auth;
+pub mod error;
+pub mod events;
+pub mod posts;
+pub mod publish;
+pub mod records;
+pub mod workspaces;
+
+pub use error::AppError;
+
+use herald_domain::Platform;
+use herald_ports::{BlobStore, Clock, Connector, Connectors, EventBus, Table};
+use std::sync::Arc;
+
+/// Everything a use case may reach, built once by the bootstrap and shared.
+#[derive(Clone)]
+pub struct Deps {
+    pub table: Arc<dyn Table>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub bus: Arc<dyn EventBus>,
+    pub clock: Arc<dyn Clock>,
+    pub connectors: Arc<Connectors>,
+    pub sealer: Arc<herald_networks::crypto::Sealer>,
+    pub settings: Settings,
+}
+
+/// Behaviour the operator chooses at start.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// Lets service URLs (and webhook and import targets) be loopback addresses: local tests.
+    pub allow_loopback: bool,
+}
+
+impl Settings {
+    /// A user-supplied service URL (a Mastodon instance, a Bluesky PDS) must be https on a
+    /// public host; the network layer checks every address it resolves to again.
+    pub fn check_service_url(&self, raw: &str) -> Result<url::Url, String> {
+        let url = url::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
+        let host = url.host_str().ok_or("the URL has no host")?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("the URL must not carry a user name or password".into());
+        }
+        let loopback = host == "localhost"
+            || host
+                .trim_matches(|c| c == '[' || c == ']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        match (url.scheme(), loopback) {
+            (_, true) if !self.allow_loopback => {
+                Err("loopback addresses are refused (see --allow-loopback-targets)".into())
+            }
+            ("https", _) | ("http", true) => Ok(url),
+            _ => Err("the URL must use https".into()),
+        }
+    }
+}
+
+impl Deps {
+    pub fn connector(&self, platform: Platform) -> Result<&Arc<dyn Connector>, AppError> {
+        self.connectors
+            .get(&platform)
+            .ok_or(AppError::NetworkNotConfigured(platform))
+    }
+
+    /// A fresh random value for ids and secrets. Kept in one place so tests could seed it.
+    pub fn random_u128(&self) -> u128 {
+        rand::random()
+    }
+}
+
+/// New ids are time-ordered by the clock, random within a millisecond.
+macro_rules! new_id {
+    ($deps:expr, $ty:ty) => {
+        <$ty>::generate($deps.clock.now_ms() as u64, $deps.random_u128())
+    };
+}
+pub(crate) use new_id;

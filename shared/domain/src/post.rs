@@ -119,7 +119,8 @@ pub struct Post {
 
 impl Post {
     pub const MAX_TEXT: usize = 64_000;
-    pub const MAX_ACCOUNTS: usize = 100;
+    // A post and its targets are written in one transaction (DynamoDB allows 100 items).
+    pub const MAX_ACCOUNTS: usize = 50;
     pub const MAX_MEDIA: usize = 20;
     pub const MAX_TAGS: usize = 50;
     pub const MAX_TAG: usize = 100;

@@ -1,1 +1,271 @@
-//! (being written)
+//! The sandbox network: Herald's own test network, like a payment provider's test mode. It
+//! keeps what it receives in the table (the outbox API shows it) and behaves like a strict
+//! real network: it takes no idempotency keys, so every publish call makes a new post, and the
+//! publishing engine must never send a target twice. Faults can be injected for tests.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use herald_domain::limits::{RateLimit, RateScope};
+use herald_domain::{AccountId, NetworkLimits, Platform, TextCounting, WorkspaceId};
+use herald_ports::{
+    AccountContext, Checkpoint, Clock, Connector, Item, NetworkError, NetworkErrorKind,
+    PostMetrics, PublishRequest, Published, Query, SortCondition, Table, Value,
+};
+use herald_storage::keys;
+use serde::Serialize;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+pub const LIMITS: NetworkLimits = NetworkLimits {
+    platform: Platform::Sandbox,
+    max_text: 5_000,
+    counting: TextCounting::Chars,
+    requires_media: false,
+    max_images: 10,
+    max_videos: 1,
+    mixed_media: true,
+    image_types: &["image/jpeg", "image/png", "image/gif", "image/webp"],
+    video_types: &["video/mp4", "video/quicktime", "video/webm"],
+    max_image_bytes: None,
+    max_video_bytes: None,
+    max_video_seconds: None,
+    max_title: Some(300),
+    publish_limits: &[RateLimit {
+        scope: RateScope::Account,
+        max: 100_000,
+        window_seconds: 86_400,
+    }],
+};
+
+/// A misbehaviour the sandbox shows on its next publish calls, in order (tests only).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// Keeps the post, then answers as if the connection dropped: the classic duplicate trap.
+    AcceptThenTimeout,
+    /// Refuses with a 503 before keeping anything.
+    Unavailable,
+    /// Refuses with a 429 and a retry time.
+    RateLimited { retry_after_seconds: i64 },
+    /// Refuses the content for good.
+    Reject(String),
+    /// Keeps the post and then never answers (the caller is cut off: a crash mid-call).
+    AcceptThenHang,
+    /// The lookup of recent posts fails once.
+    LookupUnavailable,
+}
+
+/// One post the sandbox received.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OutboxEntry {
+    pub remote_id: String,
+    pub text: String,
+    pub media: Vec<String>,
+    pub received_at: DateTime<Utc>,
+    /// The reply chain, when the post was a thread.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub thread: Vec<String>,
+    #[serde(skip)]
+    pub marker: String,
+}
+
+pub struct SandboxConnector {
+    table: Arc<dyn Table>,
+    clock: Arc<dyn Clock>,
+    faults: Mutex<VecDeque<Fault>>,
+}
+
+impl SandboxConnector {
+    pub fn new(table: Arc<dyn Table>, clock: Arc<dyn Clock>) -> Self {
+        SandboxConnector {
+            table,
+            clock,
+            faults: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Queues faults for the next calls (tests).
+    pub fn inject(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.faults.lock().expect("faults lock").extend(faults);
+    }
+
+    fn next_fault(&self, lookup: bool) -> Option<Fault> {
+        let mut faults = self.faults.lock().expect("faults lock");
+        let is_lookup = |f: &Fault| *f == Fault::LookupUnavailable;
+        let position = faults.iter().position(|f| is_lookup(f) == lookup)?;
+        faults.remove(position)
+    }
+
+    async fn keep(&self, ws: &WorkspaceId, acct: &AccountId, request: &PublishRequest) -> Result<String, NetworkError> {
+        let now = self.clock.now();
+        let remote_id = format!("sbx_{:013x}{:016x}", now.timestamp_millis(), rand::random::<u64>());
+        let mut item = keys::sandbox_entry(ws, acct, now, &remote_id).item();
+        item.insert("remote_id".into(), Value::S(remote_id.clone()));
+        item.insert("text".into(), Value::S(request.text.clone()));
+        item.insert(
+            "media".into(),
+            Value::L(request.media.iter().map(|m| Value::S(m.id.to_string())).collect()),
+        );
+        item.insert(
+            "thread".into(),
+            Value::L(request.thread.iter().map(|t| Value::S(t.clone())).collect()),
+        );
+        item.insert("received_at".into(), Value::N(now.timestamp_millis()));
+        item.insert("marker".into(), Value::S(request.marker.clone()));
+        self.table
+            .put(item, None)
+            .await
+            .map_err(|e| NetworkError::uncertain(format!("sandbox storage: {e}")))?;
+        Ok(remote_id)
+    }
+}
+
+fn entry(item: &Item) -> Option<OutboxEntry> {
+    let strings = |name: &str| match item.get(name) {
+        Some(Value::L(l)) => l.iter().filter_map(|v| v.as_s().map(str::to_owned)).collect(),
+        _ => Vec::new(),
+    };
+    Some(OutboxEntry {
+        remote_id: item.get("remote_id")?.as_s()?.to_owned(),
+        text: item.get("text")?.as_s()?.to_owned(),
+        media: strings("media"),
+        thread: strings("thread"),
+        received_at: DateTime::from_timestamp_millis(item.get("received_at")?.as_n()?)?,
+        marker: item.get("marker").and_then(Value::as_s).unwrap_or_default().to_owned(),
+    })
+}
+
+/// Everything a sandbox account received, oldest first.
+pub async fn outbox(
+    table: &dyn Table,
+    ws: &WorkspaceId,
+    acct: &AccountId,
+    since: Option<DateTime<Utc>>,
+) -> Result<Vec<OutboxEntry>, herald_ports::TableError> {
+    let mut query = Query::table(keys::sandbox_outbox(ws, acct));
+    if let Some(since) = since {
+        query = query.sk(SortCondition::Ge(keys::time_key(since)));
+    }
+    Ok(table.query_all(query).await?.iter().filter_map(entry).collect())
+}
+
+#[async_trait]
+impl Connector for SandboxConnector {
+    fn platform(&self) -> Platform {
+        Platform::Sandbox
+    }
+
+    fn limits(&self) -> NetworkLimits {
+        LIMITS
+    }
+
+    async fn publish(
+        &self,
+        account: &AccountContext,
+        request: &PublishRequest,
+        _checkpoint: &dyn Checkpoint,
+    ) -> Result<Published, NetworkError> {
+        let fault = self.next_fault(false);
+        match fault {
+            Some(Fault::Unavailable) => {
+                return Err(NetworkError {
+                    status: Some(503),
+                    ..NetworkError::transient("sandbox: service unavailable")
+                });
+            }
+            Some(Fault::RateLimited { retry_after_seconds }) => {
+                let retry_at = self.clock.now() + chrono::Duration::seconds(retry_after_seconds);
+                return Err(NetworkError {
+                    status: Some(429),
+                    ..NetworkError::new(
+                        NetworkErrorKind::RateLimited {
+                            retry_at: Some(retry_at),
+                        },
+                        "sandbox: too many requests",
+                    )
+                });
+            }
+            Some(Fault::Reject(message)) => {
+                return Err(NetworkError {
+                    status: Some(422),
+                    ..NetworkError::permanent(format!("sandbox: {message}"))
+                });
+            }
+            _ => {}
+        }
+        let remote_id = self.keep(&account.workspace, &account.account, request).await?;
+        match fault {
+            Some(Fault::AcceptThenTimeout) => {
+                Err(NetworkError::uncertain("sandbox: connection reset after the request was sent"))
+            }
+            Some(Fault::AcceptThenHang) => std::future::pending().await,
+            _ => Ok(Published {
+                url: Some(format!("sandbox://{}/{remote_id}", account.account)),
+                remote_id,
+            }),
+        }
+    }
+
+    async fn find_published(
+        &self,
+        account: &AccountContext,
+        request: &PublishRequest,
+        since: DateTime<Utc>,
+    ) -> Result<Option<Published>, NetworkError> {
+        if self.next_fault(true).is_some() {
+            return Err(NetworkError::transient("sandbox: lookup unavailable"));
+        }
+        let entries = outbox(self.table.as_ref(), &account.workspace, &account.account, Some(since))
+            .await
+            .map_err(|e| NetworkError::transient(format!("sandbox storage: {e}")))?;
+        Ok(entries
+            .into_iter()
+            .find(|e| e.marker == request.marker)
+            .map(|e| Published {
+                url: Some(format!("sandbox://{}/{}", account.account, e.remote_id)),
+                remote_id: e.remote_id,
+            }))
+    }
+
+    async fn delete(&self, account: &AccountContext, remote_id: &str) -> Result<(), NetworkError> {
+        let entries = outbox(self.table.as_ref(), &account.workspace, &account.account, None)
+            .await
+            .map_err(|e| NetworkError::transient(format!("sandbox storage: {e}")))?;
+        let found = entries
+            .iter()
+            .find(|e| e.remote_id == remote_id)
+            .ok_or_else(|| NetworkError::permanent(format!("sandbox: no post {remote_id}")))?;
+        self.table
+            .delete(
+                &keys::sandbox_entry(&account.workspace, &account.account, found.received_at, remote_id),
+                None,
+            )
+            .await
+            .map_err(|e| NetworkError::transient(format!("sandbox storage: {e}")))?;
+        Ok(())
+    }
+
+    async fn reply(
+        &self,
+        account: &AccountContext,
+        remote_id: &str,
+        text: &str,
+    ) -> Result<Published, NetworkError> {
+        let request = PublishRequest {
+            marker: format!("reply-to-{remote_id}"),
+            text: text.to_owned(),
+            title: None,
+            link: None,
+            media: Vec::new(),
+            first_comment: None,
+            thread: Vec::new(),
+            progress: Default::default(),
+        };
+        let id = self.keep(&account.workspace, &account.account, &request).await?;
+        Ok(Published { remote_id: id, url: None })
+    }
+
+    async fn metrics(&self, _account: &AccountContext, _remote_id: &str) -> Result<PostMetrics, NetworkError> {
+        // Engagement on sandbox posts arrives as events (POST /v1/sandbox/{account}/events).
+        Ok(PostMetrics::default())
+    }
+}

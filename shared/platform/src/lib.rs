@@ -1,1 +1,8 @@
+//! Configuration, bootstrap and telemetry: where the backends are chosen, once, from config.
 
+pub mod bootstrap;
+pub mod config;
+pub mod telemetry;
+
+pub use bootstrap::{Built, build};
+pub use config::{Backend, Config, ConfigError};

@@ -1,0 +1,180 @@
+//! Builds the adapters named by the configuration, once, and wires them into `Deps`.
+
+use crate::config::{Backend, Config, ConfigError};
+use herald_adapters::{FsBlobStore, InProcessBus, SystemClock};
+use herald_app::{Deps, Settings};
+use herald_domain::Platform;
+use herald_networks::crypto::Sealer;
+use herald_networks::sandbox::SandboxConnector;
+use herald_ports::{BlobStore, Clock, Connector, Connectors, EventBus, Table};
+use herald_storage::embedded::EmbeddedTable;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::sync::Arc;
+
+/// What the bootstrap built: the use cases' dependencies, and the in-process bus when there is
+/// one (the local host feeds its subscribers).
+pub struct Built {
+    pub deps: Deps,
+    pub local_bus: Option<Arc<InProcessBus>>,
+    /// The embedded table, for upkeep only the local host does (TTL purge).
+    pub embedded_table: Option<Arc<EmbeddedTable>>,
+    pub sandbox: Arc<SandboxConnector>,
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> ConfigError {
+    ConfigError::Io {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// The sealing key: configured, or for a local server, made on first start and kept (0600).
+fn encryption_key(config: &Config) -> Result<[u8; 32], ConfigError> {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let decode = |s: &str| -> Result<[u8; 32], ConfigError> {
+        engine
+            .decode(s.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or(ConfigError::Invalid {
+                name: "HERALD_ENCRYPTION_KEY",
+                message: "must be 32 bytes, base64".into(),
+            })
+    };
+    if let Some(key) = &config.encryption_key {
+        return decode(key.expose());
+    }
+    let Backend::Embedded { data_dir } = &config.backend else {
+        return Err(ConfigError::Missing {
+            name: "HERALD_ENCRYPTION_KEY",
+            backend: "aws",
+        });
+    };
+    std::fs::create_dir_all(data_dir).map_err(|e| io(data_dir, e))?;
+    let path = data_dir.join("encryption.key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return decode(&existing);
+    }
+    let key: [u8; 32] = rand::random();
+    write_private(&path, engine.encode(key).as_bytes()).map_err(|e| io(&path, e))?;
+    Ok(key)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+fn connectors(table: Arc<dyn Table>, clock: Arc<dyn Clock>) -> (Connectors, Arc<SandboxConnector>) {
+    let sandbox = Arc::new(SandboxConnector::new(table, clock));
+    let mut map = Connectors::new();
+    map.insert(Platform::Sandbox, sandbox.clone() as Arc<dyn Connector>);
+    (map, sandbox)
+}
+
+pub async fn build(config: &Config) -> Result<Built, ConfigError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let key = encryption_key(config)?;
+    let sealer = Arc::new(Sealer::new(key));
+    let settings = Settings {
+        allow_loopback: config.allow_loopback,
+    };
+    match &config.backend {
+        Backend::Embedded { data_dir } => {
+            std::fs::create_dir_all(data_dir).map_err(|e| io(data_dir, e))?;
+            let table = Arc::new(
+                EmbeddedTable::open(data_dir.join("herald.redb")).map_err(|e| io(data_dir, e))?,
+            );
+            let signing_key =
+                Sha256::digest([b"herald blob urls".as_slice(), &key].concat()).to_vec();
+            let blobs: Arc<dyn BlobStore> = Arc::new(
+                FsBlobStore::new(
+                    data_dir.join("blobs"),
+                    &config.public_url,
+                    signing_key,
+                    clock.clone(),
+                )
+                .map_err(|e| ConfigError::Invalid {
+                    name: "HERALD_PUBLIC_URL",
+                    message: e.to_string(),
+                })?,
+            );
+            let bus = Arc::new(InProcessBus::new());
+            let (connectors, sandbox) = connectors(table.clone(), clock.clone());
+            let deps = Deps {
+                table: table.clone(),
+                blobs,
+                bus: bus.clone() as Arc<dyn EventBus>,
+                clock,
+                connectors: Arc::new(connectors),
+                sealer,
+                settings,
+            };
+            Ok(Built {
+                deps,
+                local_bus: Some(bus),
+                embedded_table: Some(table),
+                sandbox,
+            })
+        }
+        #[cfg(feature = "aws")]
+        Backend::Aws {
+            table,
+            bucket,
+            event_bus,
+            endpoint,
+        } => {
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+            if let Some(endpoint) = endpoint {
+                loader = loader.endpoint_url(endpoint);
+            }
+            let sdk = loader.load().await;
+            let s3_config = aws_sdk_s3::config::Builder::from(&sdk)
+                .force_path_style(endpoint.is_some())
+                .build();
+            let table: Arc<dyn Table> = Arc::new(herald_storage::dynamo::DynamoTable::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                table.clone(),
+            ));
+            let blobs: Arc<dyn BlobStore> = Arc::new(herald_adapters::S3BlobStore::new(
+                aws_sdk_s3::Client::from_conf(s3_config),
+                bucket.clone(),
+            ));
+            let bus: Arc<dyn EventBus> = Arc::new(herald_adapters::EventBridgeBus::new(
+                aws_sdk_eventbridge::Client::new(&sdk),
+                event_bus.clone(),
+                "herald",
+            ));
+            let (connectors, sandbox) = connectors(table.clone(), clock.clone());
+            Ok(Built {
+                deps: Deps {
+                    table,
+                    blobs,
+                    bus,
+                    clock,
+                    connectors: Arc::new(connectors),
+                    sealer,
+                    settings,
+                },
+                local_bus: None,
+                embedded_table: None,
+                sandbox,
+            })
+        }
+        #[cfg(not(feature = "aws"))]
+        Backend::Aws { .. } => Err(ConfigError::Invalid {
+            name: "HERALD_BACKEND",
+            message: "this build has no AWS support (feature `aws`)".into(),
+        }),
+    }
+}

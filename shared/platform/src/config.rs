@@ -1,0 +1,116 @@
+//! One typed configuration, read once at start; it fails fast and never prints secrets.
+
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name}: {message}")]
+    Invalid { name: &'static str, message: String },
+    #[error("{name} is required with the {backend} backend")]
+    Missing {
+        name: &'static str,
+        backend: &'static str,
+    },
+    #[error("could not prepare {path}: {message}")]
+    Io { path: PathBuf, message: String },
+}
+
+/// A secret value: shown as `***` in logs and debug output.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// One process, no AWS: redb table, files, in-process bus.
+    Embedded { data_dir: PathBuf },
+    /// DynamoDB, S3, EventBridge (an endpoint override points them at an emulator).
+    Aws {
+        table: String,
+        bucket: String,
+        event_bus: String,
+        endpoint: Option<String>,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub backend: Backend,
+    /// Where the local server answers, for the URLs it hands out (media uploads).
+    pub public_url: String,
+    /// The AES-256 key sealing account credentials (base64); embedded: kept in the data dir.
+    pub encryption_key: Option<Secret>,
+    pub admin_key: Option<Secret>,
+    pub allow_loopback: bool,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn flag(name: &'static str) -> Result<bool, ConfigError> {
+    match var(name).as_deref() {
+        None | Some("0") | Some("false") => Ok(false),
+        Some("1") | Some("true") => Ok(true),
+        Some(other) => Err(ConfigError::Invalid {
+            name,
+            message: format!("expected 1/0/true/false, got {other:?}"),
+        }),
+    }
+}
+
+impl Config {
+    /// The configuration of a Lambda function or a local server, from the environment.
+    /// `HERALD_BACKEND` is `embedded` (default) or `aws`.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let backend = match var("HERALD_BACKEND").as_deref() {
+            None | Some("embedded") => Backend::Embedded {
+                data_dir: var("HERALD_DATA")
+                    .unwrap_or_else(|| "./herald-data".into())
+                    .into(),
+            },
+            Some("aws") => {
+                let required = |name: &'static str| {
+                    var(name).ok_or(ConfigError::Missing {
+                        name,
+                        backend: "aws",
+                    })
+                };
+                Backend::Aws {
+                    table: required("HERALD_TABLE")?,
+                    bucket: required("HERALD_BUCKET")?,
+                    event_bus: var("HERALD_EVENT_BUS").unwrap_or_else(|| "default".into()),
+                    endpoint: var("HERALD_AWS_ENDPOINT"),
+                }
+            }
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "HERALD_BACKEND",
+                    message: format!("expected embedded or aws, got {other:?}"),
+                });
+            }
+        };
+        Ok(Config {
+            backend,
+            public_url: var("HERALD_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into()),
+            encryption_key: var("HERALD_ENCRYPTION_KEY").map(Secret::new),
+            admin_key: var("HERALD_ADMIN_KEY").map(Secret::new),
+            allow_loopback: flag("HERALD_ALLOW_LOOPBACK")?,
+        })
+    }
+}
