@@ -1,0 +1,103 @@
+//! A table that throttles: DynamoDB refuses requests under load, and every write path must
+//! survive a refusal at any step.
+
+use crate::support::World;
+use async_trait::async_trait;
+use chrono::Duration;
+use herald_ports::{Condition, Item, Key, Page, Query, Table, TableError, TxOp, Update};
+use herald_storage::embedded::EmbeddedTable;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Refuses every `every`-th write with Throttled, before it takes effect.
+struct ThrottlingTable {
+    inner: EmbeddedTable,
+    every: u64,
+    calls: AtomicU64,
+    on: AtomicBool,
+}
+
+impl ThrottlingTable {
+    fn refuse(&self) -> Result<(), TableError> {
+        if self.on.load(Ordering::SeqCst)
+            && self.calls.fetch_add(1, Ordering::SeqCst) % self.every == self.every - 1
+        {
+            Err(TableError::Throttled)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl Table for ThrottlingTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        self.inner.get(key).await
+    }
+    async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), TableError> {
+        self.refuse()?;
+        self.inner.put(item, condition).await
+    }
+    async fn update(
+        &self,
+        key: &Key,
+        update: Update,
+        condition: Option<Condition>,
+    ) -> Result<Item, TableError> {
+        self.refuse()?;
+        self.inner.update(key, update, condition).await
+    }
+    async fn delete(
+        &self,
+        key: &Key,
+        condition: Option<Condition>,
+    ) -> Result<Option<Item>, TableError> {
+        self.refuse()?;
+        self.inner.delete(key, condition).await
+    }
+    async fn query(&self, query: Query) -> Result<Page, TableError> {
+        self.inner.query(query).await
+    }
+    async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
+        self.refuse()?;
+        self.inner.transact(ops).await
+    }
+}
+
+#[tokio::test]
+async fn a_throttling_table_delays_posts_but_never_loses_or_doubles_one() {
+    let table = Arc::new(ThrottlingTable {
+        inner: EmbeddedTable::in_memory().unwrap(),
+        every: 3,
+        calls: AtomicU64::new(0),
+        on: AtomicBool::new(false),
+    });
+    let w = World::on(table.clone()).await;
+    let accounts = [w.account("a").await, w.account("b").await];
+    let refs: Vec<_> = accounts.iter().collect();
+    let mut posts = Vec::new();
+    for i in 0..30 {
+        posts.push(
+            w.post(&format!("throttled {i}"), &refs, Duration::zero())
+                .await,
+        );
+    }
+    table.on.store(true, Ordering::SeqCst);
+    for _ in 0..30 {
+        let _ = w.dispatcher().run_once().await;
+        w.clock.advance(Duration::minutes(6));
+    }
+    table.on.store(false, Ordering::SeqCst);
+    w.dispatcher().run_once().await.unwrap();
+    for post in &posts {
+        let view = w.view(post).await;
+        assert_eq!(
+            view.status,
+            herald_domain::PostStatus::Published,
+            "{view:?}"
+        );
+    }
+    for acct in &accounts {
+        w.assert_each_once(acct, 30).await;
+    }
+}

@@ -1,0 +1,158 @@
+use chrono::Duration;
+use herald_adapters::{FsBlobStore, InProcessBus, ManualClock};
+use herald_app::auth::Principal;
+use herald_app::posts::{NewPost, PostView};
+use herald_app::publish::{Dispatcher, PublishOptions};
+use herald_app::{Deps, Settings, accounts, posts, workspaces};
+use herald_domain::{AccountId, Platform, PostId, WorkspaceId};
+use herald_networks::crypto::Sealer;
+use herald_networks::sandbox::{OutboxEntry, SandboxConnector};
+use herald_ports::{BusEvent, Clock, Connector, Connectors, Table};
+use herald_storage::embedded::EmbeddedTable;
+use std::sync::Arc;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+pub struct World {
+    pub deps: Deps,
+    pub clock: Arc<ManualClock>,
+    pub sandbox: Arc<SandboxConnector>,
+    pub ws: WorkspaceId,
+    events: UnboundedReceiver<BusEvent>,
+}
+
+impl World {
+    pub async fn new() -> World {
+        World::on(Arc::new(EmbeddedTable::in_memory().unwrap())).await
+    }
+
+    /// A world whose table is `table` (a fault-injecting wrapper, say).
+    pub async fn on(table: Arc<dyn Table>) -> World {
+        let clock = Arc::new(ManualClock::new(
+            chrono::DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
+                .unwrap()
+                .to_utc(),
+        ));
+        let sandbox = Arc::new(SandboxConnector::new(table.clone(), clock.clone()));
+        let mut connectors = Connectors::new();
+        connectors.insert(Platform::Sandbox, sandbox.clone() as Arc<dyn Connector>);
+        let bus = Arc::new(InProcessBus::new());
+        let events = bus.subscribe();
+        let blobs = FsBlobStore::new(
+            std::env::temp_dir().join(format!("herald-test-{}", rand_suffix())),
+            "http://127.0.0.1:9",
+            vec![1; 32],
+            clock.clone(),
+        )
+        .unwrap();
+        let deps = Deps {
+            table,
+            blobs: Arc::new(blobs),
+            bus,
+            clock: clock.clone() as Arc<dyn Clock>,
+            connectors: Arc::new(connectors),
+            sealer: Arc::new(Sealer::new([7; 32])),
+            settings: Settings::default(),
+        };
+        let ws = workspaces::create(&deps, &Principal::Admin, "Agency client")
+            .await
+            .unwrap()
+            .id;
+        World {
+            deps,
+            clock,
+            sandbox,
+            ws,
+            events,
+        }
+    }
+
+    pub async fn account(&self, handle: &str) -> AccountId {
+        let new = accounts::NewAccount {
+            platform: "sandbox".into(),
+            handle: handle.into(),
+            credentials: None,
+        };
+        accounts::create(&self.deps, &self.ws, new)
+            .await
+            .unwrap()
+            .id
+    }
+
+    pub async fn post(&self, text: &str, to: &[&AccountId], in_: Duration) -> PostId {
+        let new = NewPost {
+            text: text.into(),
+            accounts: to.iter().map(|a| (*a).clone()).collect(),
+            scheduled_at: Some(self.clock.now() + in_),
+            variants: Default::default(),
+            media: vec![],
+            tags: vec![],
+            kind: Default::default(),
+        };
+        posts::create(&self.deps, &self.ws, new, None)
+            .await
+            .unwrap()
+            .post
+            .id
+    }
+
+    pub fn dispatcher(&self) -> Dispatcher {
+        Dispatcher::new(
+            self.deps.clone(),
+            PublishOptions {
+                lookahead: Duration::zero(),
+                ..PublishOptions::default()
+            },
+        )
+    }
+
+    pub async fn view(&self, post: &PostId) -> PostView {
+        posts::get(&self.deps, &self.ws, post).await.unwrap()
+    }
+
+    pub async fn outbox(&self, acct: &AccountId) -> Vec<OutboxEntry> {
+        herald_networks::sandbox::outbox(self.deps.table.as_ref(), &self.ws, acct, None)
+            .await
+            .unwrap()
+    }
+
+    pub async fn texts(&self, acct: &AccountId) -> Vec<String> {
+        self.outbox(acct)
+            .await
+            .into_iter()
+            .map(|e| e.text)
+            .collect()
+    }
+
+    /// Every one of `count` distinct texts arrived exactly once.
+    pub async fn assert_each_once(&self, acct: &AccountId, count: usize) {
+        let mut texts = self.texts(acct).await;
+        let total = texts.len();
+        texts.sort();
+        texts.dedup();
+        assert_eq!(total, texts.len(), "duplicates on {acct}");
+        assert_eq!(total, count, "losses on {acct}");
+    }
+
+    /// Waits (briefly, in real time) for a concurrent task to reach the network.
+    pub async fn wait_for_outbox(&self, acct: &AccountId, n: usize) {
+        for _ in 0..500 {
+            if self.outbox(acct).await.len() >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the network never received {n} posts");
+    }
+
+    pub fn events(&mut self) -> Vec<BusEvent> {
+        let mut out = Vec::new();
+        while let Ok(e) = self.events.try_recv() {
+            out.push(e);
+        }
+        out
+    }
+}
+
+fn rand_suffix() -> String {
+    format!("{:x}", rand::random::<u64>())
+}
