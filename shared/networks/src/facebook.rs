@@ -209,10 +209,10 @@ impl Connector for FacebookConnector {
                     json!({ "media_fbid": photo }).to_string(),
                 ));
             }
-            if request.media.is_empty() {
-                if let Some(link) = &request.link {
-                    form.push(("link".into(), link.clone()));
-                }
+            if request.media.is_empty()
+                && let Some(link) = &request.link
+            {
+                form.push(("link".into(), link.clone()));
             }
             let form: Vec<(&str, String)> =
                 form.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
@@ -226,27 +226,27 @@ impl Connector for FacebookConnector {
             id
         };
 
-        if let Some(comment) = &request.first_comment {
-            if !progress.contains_key("first_comment") {
-                match self
-                    .graph
-                    .post(
-                        &format!("{post_id}/comments"),
-                        &token,
-                        &[("message", comment.clone())],
-                    )
-                    .await
-                {
-                    Ok(v) => {
-                        if let Ok(id) = id_of(Platform::Facebook, &v) {
-                            checkpoint.record("first_comment", &id).await?;
-                        }
+        if let Some(comment) = &request.first_comment
+            && !progress.contains_key("first_comment")
+        {
+            match self
+                .graph
+                .post(
+                    &format!("{post_id}/comments"),
+                    &token,
+                    &[("message", comment.clone())],
+                )
+                .await
+            {
+                Ok(v) => {
+                    if let Ok(id) = id_of(Platform::Facebook, &v) {
+                        checkpoint.record("first_comment", &id).await?;
                     }
-                    // The post is live; a missing first comment must not make it fail (and be
-                    // posted again).
-                    Err(e) => {
-                        tracing::warn!(post = %post_id, error = %e, "facebook first comment failed")
-                    }
+                }
+                // The post is live; a missing first comment must not make it fail (and be
+                // posted again).
+                Err(e) => {
+                    tracing::warn!(post = %post_id, error = %e, "facebook first comment failed")
                 }
             }
         }

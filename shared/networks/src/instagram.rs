@@ -337,26 +337,26 @@ impl Connector for InstagramConnector {
                 id
             }
         };
-        if let Some(comment) = &request.first_comment {
-            if !request.progress.contains_key("first_comment") {
-                match self
-                    .graph
-                    .post(
-                        &format!("{media_id}/comments"),
-                        &token,
-                        &[("message", comment.clone())],
-                    )
-                    .await
-                {
-                    Ok(v) => {
-                        if let Ok(id) = id_of(Platform::Instagram, &v) {
-                            checkpoint.record("first_comment", &id).await?;
-                        }
+        if let Some(comment) = &request.first_comment
+            && !request.progress.contains_key("first_comment")
+        {
+            match self
+                .graph
+                .post(
+                    &format!("{media_id}/comments"),
+                    &token,
+                    &[("message", comment.clone())],
+                )
+                .await
+            {
+                Ok(v) => {
+                    if let Ok(id) = id_of(Platform::Instagram, &v) {
+                        checkpoint.record("first_comment", &id).await?;
                     }
-                    // The post is live: a failed first comment must not fail it.
-                    Err(e) => {
-                        tracing::warn!(media = %media_id, error = %e, "instagram first comment failed")
-                    }
+                }
+                // The post is live: a failed first comment must not fail it.
+                Err(e) => {
+                    tracing::warn!(media = %media_id, error = %e, "instagram first comment failed")
                 }
             }
         }

@@ -578,12 +578,12 @@ impl Connector for TiktokConnector {
                     info.get("max_video_post_duration_sec")
                         .and_then(Value::as_f64),
                     request.media.first().and_then(|m| m.duration_seconds),
-                ) {
-                    if !photo && d > max {
-                        return Err(NetworkError::permanent(format!(
-                            "tiktok: the video is {d:.0} s long; this creator may post at most {max:.0} s"
-                        )));
-                    }
+                ) && !photo
+                    && d > max
+                {
+                    return Err(NetworkError::permanent(format!(
+                        "tiktok: the video is {d:.0} s long; this creator may post at most {max:.0} s"
+                    )));
                 }
                 if photo {
                     self.init_photos(&token, request, &privacy, checkpoint)
