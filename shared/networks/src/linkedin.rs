@@ -495,11 +495,11 @@ impl Connector for LinkedinConnector {
             }
         };
         self.confirm(&token, &urn).await?;
-        if let Some(first) = request.first_comment.as_deref().filter(|c| !c.is_empty()) {
-            if !request.progress.contains_key("comment") {
-                let id = self.comment(&token, &author, &urn, first).await?;
-                checkpoint.record("comment", &id).await?;
-            }
+        if let Some(first) = request.first_comment.as_deref().filter(|c| !c.is_empty())
+            && !request.progress.contains_key("comment")
+        {
+            let id = self.comment(&token, &author, &urn, first).await?;
+            checkpoint.record("comment", &id).await?;
         }
         Ok(Published {
             url: Some(post_url(&urn)),
@@ -516,13 +516,13 @@ impl Connector for LinkedinConnector {
         let token =
             OAuthCredentials::from_json(Platform::Linkedin, &account.credentials)?.access_token;
         // A recorded URN counts only if it can be read back (the false-success trap).
-        if let Some(urn) = request.progress.get("post") {
-            if self.confirm(&token, urn).await.is_ok() {
-                return Ok(Some(Published {
-                    url: Some(post_url(urn)),
-                    remote_id: urn.clone(),
-                }));
-            }
+        if let Some(urn) = request.progress.get("post")
+            && self.confirm(&token, urn).await.is_ok()
+        {
+            return Ok(Some(Published {
+                url: Some(post_url(urn)),
+                remote_id: urn.clone(),
+            }));
         }
         let author = author(account)?;
         let wanted = normalise(&escape(&request.text));
@@ -542,13 +542,13 @@ impl Connector for LinkedinConnector {
                 .unwrap_or_default();
             for post in &elements {
                 let commentary = post.get("commentary").and_then(Value::as_str).unwrap_or("");
-                if normalise(commentary) == wanted {
-                    if let Some(urn) = post.get("id").and_then(Value::as_str) {
-                        return Ok(Some(Published {
-                            url: Some(post_url(urn)),
-                            remote_id: urn.to_owned(),
-                        }));
-                    }
+                if normalise(commentary) == wanted
+                    && let Some(urn) = post.get("id").and_then(Value::as_str)
+                {
+                    return Ok(Some(Published {
+                        url: Some(post_url(urn)),
+                        remote_id: urn.to_owned(),
+                    }));
                 }
             }
             let oldest = elements

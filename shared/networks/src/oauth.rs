@@ -305,11 +305,11 @@ pub fn authorize_url(
         q.append_pair("redirect_uri", &app.redirect_uri);
         q.append_pair("scope", &provider.scopes.join(provider.scope_separator));
         q.append_pair("state", state);
-        if provider.pkce {
-            if let Some(c) = challenge {
-                q.append_pair("code_challenge", c);
-                q.append_pair("code_challenge_method", "S256");
-            }
+        if provider.pkce
+            && let Some(c) = challenge
+        {
+            q.append_pair("code_challenge", c);
+            q.append_pair("code_challenge_method", "S256");
         }
         for (k, v) in provider.extra_authorize_params {
             q.append_pair(k, v);

@@ -428,13 +428,14 @@ impl Connector for PinterestConnector {
                 let title_ok = wanted_title
                     .as_ref()
                     .is_none_or(|w| title.as_ref() == Some(w));
-                if normalise(desc) == wanted && title_ok {
-                    if let Some(id) = pin.get("id").and_then(Value::as_str) {
-                        return Ok(Some(Published {
-                            url: Some(pin_url(id)),
-                            remote_id: id.to_owned(),
-                        }));
-                    }
+                if normalise(desc) == wanted
+                    && title_ok
+                    && let Some(id) = pin.get("id").and_then(Value::as_str)
+                {
+                    return Ok(Some(Published {
+                        url: Some(pin_url(id)),
+                        remote_id: id.to_owned(),
+                    }));
                 }
             }
             bookmark = page
