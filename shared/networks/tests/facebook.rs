@@ -560,3 +560,66 @@ async fn an_expiring_token_is_exchanged_for_a_long_lived_one() {
     assert_eq!(expires, start() + Duration::seconds(5_183_944));
     assert_eq!(fb.platform(), Platform::Facebook);
 }
+
+#[test]
+fn metas_error_codes_map_to_herald_kinds() {
+    let headers = reqwest::header::HeaderMap::new();
+    let body = |code: i64, transient: bool| {
+        json!({"error": {"message": "m", "type": "OAuthException", "code": code,
+            "is_transient": transient, "fbtrace_id": "t"}})
+        .to_string()
+    };
+    let cases = [
+        (190, false, "unauthorized"),
+        (102, false, "unauthorized"),
+        (4, false, "rate"),
+        (17, false, "rate"),
+        (613, false, "rate"),
+        (80001, false, "rate"),
+        (80014, false, "rate"),
+        (1, false, "transient"),
+        (2, false, "transient"),
+        (100, true, "transient"),
+        (100, false, "permanent"),
+        (506, false, "permanent"),
+    ];
+    for (code, transient, expected) in cases {
+        let e = herald_networks::meta::map_error(
+            Platform::Facebook,
+            400,
+            &headers,
+            &body(code, transient),
+            start(),
+        );
+        let kind = match e.kind {
+            NetworkErrorKind::Unauthorized => "unauthorized",
+            NetworkErrorKind::RateLimited { .. } => "rate",
+            NetworkErrorKind::Transient => "transient",
+            NetworkErrorKind::Permanent => "permanent",
+            NetworkErrorKind::Uncertain => "uncertain",
+        };
+        assert_eq!(kind, expected, "code {code}");
+        assert_eq!(e.code, Some(code.to_string()));
+    }
+}
+
+#[test]
+fn usage_headers_report_the_highest_percentage() {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-app-usage",
+        r#"{"call_count":28,"total_time":25,"total_cputime":91}"#
+            .parse()
+            .unwrap(),
+    );
+    headers.insert(
+        "x-business-use-case-usage",
+        r#"{"1234567890":[{"type":"pages","call_count":40,"total_cputime":5,"total_time":5,"estimated_time_to_regain_access":0}]}"#
+            .parse()
+            .unwrap(),
+    );
+
+    assert_eq!(herald_networks::meta::usage_percent(&headers), Some(91));
+    // Zero minutes to regain access: nothing to wait for.
+    assert_eq!(herald_networks::meta::usage_reset(&headers, start()), None);
+}

@@ -651,3 +651,26 @@ async fn an_expiring_token_is_refreshed_with_ig_refresh_token() {
     assert_eq!(expires, start() + Duration::seconds(5_183_944));
     assert_eq!(fresh, None);
 }
+
+#[tokio::test]
+async fn a_resumed_container_that_is_already_published_is_uncertain_and_not_published_again() {
+    let server = MockServer::start().await;
+    quota(&server, "publishing_limit_ok").await;
+    status(&server, CONTAINER, "status_published").await;
+    Mock::given(method("POST"))
+        .respond_with(ok("media_publish"))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let ig = connector(&server);
+    let mut req = request("Crashed after publishing", vec![media("image/jpeg", 1)]);
+    req.progress.insert("container".into(), CONTAINER.into());
+
+    let e = ig
+        .publish(&account(json!({})), &req, &NoCheckpoint)
+        .await
+        .unwrap_err();
+
+    assert_eq!(e.kind, NetworkErrorKind::Uncertain);
+    assert!(e.message.contains("already published"), "{}", e.message);
+}

@@ -706,3 +706,29 @@ async fn text_only_posts_and_deletes_are_refused_without_calling_tiktok() {
     assert_eq!(delete.kind, NetworkErrorKind::Permanent);
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_server_error_on_a_photo_init_is_uncertain_because_tiktok_may_already_pull_it() {
+    let server = MockServer::start().await;
+    api("POST", "/v2/post/publish/creator_info/query/")
+        .respond_with(ok("creator_info"))
+        .mount(&server)
+        .await;
+    api("POST", "/v2/post/publish/content/init/")
+        .respond_with(ResponseTemplate::new(500).set_body_json(fixture("error_internal")))
+        .mount(&server)
+        .await;
+    let tt = connector(&server, Visibility::Widest, &[]);
+
+    let e = tt
+        .publish(
+            &account(json!({})),
+            &request("Stills", vec![photo(1)]),
+            &NoCheckpoint,
+        )
+        .await
+        .unwrap_err();
+
+    assert_eq!(e.kind, NetworkErrorKind::Uncertain);
+    assert_eq!(e.code.as_deref(), Some("internal_error"));
+}
