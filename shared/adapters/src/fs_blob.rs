@@ -293,7 +293,11 @@ fn write_atomically(root: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<(
     let tmp_dir = root.join("tmp");
     std::fs::create_dir_all(&tmp_dir)?;
     let parent = dest.parent().expect("a blob path has a parent");
-    std::fs::create_dir_all(parent)?;
+    std::fs::create_dir_all(parent).map_err(|e| match e.kind() {
+        // A blob already sits where a directory of this key must go.
+        ErrorKind::AlreadyExists => std::io::Error::new(ErrorKind::NotADirectory, e),
+        _ => e,
+    })?;
     let tmp = tmp_dir.join(format!(
         "{}-{}",
         std::process::id(),
