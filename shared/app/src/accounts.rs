@@ -91,13 +91,13 @@ fn check_credentials(
             "unknown field",
         ));
     }
-    if let Some(serde_json::Value::String(url)) = map.get(url_field) {
-        if let Err(message) = deps.settings.check_service_url(url) {
-            errors.push(herald_domain::FieldError::new(
-                format!("credentials.{url_field}"),
-                message,
-            ));
-        }
+    if let Some(serde_json::Value::String(url)) = map.get(url_field)
+        && let Err(message) = deps.settings.check_service_url(url)
+    {
+        errors.push(herald_domain::FieldError::new(
+            format!("credentials.{url_field}"),
+            message,
+        ));
     }
     if errors.is_empty() {
         Ok(Some(serde_json::Value::Object(map.clone())))

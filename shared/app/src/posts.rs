@@ -267,10 +267,10 @@ pub async fn create(
             request_hash(&new),
         )),
     };
-    if let Some((key, hash)) = &idempotency {
-        if let Some(replay) = replay(deps, key, hash, now).await? {
-            return Ok(replay);
-        }
+    if let Some((key, hash)) = &idempotency
+        && let Some(replay) = replay(deps, key, hash, now).await?
+    {
+        return Ok(replay);
     }
     if let Some(at) = new.scheduled_at {
         Post::check_schedule(at, now)?;

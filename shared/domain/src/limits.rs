@@ -43,8 +43,7 @@ fn x_weighted_length(text: &str) -> usize {
         })
     }
     let mut total = 0;
-    for (i, word) in text.split_inclusive(char::is_whitespace).enumerate() {
-        let _ = i;
+    for word in text.split_inclusive(char::is_whitespace) {
         let trimmed = word.trim_end();
         let lower = trimmed.to_ascii_lowercase();
         if lower.starts_with("https://") || lower.starts_with("http://") {
@@ -135,13 +134,13 @@ impl NetworkLimits {
                 ),
             ));
         }
-        if let (Some(max), Some(title)) = (self.max_title, title) {
-            if title.chars().count() > max {
-                errors.push(FieldError::new(
-                    format!("{field}.title"),
-                    format!("{p}: title is longer than {max} characters"),
-                ));
-            }
+        if let (Some(max), Some(title)) = (self.max_title, title)
+            && title.chars().count() > max
+        {
+            errors.push(FieldError::new(
+                format!("{field}.title"),
+                format!("{p}: title is longer than {max} characters"),
+            ));
         }
         let images = media
             .iter()
@@ -184,21 +183,21 @@ impl NetworkLimits {
                     format!("{p}: {} is not accepted", m.content_type),
                 ));
             }
-            if let Some(max) = max_bytes {
-                if m.bytes > max {
-                    errors.push(FieldError::new(
-                        format!("{field}.media"),
-                        format!("{p}: a file is {} bytes, the limit is {max}", m.bytes),
-                    ));
-                }
+            if let Some(max) = max_bytes
+                && m.bytes > max
+            {
+                errors.push(FieldError::new(
+                    format!("{field}.media"),
+                    format!("{p}: a file is {} bytes, the limit is {max}", m.bytes),
+                ));
             }
-            if let (Some(max), Some(d)) = (self.max_video_seconds, m.duration_seconds) {
-                if d > f64::from(max) {
-                    errors.push(FieldError::new(
-                        format!("{field}.media"),
-                        format!("{p}: a video is {d:.0} s long, the limit is {max} s"),
-                    ));
-                }
+            if let (Some(max), Some(d)) = (self.max_video_seconds, m.duration_seconds)
+                && d > f64::from(max)
+            {
+                errors.push(FieldError::new(
+                    format!("{field}.media"),
+                    format!("{p}: a video is {d:.0} s long, the limit is {max} s"),
+                ));
             }
         }
         errors

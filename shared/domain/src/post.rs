@@ -196,13 +196,13 @@ impl Post {
             ));
         }
         for (platform, variant) in &self.variants {
-            if let Some(text) = &variant.text {
-                if text.chars().count() > Self::MAX_TEXT {
-                    errors.push(FieldError::new(
-                        format!("variants.{platform}.text"),
-                        format!("must be at most {} characters", Self::MAX_TEXT),
-                    ));
-                }
+            if let Some(text) = &variant.text
+                && text.chars().count() > Self::MAX_TEXT
+            {
+                errors.push(FieldError::new(
+                    format!("variants.{platform}.text"),
+                    format!("must be at most {} characters", Self::MAX_TEXT),
+                ));
             }
         }
         if errors.is_empty() {

@@ -120,20 +120,20 @@ impl ApiKey {
     /// Splits a bearer token into its scope and the hash to compare. Unknown shapes hash whole,
     /// as admin candidates, so an operator's own admin key works whatever it looks like.
     pub fn presented(token: &str) -> PresentedKey {
-        if let Some(rest) = token.strip_prefix("hk_") {
-            if let Some((scope, secret)) = rest.rsplit_once('_') {
-                if let Some(ws) = WorkspaceId::parse(scope) {
-                    return PresentedKey {
-                        workspace: Some(ws),
-                        secret_hash: hash_secret(secret),
-                    };
-                }
-                if scope == Self::ADMIN {
-                    return PresentedKey {
-                        workspace: None,
-                        secret_hash: hash_secret(secret),
-                    };
-                }
+        if let Some(rest) = token.strip_prefix("hk_")
+            && let Some((scope, secret)) = rest.rsplit_once('_')
+        {
+            if let Some(ws) = WorkspaceId::parse(scope) {
+                return PresentedKey {
+                    workspace: Some(ws),
+                    secret_hash: hash_secret(secret),
+                };
+            }
+            if scope == Self::ADMIN {
+                return PresentedKey {
+                    workspace: None,
+                    secret_hash: hash_secret(secret),
+                };
             }
         }
         PresentedKey {
