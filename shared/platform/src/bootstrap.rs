@@ -75,10 +75,87 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-fn connectors(table: Arc<dyn Table>, clock: Arc<dyn Clock>) -> (Connectors, Arc<SandboxConnector>) {
-    let sandbox = Arc::new(SandboxConnector::new(table, clock));
+/// One connector per enabled network: the sandbox, Bluesky and Mastodon always (their
+/// credentials are per account), OAuth networks when their app is configured.
+fn connectors(
+    config: &Config,
+    table: Arc<dyn Table>,
+    blobs: Arc<dyn BlobStore>,
+    clock: Arc<dyn Clock>,
+) -> (Connectors, Arc<SandboxConnector>) {
+    use herald_networks::{
+        bluesky, facebook, guard::Guard, http, instagram, linkedin, mastodon, meta, oauth,
+        pinterest, threads, tiktok, x,
+    };
+    let sandbox = Arc::new(SandboxConnector::new(table, clock.clone()));
     let mut map = Connectors::new();
     map.insert(Platform::Sandbox, sandbox.clone() as Arc<dyn Connector>);
+    let guard = || Guard::new(config.allow_loopback);
+    map.insert(
+        Platform::Bluesky,
+        Arc::new(bluesky::BlueskyConnector::new(
+            guard(),
+            blobs.clone(),
+            clock.clone(),
+        )),
+    );
+    map.insert(
+        Platform::Mastodon,
+        Arc::new(mastodon::MastodonConnector::new(
+            guard(),
+            blobs.clone(),
+            clock.clone(),
+        )),
+    );
+    for (platform, app) in &config.network_apps {
+        let oauth_app = oauth::OAuthApp {
+            client_id: app.client_id.clone(),
+            client_secret: app.client_secret.expose().to_owned(),
+            redirect_uri: format!("{}/v1/oauth/{platform}/callback", config.public_url),
+        };
+        let (b, c) = (blobs.clone(), clock.clone());
+        let connector: Arc<dyn Connector> = match platform {
+            Platform::X => Arc::new(x::XConnector::new(http::client(), b, c, oauth_app)),
+            Platform::Linkedin => Arc::new(linkedin::LinkedinConnector::new(
+                http::client(),
+                b,
+                c,
+                oauth_app,
+            )),
+            Platform::Pinterest => Arc::new(pinterest::PinterestConnector::new(
+                http::client(),
+                b,
+                c,
+                oauth_app,
+            )),
+            Platform::Facebook => Arc::new(facebook::FacebookConnector::production(
+                c,
+                Some(meta::MetaApp {
+                    client_id: oauth_app.client_id,
+                    client_secret: oauth_app.client_secret,
+                }),
+            )),
+            Platform::Instagram => Arc::new(instagram::InstagramConnector::production(
+                c,
+                Some(oauth_app),
+            )),
+            Platform::Threads => {
+                Arc::new(threads::ThreadsConnector::production(c, Some(oauth_app)))
+            }
+            Platform::Tiktok => Arc::new(tiktok::TiktokConnector::production(
+                b,
+                c,
+                Some(oauth_app),
+                if config.tiktok_audited {
+                    tiktok::Visibility::Widest
+                } else {
+                    tiktok::Visibility::PrivateOnly
+                },
+            )),
+            _ => continue,
+        };
+        map.insert(*platform, connector);
+    }
     (map, sandbox)
 }
 
@@ -110,7 +187,8 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                 })?,
             );
             let bus = Arc::new(InProcessBus::new());
-            let (connectors, sandbox) = connectors(table.clone(), clock.clone());
+            let (connectors, sandbox) =
+                connectors(config, table.clone(), blobs.clone(), clock.clone());
             let deps = Deps {
                 table: table.clone(),
                 blobs,
@@ -155,7 +233,8 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                 event_bus.clone(),
                 "herald",
             ));
-            let (connectors, sandbox) = connectors(table.clone(), clock.clone());
+            let (connectors, sandbox) =
+                connectors(config, table.clone(), blobs.clone(), clock.clone());
             Ok(Built {
                 deps: Deps {
                     table,

@@ -1,5 +1,7 @@
 //! One typed configuration, read once at start; it fails fast and never prints secrets.
 
+use herald_domain::Platform;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -57,6 +59,19 @@ pub struct Config {
     pub encryption_key: Option<Secret>,
     pub admin_key: Option<Secret>,
     pub allow_loopback: bool,
+    /// OAuth app registrations (`HERALD_<NETWORK>_CLIENT_ID` / `_CLIENT_SECRET`); a network
+    /// whose app is not configured is not offered.
+    pub network_apps: BTreeMap<Platform, NetworkApp>,
+    /// Whether the TikTok app passed TikTok's audit (`HERALD_TIKTOK_AUDITED=1`); until then
+    /// TikTok allows private posts only.
+    pub tiktok_audited: bool,
+}
+
+/// An OAuth app registered with a network.
+#[derive(Clone, Debug)]
+pub struct NetworkApp {
+    pub client_id: String,
+    pub client_secret: Secret,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -111,6 +126,23 @@ impl Config {
             encryption_key: var("HERALD_ENCRYPTION_KEY").map(Secret::new),
             admin_key: var("HERALD_ADMIN_KEY").map(Secret::new),
             allow_loopback: flag("HERALD_ALLOW_LOOPBACK")?,
+            network_apps: Platform::ALL
+                .into_iter()
+                .filter(|p| p.uses_oauth())
+                .filter_map(|p| {
+                    let name = p.as_str().to_ascii_uppercase();
+                    Some((
+                        p,
+                        NetworkApp {
+                            client_id: var(&format!("HERALD_{name}_CLIENT_ID"))?,
+                            client_secret: Secret::new(var(&format!(
+                                "HERALD_{name}_CLIENT_SECRET"
+                            ))?),
+                        },
+                    ))
+                })
+                .collect(),
+            tiktok_audited: flag("HERALD_TIKTOK_AUDITED")?,
         })
     }
 }
