@@ -1,0 +1,10 @@
+//! The intake API against its contract (API.md): auth, workspaces, accounts, posts, the
+//! calendar, idempotency, publishing through the sandbox, and every bad input answered with a
+//! problem that changes nothing. The router runs in process; the publisher is driven explicitly.
+
+mod accounts;
+mod auth;
+mod bad_input;
+mod posts;
+mod publishing;
+mod support;
