@@ -1,1 +1,38 @@
-fn main() {}
+use herald_platform::{Config, build, telemetry};
+use lambda_runtime::{LambdaEvent, service_fn};
+
+/// The parts of an S3 event notification the transcoder reads.
+#[derive(serde::Deserialize)]
+struct S3Event {
+    #[serde(rename = "Records", default)]
+    records: Vec<Record>,
+}
+#[derive(serde::Deserialize)]
+struct Record {
+    s3: S3,
+}
+#[derive(serde::Deserialize)]
+struct S3 {
+    object: Object,
+}
+#[derive(serde::Deserialize)]
+struct Object {
+    key: String,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    telemetry::init();
+    let built = build(&Config::from_env()?).await?;
+    let deps = &built.deps;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<S3Event>| async move {
+        for record in event.payload.records {
+            // S3 event keys arrive URL-encoded (`+` for spaces); Herald's keys have neither.
+            herald_transcoder::handle(deps, &record.s3.object.key)
+                .await
+                .map_err(lambda_runtime::Error::from)?;
+        }
+        Ok::<(), lambda_runtime::Error>(())
+    }))
+    .await
+}
