@@ -21,7 +21,7 @@ async fn a_request_without_a_key_is_401_with_a_bearer_challenge() {
 #[tokio::test]
 async fn a_request_with_a_wrong_key_is_401_with_a_bearer_challenge() {
     let app = App::new().await;
-    for key in ["not-the-key", "test-admin2", "hk_0000000000000000"] {
+    for key in ["", "not-the-key", "test-admin2", "hk_0000000000000000"] {
         let a = app.get("/v1/accounts", key).await;
         a.problem(StatusCode::UNAUTHORIZED);
         assert_eq!(a.header("www-authenticate"), Some("Bearer"), "{key}");
@@ -95,4 +95,27 @@ async fn an_unknown_path_is_a_404_problem() {
     app.get("/v1/nothing-here", &ws.key)
         .await
         .problem(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_key_is_checked_before_the_body_is_read() {
+    let app = App::new().await;
+    let a = app
+        .call(
+            Method::POST,
+            "/v1/posts",
+            None,
+            Some(json!({"not": "even a post"})),
+        )
+        .await;
+    a.problem(StatusCode::UNAUTHORIZED);
+    let raw = app
+        .send(
+            axum::http::Request::post("/v1/posts")
+                .header("content-type", "text/plain")
+                .body(axum::body::Body::from("{"))
+                .unwrap(),
+        )
+        .await;
+    raw.problem(StatusCode::UNAUTHORIZED);
 }

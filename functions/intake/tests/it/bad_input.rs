@@ -127,8 +127,9 @@ async fn an_unknown_field_is_422_naming_the_field_and_writes_nothing() {
     f.assert_nothing_written().await;
 }
 
-/// Fails today: serde's unknown-field and missing-field errors sit at the body's root, so the
-/// edge names `body` as the field and the real name only in the message (see the report).
+/// Fails today for the missing field: serde reports it at the body's root, so the edge names
+/// `body` as the field and `accounts` only in the message (fix: functions/intake/src/extract.rs
+/// `parse`, take the name out of "missing field `x`").
 #[tokio::test]
 async fn an_unknown_or_missing_field_is_named_as_the_errors_field() {
     let f = Fixture::new().await;

@@ -296,3 +296,55 @@ async fn a_draft_is_scheduled_later_and_then_appears_in_the_calendar() {
         a.body["scheduled_at"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_retries_with_one_idempotency_key_make_one_post() {
+    let app = std::sync::Arc::new(App::new().await);
+    let ws = app.workspace("Acme").await;
+    let acct = app.sandbox(&ws, "acme").await;
+    let body =
+        json!({"text": "racing", "accounts": [acct], "scheduled_at": app.at(Duration::hours(1))});
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (app, key, body) = (app.clone(), ws.key.clone(), body.clone());
+        tasks.spawn(async move { app.send(with_key(&key, "race-1", &body)).await });
+    }
+    let answers: Vec<_> = tasks.join_all().await;
+    let mut ids = std::collections::BTreeSet::new();
+    let mut replayed = 0;
+    for a in &answers {
+        assert_eq!(a.status, StatusCode::CREATED, "{a:?}");
+        ids.insert(a.body["id"].as_str().expect("id").to_owned());
+        if a.header("idempotent-replayed") == Some("true") {
+            replayed += 1;
+        }
+    }
+    assert_eq!(ids.len(), 1, "one post for every retry: {ids:?}");
+    assert_eq!(replayed, 7, "all but the first are replays");
+    assert_eq!(app.calendar(&ws).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_bad_idempotency_key_is_422_naming_the_header_and_writes_nothing() {
+    let app = App::new().await;
+    let ws = app.workspace("Acme").await;
+    let acct = app.sandbox(&ws, "acme").await;
+    let body = json!({"text": "k", "accounts": [acct], "scheduled_at": app.at(Duration::hours(1))});
+    let before = app.snapshot(&ws).await;
+    let long = "k".repeat(256);
+    for key in ["", long.as_str()] {
+        let a = app.send(with_key(&ws.key, key, &body)).await;
+        a.invalid_field("Idempotency-Key");
+    }
+    let non_ascii = Request::post("/v1/posts")
+        .header("authorization", format!("Bearer {}", ws.key))
+        .header("content-type", "application/json")
+        .header(
+            "idempotency-key",
+            axum::http::HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap(),
+        )
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    app.send(non_ascii).await.invalid_field("Idempotency-Key");
+    assert_eq!(app.snapshot(&ws).await, before, "nothing was written");
+}
