@@ -61,8 +61,18 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = e.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let field = if path == "." { "body".to_owned() } else { path };
-                ApiError::invalid(&field, strip_position(&inner.to_string()))
+                let message = strip_position(&inner.to_string());
+                // A missing field is reported at its parent: name the field itself.
+                let missing = message
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.split('`').next());
+                let field = match (path.as_str(), missing) {
+                    (".", Some(name)) => name.to_owned(),
+                    (_, Some(name)) => format!("{path}.{name}"),
+                    (".", None) => "body".to_owned(),
+                    (_, None) => path,
+                };
+                ApiError::invalid(&field, message)
             }
             _ => ApiError::Malformed(format!("the body is not valid JSON: {inner}")),
         }
