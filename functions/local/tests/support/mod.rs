@@ -22,57 +22,79 @@ pub struct Server {
 impl Server {
     /// Starts a server with `admin_key` as HERALD_ADMIN_KEY (none: the server makes one).
     pub fn start(data: &Path, logs: &Path, run: usize, admin_key: Option<&str>) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let log = logs.join(format!("run-{run}.log"));
-        let out = std::fs::File::create(&log).expect("log file");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
-        command
-            .arg("serve")
-            .arg("--data")
-            .arg(data)
-            .arg("--addr")
-            .arg(addr.to_string())
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("log file"))
-            .stderr(out);
-        // Only what this test sets reaches the server.
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("HERALD_") {
-                command.env_remove(name);
+        // A free port can be taken between the probe and the server's bind: try a few. The log
+        // is appended to, so what an attempt printed before failing to bind stays readable.
+        for _ in 0..3 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+            let out = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log)
+                .expect("log file");
+            let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
+            command
+                .arg("serve")
+                .arg("--data")
+                .arg(data)
+                .arg("--addr")
+                .arg(addr.to_string())
+                .stdin(Stdio::null())
+                .stdout(out.try_clone().expect("log file"))
+                .stderr(out);
+            // Only what this test sets reaches the server.
+            for (name, _) in std::env::vars_os() {
+                if name.to_string_lossy().starts_with("HERALD_") {
+                    command.env_remove(name);
+                }
+            }
+            if let Some(key) = admin_key {
+                command.env("HERALD_ADMIN_KEY", key);
+            }
+            command
+                .env("HERALD_LOG_FORMAT", "json")
+                .env("RUST_LOG", "info");
+            die_with_parent(&mut command);
+            let child = command.spawn().expect("spawn herald serve");
+            let mut server = Server {
+                child,
+                addr,
+                log: log.clone(),
+            };
+            match server.wait_until_healthy() {
+                Ok(()) => return server,
+                Err(_) if server.log_text().contains("binding") => continue,
+                Err(e) => panic!("{e}"),
             }
         }
-        if let Some(key) = admin_key {
-            command.env("HERALD_ADMIN_KEY", key);
-        }
-        command
-            .env("HERALD_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info");
-        die_with_parent(&mut command);
-        let child = command.spawn().expect("spawn herald serve");
-        let mut server = Server { child, addr, log };
-        server.wait_until_healthy();
-        server
+        panic!(
+            "herald serve found no free port:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
     }
 
-    pub fn wait_until_healthy(&mut self) {
+    fn wait_until_healthy(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok((200, _)) = http(self.addr, "GET", "/healthz", None, None) {
-                return;
+                return Ok(());
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
+                return Err(format!(
                     "herald serve exited at start ({status}):\n{}",
                     self.log_text()
-                );
+                ));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("herald serve did not answer /healthz:\n{}", self.log_text());
+        Err(format!(
+            "herald serve did not answer /healthz:\n{}",
+            self.log_text()
+        ))
     }
 
     pub fn kill(mut self) {
