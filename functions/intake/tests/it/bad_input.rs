@@ -127,9 +127,8 @@ async fn an_unknown_field_is_422_naming_the_field_and_writes_nothing() {
     f.assert_nothing_written().await;
 }
 
-/// Fails today for the missing field: serde reports it at the body's root, so the edge names
-/// `body` as the field and `accounts` only in the message (fix: functions/intake/src/extract.rs
-/// `parse`, take the name out of "missing field `x`").
+/// serde reports a missing field at its parent (here the body's root): the edge must still name
+/// the field itself.
 #[tokio::test]
 async fn an_unknown_or_missing_field_is_named_as_the_errors_field() {
     let f = Fixture::new().await;
