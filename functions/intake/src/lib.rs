@@ -35,6 +35,8 @@ pub fn router(deps: Arc<Deps>) -> Router {
         .route("/v1/posts/{id}/schedule", post(schedule_post))
         .route("/v1/posts/{id}/publish", post(publish_now))
         .route("/v1/sandbox/{account}/outbox", get(sandbox_outbox))
+        .route("/v1/oauth/{platform}/start", get(oauth_start))
+        .route("/v1/oauth/{platform}/callback", get(oauth_callback))
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(deps)
@@ -188,4 +190,72 @@ async fn sandbox_outbox(
         .await
         .map_err(AppError::from)?;
     Ok(AxumJson(json!({ "items": items })).into_response())
+}
+
+fn platform_param(raw: &str) -> Result<Platform, ApiError> {
+    Platform::parse(raw).ok_or(ApiError::App(AppError::NotFound("platform")))
+}
+
+/// `?handle=` names the account; any other parameter is a network id kept with the tokens
+/// (`page_id`, `board_id`, `author_urn`, ...).
+async fn oauth_start(
+    State(deps): State<Arc<Deps>>,
+    Caller(caller): Caller,
+    Path(platform): Path<String>,
+    Query(mut params): Query<std::collections::BTreeMap<String, String>>,
+) -> Answer {
+    let ws = caller.require_write()?;
+    let platform = platform_param(&platform)?;
+    let handle = params
+        .remove("handle")
+        .ok_or_else(|| ApiError::invalid("handle", "required: the account's handle"))?;
+    let ids = params
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect();
+    let url = herald_app::oauth::start(&deps, ws, platform, &handle, ids).await?;
+    let mut response = (
+        StatusCode::FOUND,
+        AxumJson(json!({ "authorize_url": url.as_str() })),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        axum::http::header::LOCATION,
+        url.as_str()
+            .parse()
+            .map_err(|_| ApiError::Malformed("consent URL".into()))?,
+    );
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct CallbackParams {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// The network sends the user back here; no Herald key: the one-time state is the proof.
+async fn oauth_callback(
+    State(deps): State<Arc<Deps>>,
+    Path(platform): Path<String>,
+    Query(params): Query<CallbackParams>,
+) -> Answer {
+    let platform = platform_param(&platform)?;
+    if let Some(error) = params.error {
+        let detail = params.error_description.unwrap_or_default();
+        return Err(ApiError::invalid(
+            "error",
+            format!("{platform} refused the connection: {error} {detail}"),
+        ));
+    }
+    let state = params
+        .state
+        .ok_or_else(|| ApiError::invalid("state", "required"))?;
+    let code = params
+        .code
+        .ok_or_else(|| ApiError::invalid("code", "required"))?;
+    let account = herald_app::oauth::callback(&deps, platform, &state, &code).await?;
+    Ok((StatusCode::CREATED, AxumJson(account)).into_response())
 }

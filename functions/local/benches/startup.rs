@@ -9,7 +9,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn healthy(port: u16) -> bool {
@@ -35,7 +39,10 @@ fn start_once(data: &std::path::Path) -> Duration {
         .spawn()
         .unwrap();
     while !healthy(port) {
-        assert!(started.elapsed() < Duration::from_secs(20), "herald did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "herald did not start"
+        );
         std::thread::sleep(Duration::from_micros(200));
     }
     let took = started.elapsed();
@@ -62,7 +69,9 @@ fn main() {
     let fresh: Vec<_> = (0..runs)
         .map(|i| start_once(&root.join(format!("fresh-{i}"))))
         .collect();
-    let existing: Vec<_> = (0..runs).map(|_| start_once(&root.join("fresh-0"))).collect();
+    let existing: Vec<_> = (0..runs)
+        .map(|_| start_once(&root.join("fresh-0")))
+        .collect();
     println!("herald serve: exec to first answered request");
     report("fresh data directory", fresh);
     report("existing data directory", existing);

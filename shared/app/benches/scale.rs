@@ -135,6 +135,7 @@ async fn main() {
         connectors: Arc::new(connectors),
         sealer: Arc::new(Sealer::new([7; 32])),
         settings: Settings::default(),
+        oauth: Default::default(),
     };
     let ws = workspaces::create(&deps, &Principal::Admin, "Agency")
         .await

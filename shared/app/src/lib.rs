@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod oauth;
 pub mod posts;
 pub mod publish;
 pub mod records;
@@ -26,6 +27,8 @@ pub struct Deps {
     pub connectors: Arc<Connectors>,
     pub sealer: Arc<herald_networks::crypto::Sealer>,
     pub settings: Settings,
+    /// The OAuth networks this server is registered with.
+    pub oauth: Arc<std::collections::BTreeMap<Platform, oauth::OAuthSetup>>,
 }
 
 /// Behaviour the operator chooses at start.

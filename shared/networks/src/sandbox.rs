@@ -95,15 +95,30 @@ impl SandboxConnector {
         faults.remove(position)
     }
 
-    async fn keep(&self, ws: &WorkspaceId, acct: &AccountId, request: &PublishRequest) -> Result<String, NetworkError> {
+    async fn keep(
+        &self,
+        ws: &WorkspaceId,
+        acct: &AccountId,
+        request: &PublishRequest,
+    ) -> Result<String, NetworkError> {
         let now = self.clock.now();
-        let remote_id = format!("sbx_{:013x}{:016x}", now.timestamp_millis(), rand::random::<u64>());
+        let remote_id = format!(
+            "sbx_{:013x}{:016x}",
+            now.timestamp_millis(),
+            rand::random::<u64>()
+        );
         let mut item = keys::sandbox_entry(ws, acct, now, &remote_id).item();
         item.insert("remote_id".into(), Value::S(remote_id.clone()));
         item.insert("text".into(), Value::S(request.text.clone()));
         item.insert(
             "media".into(),
-            Value::L(request.media.iter().map(|m| Value::S(m.id.to_string())).collect()),
+            Value::L(
+                request
+                    .media
+                    .iter()
+                    .map(|m| Value::S(m.id.to_string()))
+                    .collect(),
+            ),
         );
         item.insert(
             "thread".into(),
@@ -121,7 +136,10 @@ impl SandboxConnector {
 
 fn entry(item: &Item) -> Option<OutboxEntry> {
     let strings = |name: &str| match item.get(name) {
-        Some(Value::L(l)) => l.iter().filter_map(|v| v.as_s().map(str::to_owned)).collect(),
+        Some(Value::L(l)) => l
+            .iter()
+            .filter_map(|v| v.as_s().map(str::to_owned))
+            .collect(),
         _ => Vec::new(),
     };
     Some(OutboxEntry {
@@ -130,7 +148,11 @@ fn entry(item: &Item) -> Option<OutboxEntry> {
         media: strings("media"),
         thread: strings("thread"),
         received_at: DateTime::from_timestamp_millis(item.get("received_at")?.as_n()?)?,
-        marker: item.get("marker").and_then(Value::as_s).unwrap_or_default().to_owned(),
+        marker: item
+            .get("marker")
+            .and_then(Value::as_s)
+            .unwrap_or_default()
+            .to_owned(),
     })
 }
 
@@ -145,7 +167,12 @@ pub async fn outbox(
     if let Some(since) = since {
         query = query.sk(SortCondition::Ge(keys::time_key(since)));
     }
-    Ok(table.query_all(query).await?.iter().filter_map(entry).collect())
+    Ok(table
+        .query_all(query)
+        .await?
+        .iter()
+        .filter_map(entry)
+        .collect())
 }
 
 #[async_trait]
@@ -172,7 +199,9 @@ impl Connector for SandboxConnector {
                     ..NetworkError::transient("sandbox: service unavailable")
                 });
             }
-            Some(Fault::RateLimited { retry_after_seconds }) => {
+            Some(Fault::RateLimited {
+                retry_after_seconds,
+            }) => {
                 let retry_at = self.clock.now() + chrono::Duration::seconds(retry_after_seconds);
                 return Err(NetworkError {
                     status: Some(429),
@@ -192,11 +221,13 @@ impl Connector for SandboxConnector {
             }
             _ => {}
         }
-        let remote_id = self.keep(&account.workspace, &account.account, request).await?;
+        let remote_id = self
+            .keep(&account.workspace, &account.account, request)
+            .await?;
         match fault {
-            Some(Fault::AcceptThenTimeout) => {
-                Err(NetworkError::uncertain("sandbox: connection reset after the request was sent"))
-            }
+            Some(Fault::AcceptThenTimeout) => Err(NetworkError::uncertain(
+                "sandbox: connection reset after the request was sent",
+            )),
             Some(Fault::AcceptThenHang) => std::future::pending().await,
             _ => Ok(Published {
                 url: Some(format!("sandbox://{}/{remote_id}", account.account)),
@@ -214,9 +245,14 @@ impl Connector for SandboxConnector {
         if self.next_fault(true).is_some() {
             return Err(NetworkError::transient("sandbox: lookup unavailable"));
         }
-        let entries = outbox(self.table.as_ref(), &account.workspace, &account.account, Some(since))
-            .await
-            .map_err(|e| NetworkError::transient(format!("sandbox storage: {e}")))?;
+        let entries = outbox(
+            self.table.as_ref(),
+            &account.workspace,
+            &account.account,
+            Some(since),
+        )
+        .await
+        .map_err(|e| NetworkError::transient(format!("sandbox storage: {e}")))?;
         Ok(entries
             .into_iter()
             .find(|e| e.marker == request.marker)
@@ -227,16 +263,26 @@ impl Connector for SandboxConnector {
     }
 
     async fn delete(&self, account: &AccountContext, remote_id: &str) -> Result<(), NetworkError> {
-        let entries = outbox(self.table.as_ref(), &account.workspace, &account.account, None)
-            .await
-            .map_err(|e| NetworkError::transient(format!("sandbox storage: {e}")))?;
+        let entries = outbox(
+            self.table.as_ref(),
+            &account.workspace,
+            &account.account,
+            None,
+        )
+        .await
+        .map_err(|e| NetworkError::transient(format!("sandbox storage: {e}")))?;
         let found = entries
             .iter()
             .find(|e| e.remote_id == remote_id)
             .ok_or_else(|| NetworkError::permanent(format!("sandbox: no post {remote_id}")))?;
         self.table
             .delete(
-                &keys::sandbox_entry(&account.workspace, &account.account, found.received_at, remote_id),
+                &keys::sandbox_entry(
+                    &account.workspace,
+                    &account.account,
+                    found.received_at,
+                    remote_id,
+                ),
                 None,
             )
             .await
@@ -260,11 +306,20 @@ impl Connector for SandboxConnector {
             thread: Vec::new(),
             progress: Default::default(),
         };
-        let id = self.keep(&account.workspace, &account.account, &request).await?;
-        Ok(Published { remote_id: id, url: None })
+        let id = self
+            .keep(&account.workspace, &account.account, &request)
+            .await?;
+        Ok(Published {
+            remote_id: id,
+            url: None,
+        })
     }
 
-    async fn metrics(&self, _account: &AccountContext, _remote_id: &str) -> Result<PostMetrics, NetworkError> {
+    async fn metrics(
+        &self,
+        _account: &AccountContext,
+        _remote_id: &str,
+    ) -> Result<PostMetrics, NetworkError> {
         // Engagement on sandbox posts arrives as events (POST /v1/sandbox/{account}/events).
         Ok(PostMetrics::default())
     }

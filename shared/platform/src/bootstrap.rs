@@ -75,6 +75,37 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
+fn oauth_app(
+    config: &Config,
+    platform: Platform,
+    app: &crate::config::NetworkApp,
+) -> herald_networks::oauth::OAuthApp {
+    herald_networks::oauth::OAuthApp {
+        client_id: app.client_id.clone(),
+        client_secret: app.client_secret.expose().to_owned(),
+        redirect_uri: format!("{}/v1/oauth/{platform}/callback", config.public_url),
+    }
+}
+
+/// The consent flows of the OAuth networks whose app is configured.
+fn oauth_setups(
+    config: &Config,
+) -> std::collections::BTreeMap<Platform, herald_app::oauth::OAuthSetup> {
+    config
+        .network_apps
+        .iter()
+        .filter_map(|(p, app)| {
+            Some((
+                *p,
+                herald_app::oauth::OAuthSetup {
+                    provider: herald_networks::oauth::provider(*p)?,
+                    app: oauth_app(config, *p, app),
+                },
+            ))
+        })
+        .collect()
+}
+
 /// One connector per enabled network: the sandbox, Bluesky and Mastodon always (their
 /// credentials are per account), OAuth networks when their app is configured.
 fn connectors(
@@ -84,8 +115,8 @@ fn connectors(
     clock: Arc<dyn Clock>,
 ) -> (Connectors, Arc<SandboxConnector>) {
     use herald_networks::{
-        bluesky, facebook, guard::Guard, http, instagram, linkedin, mastodon, meta, oauth,
-        pinterest, threads, tiktok, x,
+        bluesky, facebook, guard::Guard, http, instagram, linkedin, mastodon, meta, pinterest,
+        threads, tiktok, x,
     };
     let sandbox = Arc::new(SandboxConnector::new(table, clock.clone()));
     let mut map = Connectors::new();
@@ -108,11 +139,7 @@ fn connectors(
         )),
     );
     for (platform, app) in &config.network_apps {
-        let oauth_app = oauth::OAuthApp {
-            client_id: app.client_id.clone(),
-            client_secret: app.client_secret.expose().to_owned(),
-            redirect_uri: format!("{}/v1/oauth/{platform}/callback", config.public_url),
-        };
+        let oauth_app = oauth_app(config, *platform, app);
         let (b, c) = (blobs.clone(), clock.clone());
         let connector: Arc<dyn Connector> = match platform {
             Platform::X => Arc::new(x::XConnector::new(http::client(), b, c, oauth_app)),
@@ -166,6 +193,7 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
     let settings = Settings {
         allow_loopback: config.allow_loopback,
     };
+    let oauth = Arc::new(oauth_setups(config));
     match &config.backend {
         Backend::Embedded { data_dir } => {
             std::fs::create_dir_all(data_dir).map_err(|e| io(data_dir, e))?;
@@ -197,6 +225,7 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                 connectors: Arc::new(connectors),
                 sealer,
                 settings,
+                oauth,
             };
             Ok(Built {
                 deps,
@@ -244,6 +273,7 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                     connectors: Arc::new(connectors),
                     sealer,
                     settings,
+                    oauth,
                 },
                 local_bus: None,
                 embedded_table: None,

@@ -125,6 +125,7 @@ impl App {
             connectors: Arc::new(connectors),
             sealer: Arc::new(Sealer::new([7; 32])),
             settings: Settings::default(),
+            oauth: Default::default(),
         };
         herald_app::auth::ensure_admin_key(&deps, Some(ADMIN))
             .await

@@ -3,6 +3,7 @@
 //! received: zero lost, zero duplicated. Time is a manual clock; nothing sleeps to wait.
 
 mod faults;
+mod oauth_connect;
 mod support;
 
 use chrono::Duration;

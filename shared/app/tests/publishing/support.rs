@@ -52,6 +52,7 @@ impl World {
             connectors: Arc::new(connectors),
             sealer: Arc::new(Sealer::new([7; 32])),
             settings: Settings::default(),
+            oauth: Default::default(),
         };
         let ws = workspaces::create(&deps, &Principal::Admin, "Agency client")
             .await

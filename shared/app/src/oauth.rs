@@ -1,0 +1,167 @@
+//! Connecting an OAuth network account: `start` keeps a one-time state (with the PKCE verifier
+//! where the network requires it) and answers the network's consent page; `callback` trades
+//! the code for tokens, seals them, and creates the account. The state is the only secret the
+//! callback carries, so it is random, single-use and short-lived.
+
+use crate::accounts::{AccountView, credentials_item};
+use crate::records::{from_json, json_item};
+use crate::{AppError, Deps, new_id};
+use herald_domain::{Account, AccountId, AccountStatus, Platform, WorkspaceId};
+use herald_networks::oauth;
+use herald_ports::{Condition, Key, TxOp, Value};
+use serde::{Deserialize, Serialize};
+
+/// How long a consent may take.
+const STATE_MINUTES: i64 = 15;
+
+/// An OAuth network as this server is registered with it.
+#[derive(Clone, Debug)]
+pub struct OAuthSetup {
+    pub provider: oauth::OAuthProvider,
+    pub app: oauth::OAuthApp,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Pending {
+    workspace: WorkspaceId,
+    platform: Platform,
+    handle: String,
+    verifier: Option<String>,
+    /// Network ids the caller supplied at start (a Page id, a board id, an author URN).
+    ids: serde_json::Map<String, serde_json::Value>,
+}
+
+fn state_key(ws: &WorkspaceId, nonce: &str) -> Key {
+    Key::new(format!("T#{ws}#OAUTH"), format!("STATE#{nonce}"))
+}
+
+/// Where the user gives consent. `ids` are network-specific ids to keep with the tokens.
+pub async fn start(
+    deps: &Deps,
+    ws: &WorkspaceId,
+    platform: Platform,
+    handle: &str,
+    ids: serde_json::Map<String, serde_json::Value>,
+) -> Result<url::Url, AppError> {
+    let setup = deps.oauth.get(&platform).ok_or_else(|| {
+        AppError::invalid(
+            "platform",
+            format!("{platform} is not enabled on this server"),
+        )
+    })?;
+    let handle = Account::validate_handle(handle)?;
+    if ids.len() > 10 || ids.values().any(|v| !v.is_string()) {
+        return Err(AppError::invalid("ids", "at most 10 string ids"));
+    }
+    let (verifier, challenge) = oauth::pkce_pair(&mut rand::rng());
+    let nonce = hex::encode(rand::random::<[u8; 32]>());
+    let pending = Pending {
+        workspace: ws.clone(),
+        platform,
+        handle,
+        verifier: setup.provider.pkce.then_some(verifier),
+        ids,
+    };
+    let now = deps.clock.now();
+    let mut item = json_item(&state_key(ws, &nonce), "oauth_state", &pending);
+    item.insert(
+        herald_ports::table::TTL.into(),
+        Value::N((now + chrono::Duration::minutes(STATE_MINUTES)).timestamp()),
+    );
+    deps.table.put(item, Some(Condition::item_absent())).await?;
+    let state = format!("{ws}.{nonce}");
+    Ok(oauth::authorize_url(
+        &setup.provider,
+        &setup.app,
+        &state,
+        Some(&challenge),
+    ))
+}
+
+/// The network sent the user back with a code: the account is created with sealed tokens.
+pub async fn callback(
+    deps: &Deps,
+    platform: Platform,
+    state: &str,
+    code: &str,
+) -> Result<AccountView, AppError> {
+    let invalid = || AppError::invalid("state", "unknown or expired; start the connection again");
+    let (ws, nonce) = state.split_once('.').ok_or_else(invalid)?;
+    let ws = WorkspaceId::parse(ws).ok_or_else(invalid)?;
+    if nonce.len() != 64 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(invalid());
+    }
+    let key = state_key(&ws, nonce);
+    // Single use: whoever deletes the state first goes on.
+    let item = deps
+        .table
+        .delete(&key, Some(Condition::item_present()))
+        .await
+        .map_err(|e| match e {
+            herald_ports::TableError::ConditionFailed { .. } => invalid(),
+            e => e.into(),
+        })?
+        .ok_or_else(invalid)?;
+    let now = deps.clock.now();
+    if item
+        .get(herald_ports::table::TTL)
+        .and_then(Value::as_n)
+        .is_some_and(|t| t < now.timestamp())
+    {
+        return Err(invalid());
+    }
+    let pending: Pending = from_json(&item)?;
+    if pending.platform != platform {
+        return Err(AppError::invalid("state", "was issued for another network"));
+    }
+    let setup = deps
+        .oauth
+        .get(&pending.platform)
+        .ok_or(AppError::NetworkNotConfigured(pending.platform))?;
+    let http = herald_networks::http::client();
+    let tokens = oauth::exchange_code(
+        &http,
+        &setup.provider,
+        &setup.app,
+        code,
+        pending.verifier.as_deref(),
+        now,
+    )
+    .await
+    .map_err(|e| AppError::invalid("code", format!("{}: {}", pending.platform, e.message)))?;
+    let mut base = pending.ids.clone();
+    if let serde_json::Value::Object(extra) = &tokens.extra {
+        for (k, v) in extra {
+            if v.is_string() || v.is_number() {
+                base.entry(k.clone()).or_insert(v.clone());
+            }
+        }
+    }
+    let credentials = tokens.into_credentials(&serde_json::Value::Object(base));
+    let account = Account {
+        id: new_id!(deps, AccountId),
+        workspace: ws.clone(),
+        platform: pending.platform,
+        handle: pending.handle,
+        status: AccountStatus::Active,
+        created_at: now,
+    };
+    deps.table
+        .transact(vec![
+            TxOp::Put {
+                item: json_item(
+                    &herald_storage::keys::account(&ws, &account.id),
+                    "account",
+                    &account,
+                ),
+                condition: Some(Condition::item_absent()),
+            },
+            TxOp::Put {
+                item: credentials_item(deps, &ws, &account.id, &credentials),
+                condition: Some(Condition::item_absent()),
+            },
+        ])
+        .await?;
+    tracing::info!(workspace = %ws, account = %account.id, platform = %account.platform, "account connected through OAuth");
+    Ok(account.into())
+}
