@@ -78,7 +78,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Duration::from_millis(args.tick_ms.max(10)),
         shutdown.clone(),
     ));
-    let upkeep = tokio::spawn(upkeep_loop(built.embedded_table.clone(), shutdown.clone()));
+    let upkeep = tokio::spawn(upkeep_loop(
+        built.embedded_table.clone(),
+        deps.clock.clone(),
+        shutdown.clone(),
+    ));
 
     let app = herald_intake::router(Arc::new(deps));
     tracing::info!(%addr, data = %args.data.display(), startup_ms = started.elapsed().as_millis() as u64, "herald listening");
@@ -127,6 +131,7 @@ async fn publisher_loop(
 
 async fn upkeep_loop(
     table: Option<Arc<herald_storage::embedded::EmbeddedTable>>,
+    clock: Arc<dyn herald_ports::Clock>,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
     let Some(table) = table else { return };
@@ -136,7 +141,7 @@ async fn upkeep_loop(
             _ = shutdown.cancelled() => return,
             _ = ticker.tick() => {}
         }
-        let now = chrono::Utc::now().timestamp();
+        let now = clock.now().timestamp();
         match table.purge_expired(now).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(items = n, "expired items purged"),

@@ -413,7 +413,9 @@ pub async fn load(
 
 pub async fn get(deps: &Deps, ws: &WorkspaceId, id: &PostId) -> Result<PostView, AppError> {
     let (post, targets) = load(deps, ws, id).await?;
-    let targets: Vec<Target> = targets.into_iter().map(|r| r.target).collect();
+    let mut targets: Vec<Target> = targets.into_iter().map(|r| r.target).collect();
+    // The order the post named its accounts in, as the create answer has it.
+    targets.sort_by_key(|t| post.accounts.iter().position(|a| *a == t.account));
     Ok(PostView::of(&post, &targets))
 }
 
