@@ -62,6 +62,8 @@ pub enum Outcome {
     Failed,
     Retrying,
     Unconfirmed,
+    /// The network's allowance for the account (or app) is spent: moved to when it renews.
+    Deferred,
     /// Someone else holds it, or it is not due.
     Skipped,
 }
@@ -211,6 +213,7 @@ impl Dispatcher {
             failed: count(Outcome::Failed),
             retrying: count(Outcome::Retrying),
             unconfirmed: count(Outcome::Unconfirmed),
+            deferred: count(Outcome::Deferred),
             skipped: count(Outcome::Skipped),
             events,
         })
@@ -225,6 +228,7 @@ pub struct RunReport {
     pub failed: usize,
     pub retrying: usize,
     pub unconfirmed: usize,
+    pub deferred: usize,
     pub skipped: usize,
     pub events: usize,
 }
@@ -316,6 +320,12 @@ pub async fn process(
     }
     // An earlier attempt may have reached the network: check before sending again.
     let must_check = t.attempts > 0;
+    if !must_check {
+        let limits = deps.connector(t.platform)?.limits().publish_limits;
+        if let Some(renews) = crate::rate::take(deps, t, limits, now).await? {
+            return defer(deps, key, &record, renews).await;
+        }
+    }
     let claim = format!("{instance}:{:032x}", deps.random_u128());
     let lease_until = now + options.lease;
     let status = if must_check {
@@ -353,6 +363,33 @@ pub async fn process(
         held.record.first_sent_at.get_or_insert(now);
     }
     held.carry(must_check).await
+}
+
+/// Moves a target whose allowance is spent to when it renews, spread over a few seconds so
+/// the deferred part of a burst does not return as one.
+async fn defer(
+    deps: &Deps,
+    key: &Key,
+    record: &TargetRecord,
+    renews: DateTime<Utc>,
+) -> Result<Outcome, AppError> {
+    let t = &record.target;
+    let at = renews + Duration::milliseconds((rand::random::<u32>() % 5_000) as i64);
+    let (pk, sk) = keys::due_entry(at, &t.workspace, &t.post, &t.account);
+    let guard = Condition::eq(attr::STATUS, TargetStatus::Scheduled.as_str())
+        .and(Condition::NotExists(attr::CLAIM.into()));
+    let update = Update::new()
+        .set(attr::DUE_AT, ms(at))
+        .set(keys::GSI1_PK, pk)
+        .set(keys::GSI1_SK, sk);
+    match deps.table.update(key, update, Some(guard)).await {
+        Ok(_) => {
+            tracing::info!(post = %t.post, account = %t.account, platform = %t.platform, until = %at, "deferred: the network's publishing allowance is spent");
+            Ok(Outcome::Deferred)
+        }
+        Err(TableError::ConditionFailed { .. }) => Ok(Outcome::Skipped),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The due-index entry and lease of a claimed target: the index offers it again when the

@@ -72,6 +72,7 @@ pub struct SandboxConnector {
     table: Arc<dyn Table>,
     clock: Arc<dyn Clock>,
     faults: Mutex<VecDeque<Fault>>,
+    limits: NetworkLimits,
 }
 
 impl SandboxConnector {
@@ -80,7 +81,14 @@ impl SandboxConnector {
             table,
             clock,
             faults: Mutex::new(VecDeque::new()),
+            limits: LIMITS,
         }
+    }
+
+    /// The sandbox with other publishing allowances, to try how bursts are spread.
+    pub fn with_publish_limits(mut self, limits: &'static [RateLimit]) -> Self {
+        self.limits.publish_limits = limits;
+        self
     }
 
     /// Queues faults for the next calls (tests).
@@ -182,7 +190,7 @@ impl Connector for SandboxConnector {
     }
 
     fn limits(&self) -> NetworkLimits {
-        LIMITS
+        self.limits.clone()
     }
 
     async fn publish(

@@ -72,7 +72,8 @@ async fn a_throttling_table_delays_posts_but_never_loses_or_doubles_one() {
         calls: AtomicU64::new(0),
         on: AtomicBool::new(false),
     });
-    let w = World::on(table.clone()).await;
+    let network = Arc::new(table.inner.clone());
+    let w = World::on(table.clone(), network).await;
     let accounts = [w.account("a").await, w.account("b").await];
     let refs: Vec<_> = accounts.iter().collect();
     let mut posts = Vec::new();

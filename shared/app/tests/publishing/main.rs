@@ -288,3 +288,41 @@ async fn a_cancelled_post_is_not_published() {
     assert!(w.outbox(&acct).await.is_empty());
     assert_eq!(w.view(&post).await.status, PostStatus::Cancelled);
 }
+
+#[tokio::test]
+async fn a_burst_is_spread_under_the_networks_allowance_and_deferrals_are_reported() {
+    use herald_domain::limits::{RateLimit, RateScope};
+    static THREE_A_MINUTE: [RateLimit; 1] = [RateLimit {
+        scope: RateScope::Account,
+        max: 3,
+        window_seconds: 60,
+    }];
+    let w = World::with_sandbox_limits(&THREE_A_MINUTE).await;
+    let busy = w.account("busy").await;
+    let quiet = w.account("quiet").await;
+    for i in 0..7 {
+        w.post(&format!("burst {i}"), &[&busy], Duration::zero())
+            .await;
+    }
+    w.post("alone", &[&quiet], Duration::zero()).await;
+    let first = w.dispatcher().run_once().await.unwrap();
+    assert_eq!((first.published, first.deferred), (4, 4), "{first:?}");
+    assert_eq!(
+        w.outbox(&busy).await.len(),
+        3,
+        "the allowance holds per account"
+    );
+    assert_eq!(
+        w.outbox(&quiet).await.len(),
+        1,
+        "other accounts are not held up"
+    );
+    let early = w.dispatcher().run_once().await.unwrap();
+    assert_eq!(early.published, 0, "not before the window renews");
+    w.clock.advance(Duration::seconds(70));
+    let second = w.dispatcher().run_once().await.unwrap();
+    assert_eq!((second.published, second.deferred), (3, 1), "{second:?}");
+    w.clock.advance(Duration::seconds(70));
+    w.dispatcher().run_once().await.unwrap();
+    w.assert_each_once(&busy, 7).await;
+}

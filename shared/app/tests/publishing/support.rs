@@ -4,6 +4,7 @@ use herald_app::auth::Principal;
 use herald_app::posts::{NewPost, PostView};
 use herald_app::publish::{Dispatcher, PublishOptions};
 use herald_app::{Deps, Settings, accounts, posts, workspaces};
+use herald_domain::limits::RateLimit;
 use herald_domain::{AccountId, Platform, PostId, WorkspaceId};
 use herald_networks::crypto::Sealer;
 use herald_networks::sandbox::{OutboxEntry, SandboxConnector};
@@ -22,17 +23,37 @@ pub struct World {
 
 impl World {
     pub async fn new() -> World {
-        World::on(Arc::new(EmbeddedTable::in_memory().unwrap())).await
+        let table = Arc::new(EmbeddedTable::in_memory().unwrap());
+        World::on(table.clone(), table).await
     }
 
-    /// A world whose table is `table` (a fault-injecting wrapper, say).
-    pub async fn on(table: Arc<dyn Table>) -> World {
+    /// A world whose sandbox allows only `limits`.
+    pub async fn with_sandbox_limits(limits: &'static [RateLimit]) -> World {
+        let table = Arc::new(EmbeddedTable::in_memory().unwrap());
+        World::build(table.clone(), table, Some(limits)).await
+    }
+
+    /// A world whose table is `table` (a fault-injecting wrapper, say); the sandbox network
+    /// keeps its posts in `network_table`, so the network itself stays healthy.
+    pub async fn on(table: Arc<dyn Table>, network_table: Arc<dyn Table>) -> World {
+        World::build(table, network_table, None).await
+    }
+
+    async fn build(
+        table: Arc<dyn Table>,
+        network_table: Arc<dyn Table>,
+        limits: Option<&'static [RateLimit]>,
+    ) -> World {
         let clock = Arc::new(ManualClock::new(
             chrono::DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
                 .unwrap()
                 .to_utc(),
         ));
-        let sandbox = Arc::new(SandboxConnector::new(table.clone(), clock.clone()));
+        let mut sandbox = SandboxConnector::new(network_table, clock.clone());
+        if let Some(limits) = limits {
+            sandbox = sandbox.with_publish_limits(limits);
+        }
+        let sandbox = Arc::new(sandbox);
         let mut connectors = Connectors::new();
         connectors.insert(Platform::Sandbox, sandbox.clone() as Arc<dyn Connector>);
         let bus = Arc::new(InProcessBus::new());
