@@ -20,5 +20,5 @@ source "$env_file"
 trap 'kill $HERALD_SERVICE_PIDS 2>/dev/null || true; rm -f "$env_file"' EXIT
 
 step "building and running the tests"
-cargo test --workspace --features herald-platform/aws "$@"
+cargo test --workspace --no-fail-fast --features herald-platform/aws "$@"
 step "all tests passed"
