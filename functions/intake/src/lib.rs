@@ -30,6 +30,7 @@ pub fn router(deps: Arc<Deps>) -> Router {
         )
         .route("/v1/workspaces", post(create_workspace))
         .route("/v1/accounts", post(create_account).get(list_accounts))
+        .route("/v1/accounts/{id}/queue", get(get_queue).put(set_queue))
         .route("/v1/posts", post(create_post).get(calendar))
         .route("/v1/posts/{id}", get(get_post).delete(cancel_post))
         .route("/v1/posts/{id}/schedule", post(schedule_post))
@@ -72,6 +73,35 @@ async fn create_account(
 async fn list_accounts(State(deps): State<Arc<Deps>>, Caller(caller): Caller) -> Answer {
     let items = accounts::list(&deps, caller.workspace()?).await?;
     Ok(AxumJson(json!({ "items": items })).into_response())
+}
+
+fn account_id(raw: &str) -> Result<AccountId, ApiError> {
+    AccountId::parse(raw).ok_or(ApiError::App(AppError::NotFound("account")))
+}
+
+async fn get_queue(
+    State(deps): State<Arc<Deps>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Answer {
+    let ws = caller.workspace()?;
+    let id = account_id(&id)?;
+    accounts::get(&deps, ws, &id).await?;
+    let queue = herald_app::queue::get(&deps, ws, &id)
+        .await?
+        .ok_or(ApiError::App(AppError::NotFound("queue")))?;
+    Ok(AxumJson(queue).into_response())
+}
+
+async fn set_queue(
+    State(deps): State<Arc<Deps>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    Json(body): Json<herald_app::queue::QueueSettings>,
+) -> Answer {
+    let ws = caller.require_write()?;
+    let queue = herald_app::queue::set(&deps, ws, &account_id(&id)?, body).await?;
+    Ok(AxumJson(queue).into_response())
 }
 
 async fn create_post(
@@ -181,7 +211,7 @@ async fn sandbox_outbox(
     Path(account): Path<String>,
 ) -> Answer {
     let ws = caller.workspace()?;
-    let id = AccountId::parse(&account).ok_or(ApiError::App(AppError::NotFound("account")))?;
+    let id = account_id(&account)?;
     let account = accounts::get(&deps, ws, &id).await?;
     if account.platform != Platform::Sandbox {
         return Err(ApiError::App(AppError::NotFound("sandbox account")));

@@ -174,6 +174,8 @@ async fn main() {
                     media: vec![],
                     tags: vec![],
                     kind: Default::default(),
+                    recurrence: None,
+                    queue: false,
                 };
                 posts::create(&deps, &ws, new, None).await.unwrap();
             }

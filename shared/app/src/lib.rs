@@ -8,6 +8,7 @@ pub mod events;
 pub mod oauth;
 pub mod posts;
 pub mod publish;
+pub mod queue;
 pub mod rate;
 pub mod records;
 pub mod workspaces;

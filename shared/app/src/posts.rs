@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use herald_domain::limits::MediaFacts;
 use herald_domain::{
     AccountId, FieldError, MediaId, MediaItem, MediaStatus, Platform, Post, PostId, PostKind,
-    PostLifecycle, PostStatus, Target, TargetStatus, Variant, WorkspaceId,
+    PostLifecycle, PostStatus, Recurrence, Target, TargetStatus, Variant, WorkspaceId,
 };
 use herald_ports::{Condition, Item, Key, Query, TableError, TxOp, Update, Value};
 use herald_storage::keys;
@@ -33,6 +33,12 @@ pub struct NewPost {
     pub tags: Vec<String>,
     #[serde(default)]
     pub kind: PostKind,
+    /// Repeat the post (needs a first time: `scheduled_at` or `queue`).
+    #[serde(default)]
+    pub recurrence: Option<Recurrence>,
+    /// Take the first account's next free queue slot instead of a given time.
+    #[serde(default)]
+    pub queue: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -65,6 +71,14 @@ pub struct PostView {
     pub scheduled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrence: Option<Recurrence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<PostId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurrence: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_slot: Option<DateTime<Utc>>,
     pub targets: Vec<TargetView>,
 }
 
@@ -83,6 +97,10 @@ impl PostView {
             scheduled_at: post.scheduled_at,
             created_at: post.created_at,
             updated_at: post.updated_at,
+            recurrence: post.recurrence.clone(),
+            series: post.series.clone(),
+            occurrence: post.occurrence,
+            queue_slot: post.queue_slot,
             targets: targets
                 .iter()
                 .map(|t| TargetView {
@@ -101,6 +119,7 @@ impl PostView {
 }
 
 /// The answer to a create: the post, and whether it is the replay of an earlier request.
+#[derive(Debug)]
 pub struct Created {
     pub post: PostView,
     pub replayed: bool,
@@ -242,6 +261,85 @@ async fn validate(deps: &Deps, post: &Post) -> Result<Vec<(AccountId, Platform)>
     }
 }
 
+/// The writes creating a post and its targets; targets of a repeating post are marked, so the
+/// publisher knows to make the next occurrence.
+fn post_writes(post: &Post, targets: &[Target]) -> Vec<TxOp> {
+    let mut ops = vec![TxOp::Put {
+        item: post_item(post),
+        condition: Some(Condition::item_absent()),
+    }];
+    ops.extend(targets.iter().map(|t| {
+        let mut item = records::target_item(t);
+        if post.recurrence.is_some() {
+            item.insert(records::attr::RECURRING.into(), Value::Bool(true));
+        }
+        TxOp::Put {
+            item,
+            condition: Some(Condition::item_absent()),
+        }
+    }));
+    ops
+}
+
+/// Makes the next occurrence of a repeating post, once: its id is derived from the series and
+/// its number, so a repeat of this call finds it already there.
+pub async fn ensure_next_occurrence(
+    deps: &Deps,
+    post: &Post,
+    targets: &[Target],
+) -> Result<Option<PostId>, AppError> {
+    let (Some(recurrence), Some(series), Some(n), Some(at)) = (
+        &post.recurrence,
+        &post.series,
+        post.occurrence,
+        post.scheduled_at,
+    ) else {
+        return Ok(None);
+    };
+    if post.lifecycle != PostLifecycle::Scheduled {
+        return Ok(None);
+    }
+    let Some(next_at) = recurrence.next(at, n) else {
+        return Ok(None);
+    };
+    let seed = Sha256::digest(format!("{series}#{}", n + 1).as_bytes());
+    let random = u128::from_be_bytes(seed[..16].try_into().expect("16 bytes"));
+    let id = PostId::generate(next_at.timestamp_millis() as u64, random);
+    let now = deps.clock.now();
+    let next = Post {
+        id: id.clone(),
+        scheduled_at: Some(next_at),
+        occurrence: Some(n + 1),
+        created_at: now,
+        updated_at: now,
+        queue_slot: None,
+        ..post.clone()
+    };
+    let next_targets: Vec<Target> = targets
+        .iter()
+        .map(|t| Target {
+            post: id.clone(),
+            status: TargetStatus::Scheduled,
+            due_at: Some(next_at),
+            remote_id: None,
+            url: None,
+            error: None,
+            published_at: None,
+            attempts: 0,
+            ..t.clone()
+        })
+        .collect();
+    match deps.table.transact(post_writes(&next, &next_targets)).await {
+        Ok(()) => {
+            tracing::info!(series = %series, occurrence = n + 1, post = %id, at = %next_at, "next occurrence scheduled");
+            Ok(Some(id))
+        }
+        // Made already by an earlier (or concurrent) call.
+        Err(TableError::TransactionCancelled { failed }) if failed.contains(&0) => Ok(Some(id)),
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn request_hash(new: &NewPost) -> String {
     let canonical = serde_json::to_vec(new).expect("json serializes");
     hex::encode(Sha256::digest(&canonical))
@@ -275,8 +373,27 @@ pub async fn create(
     if let Some(at) = new.scheduled_at {
         Post::check_schedule(at, now)?;
     }
+    if new.queue && new.scheduled_at.is_some() {
+        return Err(AppError::invalid(
+            "queue",
+            "give scheduled_at or queue, not both",
+        ));
+    }
+    let id = new_id!(deps, PostId);
+    let queue_slot = match (new.queue, new.accounts.first()) {
+        (true, Some(first)) => Some(crate::queue::next_free(deps, ws, first, &id, now).await?),
+        (true, None) => return Err(AppError::invalid("accounts", "name at least one account")),
+        (false, _) => None,
+    };
+    let scheduled_at = new.scheduled_at.or(queue_slot.as_ref().map(|(at, _)| *at));
+    if let Some(recurrence) = &new.recurrence {
+        let start = scheduled_at.ok_or_else(|| {
+            AppError::invalid("recurrence", "a repeating post needs scheduled_at or queue")
+        })?;
+        recurrence.check(start)?;
+    }
     let post = Post {
-        id: new_id!(deps, PostId),
+        id: id.clone(),
         workspace: ws.clone(),
         text: new.text.clone(),
         accounts: new.accounts.clone(),
@@ -284,14 +401,18 @@ pub async fn create(
         media: new.media.clone(),
         tags: new.tags.iter().map(|t| t.trim().to_owned()).collect(),
         kind: new.kind,
-        lifecycle: if new.scheduled_at.is_some() {
+        lifecycle: if scheduled_at.is_some() {
             PostLifecycle::Scheduled
         } else {
             PostLifecycle::Draft
         },
-        scheduled_at: new.scheduled_at,
+        scheduled_at,
         created_at: now,
         updated_at: now,
+        recurrence: new.recurrence.clone(),
+        series: new.recurrence.as_ref().map(|_| id.clone()),
+        occurrence: new.recurrence.as_ref().map(|_| 1),
+        queue_slot: queue_slot.as_ref().map(|(at, _)| *at),
     };
     let accounts = validate(deps, &post).await?;
     let targets: Vec<Target> = accounts
@@ -315,14 +436,11 @@ pub async fn create(
         })
         .collect();
     let view = PostView::of(&post, &targets);
-    let mut ops = vec![TxOp::Put {
-        item: post_item(&post),
-        condition: Some(Condition::item_absent()),
-    }];
-    ops.extend(targets.iter().map(|t| TxOp::Put {
-        item: records::target_item(t),
-        condition: Some(Condition::item_absent()),
-    }));
+    let mut ops = post_writes(&post, &targets);
+    let slot_op = queue_slot.map(|(_, op)| {
+        ops.push(op);
+        ops.len() - 1
+    });
     if let Some((key, hash)) = &idempotency {
         let mut item = json_item(key, "idempotency", &view);
         item.insert("request".into(), Value::S(hash.clone()));
@@ -342,6 +460,13 @@ pub async fn create(
     let idempotency_op = ops.len() - 1;
     match deps.table.transact(ops).await {
         Ok(()) => {}
+        Err(TableError::TransactionCancelled { failed })
+            if slot_op.is_some_and(|i| failed.contains(&i)) =>
+        {
+            return Err(AppError::Conflict(
+                "another post took that queue slot just now; send again".into(),
+            ));
+        }
         Err(TableError::TransactionCancelled { failed })
             if idempotency.is_some() && failed.contains(&idempotency_op) =>
         {
@@ -536,6 +661,9 @@ pub async fn cancel(deps: &Deps, ws: &WorkspaceId, id: &PostId) -> Result<(), Ap
             item: post_item(&post),
             condition: Some(Condition::item_present()),
         }];
+        if let (Some(slot), Some(first)) = (post.queue_slot, post.accounts.first()) {
+            ops.push(crate::queue::release(ws, first, slot));
+        }
         for record in targets
             .iter()
             .filter(|t| t.target.status.can_become(TargetStatus::Cancelled))

@@ -318,6 +318,14 @@ pub async fn process(
     if !claimable {
         return Ok(Outcome::Skipped);
     }
+    // A repeating post's next occurrence exists before this one goes out; made first, and
+    // idempotently, so a crash anywhere after cannot end the series.
+    if t.status == TargetStatus::Scheduled && item.get(attr::RECURRING) == Some(&Value::Bool(true))
+    {
+        let (post, targets) = posts::load(deps, &t.workspace, &t.post).await?;
+        let targets: Vec<Target> = targets.into_iter().map(|r| r.target).collect();
+        posts::ensure_next_occurrence(deps, &post, &targets).await?;
+    }
     // An earlier attempt may have reached the network: check before sending again.
     let must_check = t.attempts > 0;
     if !must_check {

@@ -31,6 +31,8 @@ pub mod attr {
     pub const PROGRESS: &str = "progress";
     pub const LIFECYCLE: &str = "lifecycle";
     pub const SCHEDULED_AT: &str = "scheduled_at";
+    /// Set on targets of a repeating post.
+    pub const RECURRING: &str = "recurring";
 }
 
 /// An item holding `value` as JSON under `data`, tagged with its record kind.

@@ -16,5 +16,7 @@ pub use ids::{AccountId, ApiKeyId, EventId, MediaId, PostId, WorkspaceId};
 pub use limits::{NetworkLimits, RateLimit, TextCounting};
 pub use media::{MediaItem, MediaStatus, Rendition};
 pub use platform::Platform;
-pub use post::{Post, PostKind, PostLifecycle, PostStatus, Target, TargetStatus, Variant};
+pub use post::{
+    Frequency, Post, PostKind, PostLifecycle, PostStatus, Recurrence, Target, TargetStatus, Variant,
+};
 pub use workspace::{ApiKey, Member, Role, Workspace};

@@ -115,6 +115,92 @@ pub struct Post {
     pub scheduled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// How the post repeats; each occurrence is a post of its own, made when the one before
+    /// it starts publishing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrence: Option<Recurrence>,
+    /// The first post of the series this one repeats (itself for the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<PostId>,
+    /// Which occurrence of its series this is, from 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurrence: Option<u32>,
+    /// The queue slot the post took, when it was queued rather than given a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_slot: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Frequency {
+    Daily,
+    Weekly,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// An RRULE-style repetition: every `interval` days or weeks, `count` times in all or until a
+/// time (at least one of the two, so a series always ends).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recurrence {
+    pub freq: Frequency,
+    #[serde(default = "one")]
+    pub interval: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl Recurrence {
+    pub const MAX_COUNT: u32 = 1000;
+    pub const MAX_INTERVAL: u32 = 52;
+
+    pub fn check(&self, start: DateTime<Utc>) -> Result<(), DomainError> {
+        let mut errors = Vec::new();
+        if self.interval == 0 || self.interval > Self::MAX_INTERVAL {
+            errors.push(FieldError::new(
+                "recurrence.interval",
+                format!("must be 1 to {}", Self::MAX_INTERVAL),
+            ));
+        }
+        match (self.count, self.until) {
+            (None, None) => errors.push(FieldError::new(
+                "recurrence",
+                "give count or until, so the series ends",
+            )),
+            (Some(c), _) if !(2..=Self::MAX_COUNT).contains(&c) => errors.push(FieldError::new(
+                "recurrence.count",
+                format!("must be 2 to {}", Self::MAX_COUNT),
+            )),
+            (_, Some(u)) if u <= start => errors.push(FieldError::new(
+                "recurrence.until",
+                "must be after scheduled_at",
+            )),
+            _ => {}
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::Invalid(errors))
+        }
+    }
+
+    /// When occurrence `n + 1` is due, given occurrence `n` at `at`; None when the series ends.
+    pub fn next(&self, at: DateTime<Utc>, n: u32) -> Option<DateTime<Utc>> {
+        if self.count.is_some_and(|c| n >= c) {
+            return None;
+        }
+        let days = match self.freq {
+            Frequency::Daily => 1,
+            Frequency::Weekly => 7,
+        } * i64::from(self.interval);
+        let next = at + chrono::Duration::days(days);
+        (self.until.is_none_or(|u| next <= u)).then_some(next)
+    }
 }
 
 impl Post {
@@ -382,6 +468,46 @@ mod tests {
         }
         assert!(!T::Publishing.can_become(T::Cancelled));
         assert!(!T::Unconfirmed.can_become(T::Scheduled));
+    }
+
+    #[test]
+    fn a_series_repeats_until_its_count_or_end() {
+        let start = Utc::now();
+        let weekly = Recurrence {
+            freq: Frequency::Weekly,
+            interval: 2,
+            count: Some(3),
+            until: None,
+        };
+        assert_eq!(
+            weekly.next(start, 1),
+            Some(start + chrono::Duration::days(14))
+        );
+        assert_eq!(weekly.next(start, 3), None);
+        let daily = Recurrence {
+            freq: Frequency::Daily,
+            interval: 1,
+            count: None,
+            until: Some(start + chrono::Duration::days(1)),
+        };
+        assert!(daily.next(start, 1).is_some());
+        assert_eq!(daily.next(start + chrono::Duration::days(1), 2), None);
+        assert!(
+            Recurrence {
+                count: None,
+                ..daily.clone()
+            }
+            .check(start)
+            .is_ok()
+        );
+        assert!(
+            Recurrence {
+                until: None,
+                ..daily
+            }
+            .check(start)
+            .is_err()
+        );
     }
 
     #[test]

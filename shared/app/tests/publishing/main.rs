@@ -4,6 +4,7 @@
 
 mod faults;
 mod oauth_connect;
+mod series;
 mod support;
 
 use chrono::Duration;

@@ -109,6 +109,8 @@ impl World {
             media: vec![],
             tags: vec![],
             kind: Default::default(),
+            recurrence: None,
+            queue: false,
         };
         posts::create(&self.deps, &self.ws, new, None)
             .await
