@@ -41,26 +41,12 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// A user-supplied service URL (a Mastodon instance, a Bluesky PDS) must be https on a
-    /// public host; the network layer checks every address it resolves to again.
+    /// A user-supplied service URL (a Mastodon instance, a Bluesky PDS) passes the same SSRF
+    /// guard as every outbound fetch; the connector checks every resolved address again.
     pub fn check_service_url(&self, raw: &str) -> Result<url::Url, String> {
-        let url = url::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
-        let host = url.host_str().ok_or("the URL has no host")?;
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err("the URL must not carry a user name or password".into());
-        }
-        let loopback = host == "localhost"
-            || host
-                .trim_matches(|c| c == '[' || c == ']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        match (url.scheme(), loopback) {
-            (_, true) if !self.allow_loopback => {
-                Err("loopback addresses are refused (see --allow-loopback-targets)".into())
-            }
-            ("https", _) | ("http", true) => Ok(url),
-            _ => Err("the URL must use https".into()),
-        }
+        herald_networks::guard::Guard::new(self.allow_loopback)
+            .check_url(raw)
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -138,3 +138,29 @@ async fn an_empty_handle_is_422_naming_handle() {
     a.invalid_field("handle");
     assert_eq!(app.snapshot(&ws).await, before, "nothing was written");
 }
+
+#[tokio::test]
+async fn a_service_url_on_a_private_or_metadata_address_is_refused_and_nothing_written() {
+    let app = App::new().await;
+    let ws = app.workspace("Acme").await;
+    let before = app.snapshot(&ws).await;
+    for service in [
+        "https://10.0.0.7",
+        "https://169.254.169.254",
+        "http://127.0.0.1:2583",
+        "https://[::1]",
+        "http://pds.example.com",
+        "https://user:pw@pds.example.com",
+    ] {
+        let a = app
+            .post(
+                "/v1/accounts",
+                &ws.key,
+                json!({"platform": "bluesky", "handle": "acme.test",
+                       "credentials": {"service": service, "identifier": "acme.test", "app_password": "x"}}),
+            )
+            .await;
+        a.invalid_field("credentials.service");
+    }
+    assert_eq!(app.snapshot(&ws).await, before, "nothing was written");
+}

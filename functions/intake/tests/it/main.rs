@@ -7,4 +7,5 @@ mod auth;
 mod bad_input;
 mod posts;
 mod publishing;
+mod queue;
 mod support;
