@@ -1,7 +1,7 @@
 //! Bluesky connector: contract tests against a local XRPC double, and one test against the
 //! real reference PDS (`HERALD_PDS_URL`, started by `infra/services.sh start`).
 
-mod support_n1;
+mod support;
 
 use chrono::{DateTime, TimeZone, Utc};
 use herald_adapters::ManualClock;
@@ -10,7 +10,7 @@ use herald_networks::guard::Guard;
 use herald_ports::{Connector, NetworkErrorKind, NoCheckpoint};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use support_n1::{MemoryBlobs, PNG_1X1, Steps, account, fixture, image, request};
+use support::{MemoryBlobs, PNG_1X1, Steps, account, fixture, image, request};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 

@@ -1,125 +1,60 @@
 //! Contract tests of the Facebook Pages connector against a local double of the Graph API,
 //! built from Meta's documentation (fixtures under tests/fixtures/facebook cite the pages).
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+mod support;
+
+use chrono::{DateTime, Duration};
 use herald_adapters::ManualClock;
-use herald_domain::{AccountId, MediaId, Platform, WorkspaceId};
+use herald_domain::Platform;
 use herald_networks::facebook::{FacebookConnector, LIMITS};
 use herald_networks::meta::MetaApp;
 use herald_ports::{
-    AccountContext, Checkpoint, Connector, MediaRef, NetworkError, NetworkErrorKind, NoCheckpoint,
-    PublishRequest,
+    AccountContext, Connector, MediaRef, NetworkErrorKind, NoCheckpoint, PublishRequest,
 };
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use support::{
+    Steps, account_named, base_url, form, merged, presigned, raw_fixture, received, start,
+};
 use wiremock::matchers::{method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const PAGE: &str = "1234567890";
 const TOKEN: &str = "EAApage";
 
 fn fixture(name: &str) -> Value {
-    let p = format!(
-        "{}/tests/fixtures/facebook/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(&p).expect(&p)).expect("fixture is JSON")
+    raw_fixture("facebook", &format!("{name}.json"))
 }
 
 fn ok(name: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(fixture(name))
 }
 
-fn start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 3, 1, 10, 0, 0).unwrap()
-}
-
 fn connector(server: &MockServer) -> (FacebookConnector, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(start()));
-    let base = url::Url::parse(&format!("{}/v24.0/", server.uri())).unwrap();
     let app = MetaApp {
         client_id: "app-id".into(),
         client_secret: "app-secret".into(),
     };
-    (
-        FacebookConnector::new(reqwest::Client::new(), base, clock.clone(), Some(app)),
-        clock,
-    )
+    let base = base_url(server, "v24.0/");
+    let fb = FacebookConnector::new(reqwest::Client::new(), base, clock.clone(), Some(app));
+    (fb, clock)
 }
 
 fn account(extra: Value) -> AccountContext {
-    let mut credentials = json!({ "access_token": TOKEN, "page_id": PAGE });
-    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
-        credentials[k] = v;
-    }
-    AccountContext {
-        workspace: WorkspaceId::parse("ws_01hzzzzzzzzzzzzzzzzzzzzzzz").unwrap(),
-        account: AccountId::parse("acct_01hzzzzzzzzzzzzzzzzzzzzzzz").unwrap(),
-        handle: "Herald Page".into(),
-        credentials,
-    }
+    let credentials = json!({ "access_token": TOKEN, "page_id": PAGE });
+    account_named("Herald Page", merged(credentials, extra))
 }
 
 fn media(content_type: &str, n: u32) -> MediaRef {
     MediaRef {
-        id: MediaId::parse("med_01hzzzzzzzzzzzzzzzzzzzzzzz").unwrap(),
-        content_type: content_type.into(),
-        bytes: 100_000,
-        width: Some(1080),
-        height: Some(1080),
         duration_seconds: content_type.starts_with("video/").then_some(30.0),
-        url: format!("https://media.example/presigned/{n}"),
-        blob_key: format!("ws/media/{n}"),
-        alt_text: None,
+        ..presigned(content_type, n)
     }
 }
 
 fn request(text: &str) -> PublishRequest {
-    PublishRequest {
-        marker: "tgt_1".into(),
-        text: text.into(),
-        title: None,
-        link: None,
-        media: vec![],
-        first_comment: None,
-        thread: vec![],
-        progress: BTreeMap::new(),
-    }
-}
-
-#[derive(Default)]
-struct Recorder(Mutex<Vec<(String, String)>>);
-
-#[async_trait::async_trait]
-impl Checkpoint for Recorder {
-    async fn record(&self, step: &str, remote_id: &str) -> Result<(), NetworkError> {
-        self.0
-            .lock()
-            .unwrap()
-            .push((step.to_owned(), remote_id.to_owned()));
-        Ok(())
-    }
-}
-
-impl Recorder {
-    fn steps(&self) -> Vec<(String, String)> {
-        self.0.lock().unwrap().clone()
-    }
-}
-
-fn form(r: &Request) -> BTreeMap<String, String> {
-    url::form_urlencoded::parse(&r.body).into_owned().collect()
-}
-
-async fn requests_to(server: &MockServer, verb: &str, p: &str) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.method.as_str() == verb && r.url.path() == p)
-        .collect()
+    support::request("tgt_1", text)
 }
 
 async fn permalink(server: &MockServer, id: &str, fixture_name: &str) {
@@ -145,7 +80,7 @@ async fn a_text_post_with_a_link_goes_to_the_page_feed_with_the_page_token() {
     let (fb, _) = connector(&server);
     let mut req = request("Spring sale starts now!");
     req.link = Some("https://shop.example/spring".into());
-    let cp = Recorder::default();
+    let cp = Steps::default();
 
     let published = fb.publish(&account(json!({})), &req, &cp).await.unwrap();
 
@@ -154,13 +89,13 @@ async fn a_text_post_with_a_link_goes_to_the_page_feed_with_the_page_token() {
         published.url.as_deref(),
         Some("https://www.facebook.com/1234567890/posts/987654321")
     );
-    let sent = requests_to(&server, "POST", &format!("/v24.0/{PAGE}/feed")).await;
+    let sent = received(&server, "POST", &format!("/v24.0/{PAGE}/feed")).await;
     let f = form(&sent[0]);
     assert_eq!(f["message"], "Spring sale starts now!");
     assert_eq!(f["link"], "https://shop.example/spring");
     assert_eq!(f["access_token"], TOKEN);
     assert_eq!(
-        cp.steps(),
+        cp.recorded(),
         vec![("post".to_owned(), "1234567890_987654321".to_owned())]
     );
 }
@@ -193,15 +128,15 @@ async fn photos_are_uploaded_unpublished_then_attached_to_one_feed_post() {
     let mut req = request("Two photos");
     req.link = Some("https://shop.example".into());
     req.media = vec![media("image/jpeg", 1), media("image/png", 2)];
-    let cp = Recorder::default();
+    let cp = Steps::default();
 
     fb.publish(&account(json!({})), &req, &cp).await.unwrap();
 
-    let photos = requests_to(&server, "POST", &format!("/v24.0/{PAGE}/photos")).await;
+    let photos = received(&server, "POST", &format!("/v24.0/{PAGE}/photos")).await;
     for p in &photos {
         assert_eq!(form(p)["published"], "false");
     }
-    let feed = form(&requests_to(&server, "POST", &format!("/v24.0/{PAGE}/feed")).await[0]);
+    let feed = form(&received(&server, "POST", &format!("/v24.0/{PAGE}/feed")).await[0]);
     let a0: Value = serde_json::from_str(&feed["attached_media[0]"]).unwrap();
     let a1: Value = serde_json::from_str(&feed["attached_media[1]"]).unwrap();
     assert_eq!(a0, json!({"media_fbid": "111"}));
@@ -209,7 +144,7 @@ async fn photos_are_uploaded_unpublished_then_attached_to_one_feed_post() {
     // With photos the link cannot be a preview: it travels in the message.
     assert_eq!(feed["message"], "Two photos\n\nhttps://shop.example");
     assert!(!feed.contains_key("link"));
-    let steps: Vec<String> = cp.steps().into_iter().map(|(s, _)| s).collect();
+    let steps: Vec<String> = cp.recorded().into_iter().map(|(s, _)| s).collect();
     assert_eq!(steps, vec!["photo:0", "photo:1", "post"]);
 }
 
@@ -238,7 +173,7 @@ async fn a_resumed_publish_reuses_the_photos_an_earlier_attempt_uploaded() {
         .await
         .unwrap();
 
-    let feed = form(&requests_to(&server, "POST", &format!("/v24.0/{PAGE}/feed")).await[0]);
+    let feed = form(&received(&server, "POST", &format!("/v24.0/{PAGE}/feed")).await[0]);
     assert_eq!(feed["attached_media[0]"], r#"{"media_fbid":"111"}"#);
     assert_eq!(feed["attached_media[1]"], r#"{"media_fbid":"222"}"#);
 }
@@ -264,15 +199,15 @@ async fn a_publish_that_already_made_its_post_only_adds_the_missing_first_commen
     req.first_comment = Some("Link in here: https://shop.example".into());
     req.progress
         .insert("post".into(), "1234567890_987654321".into());
-    let cp = Recorder::default();
+    let cp = Steps::default();
 
     let published = fb.publish(&account(json!({})), &req, &cp).await.unwrap();
 
     assert_eq!(published.remote_id, "1234567890_987654321");
-    let c = form(&requests_to(&server, "POST", "/v24.0/1234567890_987654321/comments").await[0]);
+    let c = form(&received(&server, "POST", "/v24.0/1234567890_987654321/comments").await[0]);
     assert_eq!(c["message"], "Link in here: https://shop.example");
     assert_eq!(
-        cp.steps(),
+        cp.recorded(),
         vec![("first_comment".to_owned(), "987654321_444".to_owned())]
     );
 }
@@ -291,11 +226,11 @@ async fn a_video_goes_to_the_videos_edge_with_its_url_and_description() {
     let mut req = request("Watch this");
     req.title = Some("Launch".into());
     req.media = vec![media("video/mp4", 9)];
-    let cp = Recorder::default();
+    let cp = Steps::default();
 
     let published = fb.publish(&account(json!({})), &req, &cp).await.unwrap();
 
-    let f = form(&requests_to(&server, "POST", &format!("/v24.0/{PAGE}/videos")).await[0]);
+    let f = form(&received(&server, "POST", &format!("/v24.0/{PAGE}/videos")).await[0]);
     assert_eq!(f["file_url"], "https://media.example/presigned/9");
     assert_eq!(f["description"], "Watch this");
     assert_eq!(f["title"], "Launch");
@@ -304,7 +239,7 @@ async fn a_video_goes_to_the_videos_edge_with_its_url_and_description() {
         published.url.as_deref(),
         Some("https://www.facebook.com/1234567890/videos/555000/")
     );
-    assert_eq!(cp.steps()[0].0, "video");
+    assert_eq!(cp.recorded()[0].0, "video");
 }
 
 #[tokio::test]

@@ -1,21 +1,22 @@
 //! Contract tests of the Instagram connector against a local double of the Instagram Graph
 //! API, built from Meta's documentation (fixtures under tests/fixtures/instagram cite pages).
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+mod support;
+
+use chrono::{DateTime, Duration};
 use herald_adapters::ManualClock;
-use herald_domain::{AccountId, MediaId, WorkspaceId};
 use herald_networks::instagram::{InstagramConnector, validate};
-use herald_networks::meta::Polling;
-use herald_networks::oauth::OAuthApp;
 use herald_ports::{
-    AccountContext, Checkpoint, Connector, MediaRef, NetworkError, NetworkErrorKind, NoCheckpoint,
-    PublishRequest,
+    AccountContext, Connector, MediaRef, NetworkErrorKind, NoCheckpoint, PublishRequest,
 };
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use support::{
+    Steps, account_named, base_url, merged, no_wait_polling, oauth_app, posted_forms, presigned,
+    raw_fixture, start,
+};
 use wiremock::matchers::{method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const USER: &str = "17841405822304914";
 const TOKEN: &str = "IGQtoken";
@@ -23,102 +24,43 @@ const CONTAINER: &str = "17889455560051444";
 const MEDIA: &str = "17920238422030506";
 
 fn fixture(name: &str) -> Value {
-    let p = format!(
-        "{}/tests/fixtures/instagram/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(&p).expect(&p)).expect("fixture is JSON")
+    raw_fixture("instagram", &format!("{name}.json"))
 }
 
 fn ok(name: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(fixture(name))
 }
 
-fn start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 3, 1, 10, 0, 0).unwrap()
-}
-
 fn connector(server: &MockServer) -> InstagramConnector {
     let clock = Arc::new(ManualClock::new(start()));
-    let base = url::Url::parse(&format!("{}/v24.0/", server.uri())).unwrap();
-    let app = OAuthApp {
-        client_id: "ig-app".into(),
-        client_secret: "ig-secret".into(),
-        redirect_uri: "https://herald.example/v1/oauth/instagram/callback".into(),
-    };
-    InstagramConnector::new(reqwest::Client::new(), base, clock, Some(app)).with_polling(Polling {
-        interval: std::time::Duration::ZERO,
-        attempts: 3,
-    })
+    let app = oauth_app("ig-app", "ig-secret", "instagram");
+    InstagramConnector::new(
+        reqwest::Client::new(),
+        base_url(server, "v24.0/"),
+        clock,
+        Some(app),
+    )
+    .with_polling(no_wait_polling())
 }
 
 fn account(extra: Value) -> AccountContext {
-    let mut credentials = json!({ "access_token": TOKEN, "user_id": USER });
-    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
-        credentials[k] = v;
-    }
-    AccountContext {
-        workspace: WorkspaceId::parse("ws_01hzzzzzzzzzzzzzzzzzzzzzzz").unwrap(),
-        account: AccountId::parse("acct_01hzzzzzzzzzzzzzzzzzzzzzzz").unwrap(),
-        handle: "herald".into(),
-        credentials,
-    }
+    let credentials = json!({ "access_token": TOKEN, "user_id": USER });
+    account_named("herald", merged(credentials, extra))
 }
 
 fn media(content_type: &str, n: u32) -> MediaRef {
     MediaRef {
-        id: MediaId::parse("med_01hzzzzzzzzzzzzzzzzzzzzzzz").unwrap(),
-        content_type: content_type.into(),
-        bytes: 100_000,
-        width: Some(1080),
         height: Some(1350),
         duration_seconds: content_type.starts_with("video/").then_some(20.0),
-        url: format!("https://media.example/presigned/{n}"),
-        blob_key: format!("ws/media/{n}"),
-        alt_text: None,
+        ..presigned(content_type, n)
     }
 }
 
 fn request(text: &str, media: Vec<MediaRef>) -> PublishRequest {
     PublishRequest {
-        marker: "tgt_1".into(),
-        text: text.into(),
-        title: None,
-        link: None,
         media,
-        first_comment: None,
-        thread: vec![],
-        progress: BTreeMap::new(),
+        ..support::request("tgt_1", text)
     }
-}
-
-#[derive(Default)]
-struct Recorder(Mutex<Vec<(String, String)>>);
-
-#[async_trait::async_trait]
-impl Checkpoint for Recorder {
-    async fn record(&self, step: &str, remote_id: &str) -> Result<(), NetworkError> {
-        self.0
-            .lock()
-            .unwrap()
-            .push((step.to_owned(), remote_id.to_owned()));
-        Ok(())
-    }
-}
-
-fn form(r: &Request) -> BTreeMap<String, String> {
-    url::form_urlencoded::parse(&r.body).into_owned().collect()
-}
-
-async fn posts_to(server: &MockServer, p: &str) -> Vec<BTreeMap<String, String>> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.method.as_str() == "POST" && r.url.path() == p)
-        .map(|r| form(&r))
-        .collect()
 }
 
 async fn quota(server: &MockServer, name: &str) {
@@ -169,7 +111,7 @@ async fn an_image_goes_through_container_status_and_media_publish() {
     let ig = connector(&server);
     let mut req = request("New drop today #spring", vec![media("image/jpeg", 1)]);
     req.link = Some("https://shop.example/spring".into());
-    let cp = Recorder::default();
+    let cp = Steps::default();
 
     let published = ig.publish(&account(json!({})), &req, &cp).await.unwrap();
 
@@ -178,14 +120,14 @@ async fn an_image_goes_through_container_status_and_media_publish() {
         published.url.as_deref(),
         Some("https://www.instagram.com/p/Cabc123/")
     );
-    let c = &posts_to(&server, &format!("/v24.0/{USER}/media")).await[0];
+    let c = &posted_forms(&server, &format!("/v24.0/{USER}/media")).await[0];
     assert_eq!(c["image_url"], "https://media.example/presigned/1");
     assert_eq!(
         c["caption"],
         "New drop today #spring\n\nhttps://shop.example/spring"
     );
     assert_eq!(c["access_token"], TOKEN);
-    let p = &posts_to(&server, &format!("/v24.0/{USER}/media_publish")).await[0];
+    let p = &posted_forms(&server, &format!("/v24.0/{USER}/media_publish")).await[0];
     assert_eq!(p["creation_id"], CONTAINER);
     assert_eq!(
         *cp.0.lock().unwrap(),
@@ -226,7 +168,7 @@ async fn a_single_video_is_a_reel_and_waits_until_the_container_is_finished() {
         .unwrap();
 
     assert_eq!(published.remote_id, MEDIA);
-    let c = &posts_to(&server, &format!("/v24.0/{USER}/media")).await[0];
+    let c = &posted_forms(&server, &format!("/v24.0/{USER}/media")).await[0];
     assert_eq!(c["media_type"], "REELS");
     assert_eq!(c["video_url"], "https://media.example/presigned/7");
     assert!(!c.contains_key("image_url"));
@@ -258,7 +200,7 @@ async fn a_carousel_creates_item_containers_then_one_carousel_container() {
     status(&server, "17899999999999999", "status_finished").await;
     publish_answers(&server, ok("media_publish")).await;
     let ig = connector(&server);
-    let cp = Recorder::default();
+    let cp = Steps::default();
 
     ig.publish(
         &account(json!({})),
@@ -271,7 +213,7 @@ async fn a_carousel_creates_item_containers_then_one_carousel_container() {
     .await
     .unwrap();
 
-    let creates = posts_to(&server, &format!("/v24.0/{USER}/media")).await;
+    let creates = posted_forms(&server, &format!("/v24.0/{USER}/media")).await;
     assert_eq!(creates.len(), 3);
     assert_eq!(creates[0]["is_carousel_item"], "true");
     assert_eq!(creates[1]["is_carousel_item"], "true");
@@ -308,7 +250,7 @@ async fn a_resumed_publish_reuses_the_recorded_container_instead_of_creating_one
         .unwrap();
 
     assert_eq!(published.remote_id, MEDIA);
-    let p = &posts_to(&server, &format!("/v24.0/{USER}/media_publish")).await[0];
+    let p = &posted_forms(&server, &format!("/v24.0/{USER}/media_publish")).await[0];
     assert_eq!(p["creation_id"], CONTAINER);
 }
 
@@ -527,11 +469,11 @@ async fn the_first_comment_goes_under_the_published_media() {
     let ig = connector(&server);
     let mut req = request("Look", vec![media("image/jpeg", 1)]);
     req.first_comment = Some("#more #tags".into());
-    let cp = Recorder::default();
+    let cp = Steps::default();
 
     ig.publish(&account(json!({})), &req, &cp).await.unwrap();
 
-    let c = &posts_to(&server, &format!("/v24.0/{MEDIA}/comments")).await[0];
+    let c = &posted_forms(&server, &format!("/v24.0/{MEDIA}/comments")).await[0];
     assert_eq!(c["message"], "#more #tags");
     assert_eq!(
         cp.0.lock().unwrap().last().cloned(),
@@ -614,7 +556,7 @@ async fn a_reply_to_a_comment_uses_the_replies_edge() {
         .unwrap();
 
     assert_eq!(r.remote_id, "17870913679156914");
-    let body = &posts_to(&server, "/v24.0/17858893269000001/replies").await[0];
+    let body = &posted_forms(&server, "/v24.0/17858893269000001/replies").await[0];
     assert_eq!(body["message"], "Thank you!");
 }
 

@@ -2,20 +2,18 @@
 //! Posts, Images, Comments and Share Statistics docs. Fixtures: tests/fixtures/linkedin/*.json,
 //! each citing its doc page in `_doc`.
 
-use async_trait::async_trait;
+mod support;
+
 use chrono::{DateTime, TimeZone, Utc};
 use herald_adapters::ManualClock;
-use herald_domain::{AccountId, MediaId, WorkspaceId};
 use herald_networks::linkedin::{LinkedinConnector, VERSION};
-use herald_networks::oauth::OAuthApp;
 use herald_ports::{
-    AccountContext, BlobError, BlobStore, Checkpoint, Connector, MediaRef, NetworkError,
-    NetworkErrorKind, NoCheckpoint, PublishRequest,
+    AccountContext, BlobStore, Connector, MediaRef, NetworkError, NetworkErrorKind, NoCheckpoint,
+    PublishRequest,
 };
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
+use support::{Steps, account_named, base_url, fixture_for, oauth_app};
 use wiremock::matchers::{body_json, body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -24,127 +22,54 @@ const SHARE_PATH: &str = "/rest/posts/urn%3Ali%3Ashare%3A7110000000000000001";
 const ORG: &str = "urn:li:organization:5515715";
 
 fn fixture(name: &str, server: &MockServer) -> Value {
-    let p = format!(
-        "{}/tests/fixtures/linkedin/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&p).expect(&p);
-    serde_json::from_str(&text.replace("{SERVER}", &server.uri())).expect("fixture is JSON")
-}
-
-#[derive(Default)]
-struct MemBlobs(Mutex<HashMap<String, Vec<u8>>>);
-
-#[async_trait]
-impl BlobStore for MemBlobs {
-    async fn put(&self, key: &str, bytes: Vec<u8>, _: &str) -> Result<(), BlobError> {
-        self.0.lock().unwrap().insert(key.into(), bytes);
-        Ok(())
-    }
-    async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
-        self.0
-            .lock()
-            .unwrap()
-            .get(key)
-            .cloned()
-            .ok_or_else(|| BlobError::NotFound(key.into()))
-    }
-    async fn size(&self, key: &str) -> Result<u64, BlobError> {
-        Ok(self.get(key).await?.len() as u64)
-    }
-    async fn delete(&self, key: &str) -> Result<(), BlobError> {
-        self.0.lock().unwrap().remove(key);
-        Ok(())
-    }
-    async fn presign_get(&self, key: &str, _: Duration) -> Result<String, BlobError> {
-        Ok(format!("https://blobs.example/{key}"))
-    }
-    async fn presign_put(&self, key: &str, _: &str, _: Duration) -> Result<String, BlobError> {
-        Ok(format!("https://blobs.example/{key}"))
-    }
-}
-
-#[derive(Default)]
-struct Recorded(Mutex<Vec<(String, String)>>);
-
-#[async_trait]
-impl Checkpoint for Recorded {
-    async fn record(&self, step: &str, remote_id: &str) -> Result<(), NetworkError> {
-        self.0.lock().unwrap().push((step.into(), remote_id.into()));
-        Ok(())
-    }
+    fixture_for("linkedin", name, server)
 }
 
 fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 3, 1, 10, 0, 0).unwrap()
+    support::start()
 }
 
-struct Setup {
-    server: MockServer,
-    blobs: Arc<MemBlobs>,
-    connector: LinkedinConnector,
-}
+type Setup = support::Double<LinkedinConnector>;
 
 async fn setup() -> Setup {
-    let server = MockServer::start().await;
-    let blobs = Arc::new(MemBlobs::default());
-    let connector = LinkedinConnector::new(
-        herald_networks::http::client(),
-        blobs.clone(),
-        Arc::new(ManualClock::new(now())),
-        OAuthApp {
-            client_id: "li-client".into(),
-            client_secret: "li-secret".into(),
-            redirect_uri: "https://herald.example/v1/oauth/linkedin/callback".into(),
-        },
-    )
-    .with_base(url::Url::parse(&format!("{}/", server.uri())).unwrap())
-    .with_token_url(url::Url::parse(&format!("{}/oauth/v2/accessToken", server.uri())).unwrap());
-    Setup {
-        server,
-        blobs,
-        connector,
-    }
+    support::double(|server, blobs| {
+        LinkedinConnector::new(
+            herald_networks::http::client(),
+            blobs,
+            Arc::new(ManualClock::new(now())),
+            oauth_app("li-client", "li-secret", "linkedin"),
+        )
+        .with_base(base_url(server, ""))
+        .with_token_url(base_url(server, "oauth/v2/accessToken"))
+    })
+    .await
 }
 
 fn account() -> AccountContext {
-    AccountContext {
-        workspace: WorkspaceId::generate(1, 1),
-        account: AccountId::generate(1, 2),
-        handle: "Herald Inc".into(),
-        credentials: json!({
+    account_named(
+        "Herald Inc",
+        json!({
             "access_token": "li-token",
             "refresh_token": "li-refresh",
             "expires_at": (now() + chrono::Duration::days(30)).to_rfc3339(),
             "author_urn": ORG,
         }),
-    }
+    )
 }
 
 fn request(text: &str) -> PublishRequest {
-    PublishRequest {
-        marker: "tgt_1".into(),
-        text: text.into(),
-        title: None,
-        link: None,
-        media: vec![],
-        first_comment: None,
-        thread: vec![],
-        progress: BTreeMap::new(),
-    }
+    support::request("tgt_1", text)
 }
 
 fn image(key: &str, alt: Option<&str>) -> MediaRef {
     MediaRef {
-        id: MediaId::generate(1, 3),
-        content_type: "image/jpeg".into(),
-        bytes: 100,
-        width: None,
-        height: None,
-        duration_seconds: None,
-        url: format!("https://blobs.example/{key}"),
-        blob_key: key.into(),
         alt_text: alt.map(str::to_owned),
+        ..support::media(
+            key,
+            "image/jpeg",
+            100,
+            format!("https://blobs.example/{key}"),
+        )
     }
 }
 
@@ -183,7 +108,7 @@ async fn a_text_post_escapes_reserved_characters_and_takes_its_id_from_x_restli_
         .mount(&s.server)
         .await;
     mount_confirm(&s).await;
-    let cp = Recorded::default();
+    let cp = Steps::default();
     let out = s
         .connector
         .publish(
@@ -334,7 +259,7 @@ async fn a_created_post_that_cannot_be_read_back_is_uncertain_not_published() {
         })))
         .mount(&s.server)
         .await;
-    let cp = Recorded::default();
+    let cp = Steps::default();
     let e = s
         .connector
         .publish(&account(), &request("Page post"), &cp)
@@ -372,7 +297,7 @@ async fn the_first_comment_goes_to_social_actions_and_a_resume_does_not_post_aga
     let mut req = request("Page post");
     req.first_comment = Some("Details (link) below".into());
     req.progress.insert("post".into(), SHARE.into());
-    let cp = Recorded::default();
+    let cp = Steps::default();
     let out = s.connector.publish(&account(), &req, &cp).await.unwrap();
     assert_eq!(out.remote_id, SHARE);
     assert_eq!(

@@ -1,7 +1,7 @@
 //! Mastodon connector: contract tests against a local REST double, and one test against
 //! mastodon-mock (`HERALD_MASTODON_URL`, started by `infra/services.sh start`).
 
-mod support_n1;
+mod support;
 
 use chrono::{DateTime, TimeZone, Utc};
 use herald_adapters::ManualClock;
@@ -11,7 +11,7 @@ use herald_ports::{Connector, NetworkErrorKind, NoCheckpoint};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use support_n1::{MemoryBlobs, PNG_1X1, Steps, account, fixture, image, request};
+use support::{MemoryBlobs, PNG_1X1, Steps, account, fixture, image, received, request};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -58,13 +58,7 @@ impl Double {
     }
 
     async fn requests(&self, m: &str, p: &str) -> Vec<Request> {
-        self.server
-            .received_requests()
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|r| r.method.as_str() == m && r.url.path() == p)
-            .collect()
+        received(&self.server, m, p).await
     }
 
     async fn statuses_posted(&self) -> Vec<(Option<String>, Value)> {

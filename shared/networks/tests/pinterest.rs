@@ -1,145 +1,69 @@
 //! Contract tests for the Pinterest connector against a local double built from the Pinterest
 //! API v5 docs. Fixtures: tests/fixtures/pinterest/*.json, each citing its doc page in `_doc`.
 
-use async_trait::async_trait;
+mod support;
+
 use chrono::{DateTime, TimeZone, Utc};
 use herald_adapters::ManualClock;
-use herald_domain::{AccountId, MediaId, WorkspaceId};
-use herald_networks::oauth::OAuthApp;
 use herald_networks::pinterest::PinterestConnector;
 use herald_ports::{
-    AccountContext, BlobError, BlobStore, Checkpoint, Connector, MediaRef, NetworkError,
-    NetworkErrorKind, NoCheckpoint, PublishRequest,
+    AccountContext, BlobStore, Connector, MediaRef, NetworkError, NetworkErrorKind, NoCheckpoint,
+    PublishRequest,
 };
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
+use support::{Steps, account_named, base_url, fixture_for, oauth_app};
 use wiremock::matchers::{body_json, body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn fixture(name: &str, server: &MockServer) -> Value {
-    let p = format!(
-        "{}/tests/fixtures/pinterest/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&p).expect(&p);
-    serde_json::from_str(&text.replace("{SERVER}", &server.uri())).expect("fixture is JSON")
-}
-
-#[derive(Default)]
-struct MemBlobs(Mutex<HashMap<String, Vec<u8>>>);
-
-#[async_trait]
-impl BlobStore for MemBlobs {
-    async fn put(&self, key: &str, bytes: Vec<u8>, _: &str) -> Result<(), BlobError> {
-        self.0.lock().unwrap().insert(key.into(), bytes);
-        Ok(())
-    }
-    async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
-        self.0
-            .lock()
-            .unwrap()
-            .get(key)
-            .cloned()
-            .ok_or_else(|| BlobError::NotFound(key.into()))
-    }
-    async fn size(&self, key: &str) -> Result<u64, BlobError> {
-        Ok(self.get(key).await?.len() as u64)
-    }
-    async fn delete(&self, key: &str) -> Result<(), BlobError> {
-        self.0.lock().unwrap().remove(key);
-        Ok(())
-    }
-    async fn presign_get(&self, key: &str, _: Duration) -> Result<String, BlobError> {
-        Ok(format!("https://blobs.example/{key}"))
-    }
-    async fn presign_put(&self, key: &str, _: &str, _: Duration) -> Result<String, BlobError> {
-        Ok(format!("https://blobs.example/{key}"))
-    }
-}
-
-#[derive(Default)]
-struct Recorded(Mutex<Vec<(String, String)>>);
-
-#[async_trait]
-impl Checkpoint for Recorded {
-    async fn record(&self, step: &str, remote_id: &str) -> Result<(), NetworkError> {
-        self.0.lock().unwrap().push((step.into(), remote_id.into()));
-        Ok(())
-    }
+    fixture_for("pinterest", name, server)
 }
 
 fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 3, 1, 10, 0, 0).unwrap()
+    support::start()
 }
 
-struct Setup {
-    server: MockServer,
-    blobs: Arc<MemBlobs>,
-    connector: PinterestConnector,
-}
+type Setup = support::Double<PinterestConnector>;
 
 async fn setup() -> Setup {
-    let server = MockServer::start().await;
-    let blobs = Arc::new(MemBlobs::default());
-    let connector = PinterestConnector::new(
-        herald_networks::http::client(),
-        blobs.clone(),
-        Arc::new(ManualClock::new(now())),
-        OAuthApp {
-            client_id: "pin-client".into(),
-            client_secret: "pin-secret".into(),
-            redirect_uri: "https://herald.example/v1/oauth/pinterest/callback".into(),
-        },
-    )
-    .with_base(url::Url::parse(&format!("{}/", server.uri())).unwrap())
-    .with_poll_pause(Duration::ZERO);
-    Setup {
-        server,
-        blobs,
-        connector,
-    }
+    support::double(|server, blobs| {
+        PinterestConnector::new(
+            herald_networks::http::client(),
+            blobs,
+            Arc::new(ManualClock::new(now())),
+            oauth_app("pin-client", "pin-secret", "pinterest"),
+        )
+        .with_base(base_url(server, ""))
+        .with_poll_pause(Duration::ZERO)
+    })
+    .await
 }
 
 fn account() -> AccountContext {
-    AccountContext {
-        workspace: WorkspaceId::generate(1, 1),
-        account: AccountId::generate(1, 2),
-        handle: "herald".into(),
-        credentials: json!({
+    account_named(
+        "herald",
+        json!({
             "access_token": "pina_token",
             "refresh_token": "pinr_refresh",
             "expires_at": (now() + chrono::Duration::days(20)).to_rfc3339(),
             "board_id": "549755885175",
         }),
-    }
+    )
 }
 
 fn media(key: &str, content_type: &str) -> MediaRef {
-    MediaRef {
-        id: MediaId::generate(1, 3),
-        content_type: content_type.into(),
-        bytes: 100,
-        width: None,
-        height: None,
-        duration_seconds: None,
-        url: format!("https://blobs.example/{key}?signature=abc"),
-        blob_key: key.into(),
-        alt_text: None,
-    }
+    let url = format!("https://blobs.example/{key}?signature=abc");
+    support::media(key, content_type, 100, url)
 }
 
 fn request() -> PublishRequest {
     PublishRequest {
-        marker: "tgt_1".into(),
-        text: "Fish & chips for two, all week".into(),
         title: Some("Spring sale".into()),
         link: Some("https://herald.example/spring".into()),
         media: vec![media("ws/media/p1/pin", "image/jpeg")],
-        first_comment: None,
-        thread: vec![],
-        progress: BTreeMap::new(),
+        ..support::request("tgt_1", "Fish & chips for two, all week")
     }
 }
 
@@ -168,7 +92,7 @@ async fn an_image_pin_is_created_from_the_presigned_url_on_the_account_board() {
         .await;
     let mut req = request();
     req.media[0].alt_text = Some("Chips on a plate".into());
-    let cp = Recorded::default();
+    let cp = Steps::default();
     let out = s.connector.publish(&account(), &req, &cp).await.unwrap();
     assert_eq!(out.remote_id, "813744226420795884");
     assert_eq!(
@@ -264,7 +188,7 @@ async fn a_video_is_registered_uploaded_with_its_parameters_polled_then_pinned_b
         media("ws/media/v1/pin", "video/mp4"),
         media("cover", "image/jpeg"),
     ];
-    let cp = Recorded::default();
+    let cp = Steps::default();
     s.connector.publish(&account(), &req, &cp).await.unwrap();
     let upload = s
         .server

@@ -1,122 +1,60 @@
 //! Contract tests of the Threads connector against a local double of graph.threads.net,
 //! built from Meta's Threads API documentation (fixtures under tests/fixtures/threads).
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+mod support;
+
+use chrono::Duration;
 use herald_adapters::ManualClock;
-use herald_domain::{AccountId, MediaId, WorkspaceId};
-use herald_networks::meta::Polling;
-use herald_networks::oauth::OAuthApp;
 use herald_networks::threads::{LIMITS, ThreadsConnector, validate};
 use herald_ports::{
-    AccountContext, Checkpoint, Connector, MediaRef, NetworkError, NetworkErrorKind, NoCheckpoint,
-    PublishRequest,
+    AccountContext, Connector, MediaRef, NetworkErrorKind, NoCheckpoint, PublishRequest,
 };
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use support::{
+    Steps, account_named, base_url, merged, no_wait_polling, oauth_app, posted_forms, presigned,
+    raw_fixture, start,
+};
 use wiremock::matchers::{body_string_contains, method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const USER: &str = "8901234";
 const TOKEN: &str = "THtoken";
 
 fn fixture(name: &str) -> Value {
-    let p = format!(
-        "{}/tests/fixtures/threads/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(&p).expect(&p)).expect("fixture is JSON")
+    raw_fixture("threads", &format!("{name}.json"))
 }
 
 fn ok(name: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(fixture(name))
 }
 
-fn start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 3, 1, 10, 0, 0).unwrap()
-}
-
 fn connector(server: &MockServer) -> ThreadsConnector {
     let clock = Arc::new(ManualClock::new(start()));
-    let base = url::Url::parse(&format!("{}/v1.0/", server.uri())).unwrap();
-    let app = OAuthApp {
-        client_id: "th-app".into(),
-        client_secret: "th-secret".into(),
-        redirect_uri: "https://herald.example/v1/oauth/threads/callback".into(),
-    };
-    ThreadsConnector::new(reqwest::Client::new(), base, clock, Some(app)).with_polling(Polling {
-        interval: std::time::Duration::ZERO,
-        attempts: 3,
-    })
+    let app = oauth_app("th-app", "th-secret", "threads");
+    ThreadsConnector::new(
+        reqwest::Client::new(),
+        base_url(server, "v1.0/"),
+        clock,
+        Some(app),
+    )
+    .with_polling(no_wait_polling())
 }
 
 fn account(extra: Value) -> AccountContext {
-    let mut credentials = json!({ "access_token": TOKEN, "user_id": USER });
-    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
-        credentials[k] = v;
-    }
-    AccountContext {
-        workspace: WorkspaceId::parse("ws_01hzzzzzzzzzzzzzzzzzzzzzzz").unwrap(),
-        account: AccountId::parse("acct_01hzzzzzzzzzzzzzzzzzzzzzzz").unwrap(),
-        handle: "herald".into(),
-        credentials,
-    }
+    let credentials = json!({ "access_token": TOKEN, "user_id": USER });
+    account_named("herald", merged(credentials, extra))
 }
 
 fn media(content_type: &str, n: u32) -> MediaRef {
     MediaRef {
-        id: MediaId::parse("med_01hzzzzzzzzzzzzzzzzzzzzzzz").unwrap(),
-        content_type: content_type.into(),
-        bytes: 100_000,
-        width: Some(1080),
-        height: Some(1080),
         duration_seconds: content_type.starts_with("video/").then_some(20.0),
-        url: format!("https://media.example/presigned/{n}"),
-        blob_key: format!("ws/media/{n}"),
-        alt_text: None,
+        ..presigned(content_type, n)
     }
 }
 
 fn request(text: &str) -> PublishRequest {
-    PublishRequest {
-        marker: "tgt_1".into(),
-        text: text.into(),
-        title: None,
-        link: None,
-        media: vec![],
-        first_comment: None,
-        thread: vec![],
-        progress: BTreeMap::new(),
-    }
-}
-
-#[derive(Default)]
-struct Recorder(Mutex<Vec<(String, String)>>);
-
-#[async_trait::async_trait]
-impl Checkpoint for Recorder {
-    async fn record(&self, step: &str, remote_id: &str) -> Result<(), NetworkError> {
-        self.0
-            .lock()
-            .unwrap()
-            .push((step.to_owned(), remote_id.to_owned()));
-        Ok(())
-    }
-}
-
-fn form(r: &Request) -> BTreeMap<String, String> {
-    url::form_urlencoded::parse(&r.body).into_owned().collect()
-}
-
-async fn posts_to(server: &MockServer, p: &str) -> Vec<BTreeMap<String, String>> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.method.as_str() == "POST" && r.url.path() == p)
-        .map(|r| form(&r))
-        .collect()
+    support::request("tgt_1", text)
 }
 
 async fn quota(server: &MockServer, name: &str) {
@@ -181,7 +119,7 @@ async fn a_text_post_with_a_link_and_a_thread_chains_replies_to_the_post_before(
     let mut req = request("Hello Threads from Herald");
     req.link = Some("https://herald.example".into());
     req.thread = vec!["And a follow-up".into()];
-    let cp = Recorder::default();
+    let cp = Steps::default();
 
     let published = th.publish(&account(json!({})), &req, &cp).await.unwrap();
 
@@ -190,7 +128,7 @@ async fn a_text_post_with_a_link_and_a_thread_chains_replies_to_the_post_before(
         published.url.as_deref(),
         Some("https://www.threads.net/@herald/post/C2001")
     );
-    let creates = posts_to(&server, &format!("/v1.0/{USER}/threads")).await;
+    let creates = posted_forms(&server, &format!("/v1.0/{USER}/threads")).await;
     assert_eq!(creates[0]["media_type"], "TEXT");
     assert_eq!(creates[0]["text"], "Hello Threads from Herald");
     assert_eq!(creates[0]["link_attachment"], "https://herald.example");
@@ -235,7 +173,7 @@ async fn a_resumed_thread_continues_after_the_last_recorded_reply() {
         .await
         .unwrap();
 
-    let creates = posts_to(&server, &format!("/v1.0/{USER}/threads")).await;
+    let creates = posted_forms(&server, &format!("/v1.0/{USER}/threads")).await;
     assert_eq!(creates.len(), 1);
     assert_eq!(creates[0]["text"], "two");
     assert_eq!(creates[0]["reply_to_id"], "3001");
@@ -272,7 +210,7 @@ async fn a_video_waits_for_its_container_to_finish() {
         .await
         .unwrap();
 
-    let c = &posts_to(&server, &format!("/v1.0/{USER}/threads")).await[0];
+    let c = &posted_forms(&server, &format!("/v1.0/{USER}/threads")).await[0];
     assert_eq!(c["media_type"], "VIDEO");
     assert_eq!(c["video_url"], "https://media.example/presigned/3");
     assert_eq!(c["text"], "Clip");
@@ -303,11 +241,11 @@ async fn a_carousel_sends_item_containers_as_children() {
     let th = connector(&server);
     let mut req = request("Gallery");
     req.media = vec![media("image/jpeg", 1), media("image/png", 2)];
-    let cp = Recorder::default();
+    let cp = Steps::default();
 
     th.publish(&account(json!({})), &req, &cp).await.unwrap();
 
-    let creates = posts_to(&server, &format!("/v1.0/{USER}/threads")).await;
+    let creates = posted_forms(&server, &format!("/v1.0/{USER}/threads")).await;
     assert_eq!(creates[0]["media_type"], "IMAGE");
     assert_eq!(creates[0]["image_url"], "https://media.example/presigned/1");
     assert_eq!(creates[2]["media_type"], "CAROUSEL");
@@ -507,7 +445,7 @@ async fn delete_reply_and_metrics_speak_the_threads_api() {
     let m = th.metrics(&acct, "2001").await.unwrap();
 
     assert_eq!(reply.remote_id, "2002");
-    let c = &posts_to(&server, &format!("/v1.0/{USER}/threads")).await[0];
+    let c = &posted_forms(&server, &format!("/v1.0/{USER}/threads")).await[0];
     assert_eq!(c["reply_to_id"], "2001");
     assert_eq!(c["text"], "Thanks!");
     assert_eq!(m.impressions, Some(5000));

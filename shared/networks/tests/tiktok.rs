@@ -1,185 +1,83 @@
 //! Contract tests of the TikTok connector against a local double of the Content Posting API,
 //! built from TikTok's documentation (fixtures under tests/fixtures/tiktok cite the pages).
 
-use async_trait::async_trait;
-use chrono::{DateTime, Duration, TimeZone, Utc};
+mod support;
+
+use chrono::{DateTime, Duration};
 use herald_adapters::ManualClock;
-use herald_domain::{AccountId, MediaId, WorkspaceId};
-use herald_networks::meta::Polling;
-use herald_networks::oauth::OAuthApp;
 use herald_networks::tiktok::{
     ChunkPlan, TiktokConnector, Visibility, chunk_plan, chunk_ranges, map_error,
 };
 use herald_ports::{
-    AccountContext, BlobError, BlobStore, Checkpoint, Connector, MediaRef, NetworkError,
-    NetworkErrorKind, NoCheckpoint, PublishRequest,
+    AccountContext, Connector, MediaRef, NetworkErrorKind, NoCheckpoint, PublishRequest,
 };
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use support::{
+    MemoryBlobs, Steps, account_named, base_url, merged, no_wait_polling, oauth_app, presigned,
+    raw_fixture, received, start,
+};
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "act.token";
 const PUBLISH_ID: &str = "v_pub_file~v2-1.7390000000000000001";
 
 fn fixture(name: &str) -> Value {
-    let p = format!(
-        "{}/tests/fixtures/tiktok/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(&p).expect(&p)).expect("fixture is JSON")
+    raw_fixture("tiktok", &format!("{name}.json"))
 }
 
 fn ok(name: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(fixture(name))
 }
 
-fn start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 3, 1, 10, 0, 0).unwrap()
-}
-
-/// Blobs kept in memory, for the bytes the connector uploads.
-#[derive(Default)]
-struct Blobs(Mutex<BTreeMap<String, Vec<u8>>>);
-
-#[async_trait]
-impl BlobStore for Blobs {
-    async fn put(&self, key: &str, bytes: Vec<u8>, _ct: &str) -> Result<(), BlobError> {
-        self.0.lock().unwrap().insert(key.to_owned(), bytes);
-        Ok(())
-    }
-    async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
-        self.0
-            .lock()
-            .unwrap()
-            .get(key)
-            .cloned()
-            .ok_or_else(|| BlobError::NotFound(key.to_owned()))
-    }
-    async fn size(&self, key: &str) -> Result<u64, BlobError> {
-        Ok(self.get(key).await?.len() as u64)
-    }
-    async fn delete(&self, key: &str) -> Result<(), BlobError> {
-        self.0.lock().unwrap().remove(key);
-        Ok(())
-    }
-    async fn presign_get(&self, key: &str, _: std::time::Duration) -> Result<String, BlobError> {
-        Ok(format!("https://media.example/{key}"))
-    }
-    async fn presign_put(
-        &self,
-        key: &str,
-        _: &str,
-        _: std::time::Duration,
-    ) -> Result<String, BlobError> {
-        Ok(format!("https://media.example/{key}"))
-    }
-}
-
 fn connector(server: &MockServer, visibility: Visibility, video: &[u8]) -> TiktokConnector {
     let clock = Arc::new(ManualClock::new(start()));
-    let blobs = Blobs::default();
-    blobs
-        .0
-        .lock()
-        .unwrap()
-        .insert("ws/media/video".into(), video.to_vec());
-    let app = OAuthApp {
-        client_id: "client-key".into(),
-        client_secret: "client-secret".into(),
-        redirect_uri: "https://herald.example/v1/oauth/tiktok/callback".into(),
-    };
+    // The bytes the connector uploads.
+    let blobs = MemoryBlobs::with("ws/media/video", video.to_vec(), "video/mp4");
+    let app = oauth_app("client-key", "client-secret", "tiktok");
     TiktokConnector::new(
         reqwest::Client::new(),
-        url::Url::parse(&format!("{}/", server.uri())).unwrap(),
+        base_url(server, ""),
         Arc::new(blobs),
         clock,
         Some(app),
         visibility,
     )
-    .with_polling(Polling {
-        interval: std::time::Duration::ZERO,
-        attempts: 3,
-    })
+    .with_polling(no_wait_polling())
 }
 
 fn account(extra: Value) -> AccountContext {
-    let mut credentials = json!({ "access_token": TOKEN, "refresh_token": "rft.old" });
-    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
-        credentials[k] = v;
-    }
-    AccountContext {
-        workspace: WorkspaceId::parse("ws_01hzzzzzzzzzzzzzzzzzzzzzzz").unwrap(),
-        account: AccountId::parse("acct_01hzzzzzzzzzzzzzzzzzzzzzzz").unwrap(),
-        handle: "@herald".into(),
-        credentials,
-    }
+    let credentials = json!({ "access_token": TOKEN, "refresh_token": "rft.old" });
+    account_named("@herald", merged(credentials, extra))
 }
 
 fn video(bytes: u64) -> MediaRef {
     MediaRef {
-        id: MediaId::parse("med_01hzzzzzzzzzzzzzzzzzzzzzzz").unwrap(),
-        content_type: "video/mp4".into(),
-        bytes,
         width: Some(1080),
         height: Some(1920),
         duration_seconds: Some(30.0),
-        url: "https://media.example/presigned/video".into(),
-        blob_key: "ws/media/video".into(),
-        alt_text: None,
+        ..support::media(
+            "ws/media/video",
+            "video/mp4",
+            bytes,
+            "https://media.example/presigned/video".into(),
+        )
     }
 }
 
 fn photo(n: u32) -> MediaRef {
     MediaRef {
-        id: MediaId::parse("med_01hzzzzzzzzzzzzzzzzzzzzzzz").unwrap(),
-        content_type: "image/jpeg".into(),
         bytes: 200_000,
-        width: Some(1080),
-        height: Some(1080),
-        duration_seconds: None,
-        url: format!("https://media.example/presigned/{n}"),
-        blob_key: format!("ws/media/{n}"),
-        alt_text: None,
+        ..presigned("image/jpeg", n)
     }
 }
 
 fn request(text: &str, media: Vec<MediaRef>) -> PublishRequest {
     PublishRequest {
-        marker: "tgt_1".into(),
-        text: text.into(),
-        title: None,
-        link: None,
         media,
-        first_comment: None,
-        thread: vec![],
-        progress: BTreeMap::new(),
+        ..support::request("tgt_1", text)
     }
-}
-
-#[derive(Default)]
-struct Recorder(Mutex<Vec<(String, String)>>);
-
-#[async_trait]
-impl Checkpoint for Recorder {
-    async fn record(&self, step: &str, remote_id: &str) -> Result<(), NetworkError> {
-        self.0
-            .lock()
-            .unwrap()
-            .push((step.to_owned(), remote_id.to_owned()));
-        Ok(())
-    }
-}
-
-async fn received(server: &MockServer, verb: &str, p: &str) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.method.as_str() == verb && r.url.path() == p)
-        .collect()
 }
 
 /// The API's JSON endpoints, each asserting the bearer token and TikTok's content type.
@@ -220,7 +118,7 @@ async fn a_video_asks_creator_info_then_inits_uploads_and_polls_until_complete()
     video_flow(&server, "status_complete").await;
     let bytes: Vec<u8> = (0..4096u32).map(|i| (i % 251) as u8).collect();
     let tt = connector(&server, Visibility::Widest, &bytes);
-    let cp = Recorder::default();
+    let cp = Steps::default();
 
     let published = tt
         .publish(

@@ -1,142 +1,69 @@
 //! Contract tests for the X connector against a local double built from the X API v2 docs.
 //! Fixtures: tests/fixtures/x/*.json, each citing its doc page in `_doc`.
 
-use async_trait::async_trait;
+mod support;
+
 use chrono::{DateTime, TimeZone, Utc};
 use herald_adapters::ManualClock;
-use herald_domain::{AccountId, MediaId, WorkspaceId};
-use herald_networks::oauth::OAuthApp;
 use herald_networks::x::XConnector;
 use herald_ports::{
-    AccountContext, BlobError, BlobStore, Checkpoint, Connector, MediaRef, NetworkError,
-    NetworkErrorKind, NoCheckpoint, PublishRequest,
+    AccountContext, BlobStore, Connector, MediaRef, NetworkError, NetworkErrorKind, NoCheckpoint,
+    PublishRequest,
 };
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
+use support::{Steps, account_named, base_url, oauth_app, raw_fixture};
 use wiremock::matchers::{body_json, body_string_contains, header, method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
 fn fixture(name: &str) -> Value {
-    let p = format!("{}/tests/fixtures/x/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&p).expect(&p)).expect("fixture is JSON")
-}
-
-#[derive(Default)]
-struct MemBlobs(Mutex<HashMap<String, Vec<u8>>>);
-
-#[async_trait]
-impl BlobStore for MemBlobs {
-    async fn put(&self, key: &str, bytes: Vec<u8>, _: &str) -> Result<(), BlobError> {
-        self.0.lock().unwrap().insert(key.into(), bytes);
-        Ok(())
-    }
-    async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
-        self.0
-            .lock()
-            .unwrap()
-            .get(key)
-            .cloned()
-            .ok_or_else(|| BlobError::NotFound(key.into()))
-    }
-    async fn size(&self, key: &str) -> Result<u64, BlobError> {
-        Ok(self.get(key).await?.len() as u64)
-    }
-    async fn delete(&self, key: &str) -> Result<(), BlobError> {
-        self.0.lock().unwrap().remove(key);
-        Ok(())
-    }
-    async fn presign_get(&self, key: &str, _: Duration) -> Result<String, BlobError> {
-        Ok(format!("https://blobs.example/{key}"))
-    }
-    async fn presign_put(&self, key: &str, _: &str, _: Duration) -> Result<String, BlobError> {
-        Ok(format!("https://blobs.example/{key}"))
-    }
-}
-
-#[derive(Default)]
-struct Recorded(Mutex<Vec<(String, String)>>);
-
-#[async_trait]
-impl Checkpoint for Recorded {
-    async fn record(&self, step: &str, remote_id: &str) -> Result<(), NetworkError> {
-        self.0.lock().unwrap().push((step.into(), remote_id.into()));
-        Ok(())
-    }
+    raw_fixture("x", name)
 }
 
 fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 3, 1, 10, 0, 0).unwrap()
+    support::start()
 }
 
-struct Setup {
-    server: MockServer,
-    blobs: Arc<MemBlobs>,
-    connector: XConnector,
-}
+type Setup = support::Double<XConnector>;
 
 async fn setup() -> Setup {
-    let server = MockServer::start().await;
-    let blobs = Arc::new(MemBlobs::default());
-    let connector = XConnector::new(
-        herald_networks::http::client(),
-        blobs.clone(),
-        Arc::new(ManualClock::new(now())),
-        OAuthApp {
-            client_id: "client-1".into(),
-            client_secret: "secret-1".into(),
-            redirect_uri: "https://herald.example/v1/oauth/x/callback".into(),
-        },
-    )
-    .with_base(url::Url::parse(&format!("{}/", server.uri())).unwrap())
-    .with_poll_pause(Duration::ZERO);
-    Setup {
-        server,
-        blobs,
-        connector,
-    }
+    support::double(|server, blobs| {
+        XConnector::new(
+            herald_networks::http::client(),
+            blobs,
+            Arc::new(ManualClock::new(now())),
+            oauth_app("client-1", "secret-1", "x"),
+        )
+        .with_base(base_url(server, ""))
+        .with_poll_pause(Duration::ZERO)
+    })
+    .await
 }
 
 fn account(expires_at: DateTime<Utc>) -> AccountContext {
-    AccountContext {
-        workspace: WorkspaceId::generate(1, 1),
-        account: AccountId::generate(1, 2),
-        handle: "@herald".into(),
-        credentials: json!({
+    account_named(
+        "@herald",
+        json!({
             "access_token": "user-token",
             "refresh_token": "old-refresh",
             "expires_at": expires_at.to_rfc3339(),
             "user_id": "2244994945",
         }),
-    }
+    )
 }
 
 fn request(text: &str) -> PublishRequest {
-    PublishRequest {
-        marker: "tgt_1".into(),
-        text: text.into(),
-        title: None,
-        link: None,
-        media: vec![],
-        first_comment: None,
-        thread: vec![],
-        progress: BTreeMap::new(),
-    }
+    support::request("tgt_1", text)
 }
 
 fn media(key: &str, content_type: &str, bytes: u64) -> MediaRef {
-    MediaRef {
-        id: MediaId::generate(1, 3),
-        content_type: content_type.into(),
+    support::media(
+        key,
+        content_type,
         bytes,
-        width: None,
-        height: None,
-        duration_seconds: None,
-        url: format!("https://blobs.example/{key}"),
-        blob_key: key.into(),
-        alt_text: None,
-    }
+        format!("https://blobs.example/{key}"),
+    )
 }
 
 #[tokio::test]
@@ -151,7 +78,7 @@ async fn a_text_post_is_sent_to_post_2_tweets_with_the_user_token() {
         .expect(1)
         .mount(&s.server)
         .await;
-    let cp = Recorded::default();
+    let cp = Steps::default();
     let out = s
         .connector
         .publish(&account(now()), &request("Hello from Herald"), &cp)
@@ -229,7 +156,7 @@ async fn an_image_goes_through_initialize_append_finalize_then_the_post_carries_
     let mut m = media("ws/media/m1/x", "image/png", 1024);
     m.alt_text = Some("A plate of chips".into());
     req.media.push(m);
-    let cp = Recorded::default();
+    let cp = Steps::default();
     s.connector
         .publish(&account(now()), &req, &cp)
         .await
@@ -351,7 +278,7 @@ async fn a_thread_replies_to_the_previous_post_and_a_resumed_publish_skips_what_
     req.thread = vec!["Part two".into(), "Part three".into()];
     req.progress.insert("media:0".into(), "999".into());
     req.progress.insert("post:0".into(), "111".into());
-    let cp = Recorded::default();
+    let cp = Steps::default();
     let out = s
         .connector
         .publish(&account(now()), &req, &cp)

@@ -1,12 +1,20 @@
-//! Helpers shared by the Bluesky and Mastodon contract tests.
+//! Helpers shared by the network contract tests: in-memory doubles of the ports the connectors
+//! use, builders of their inputs, fixture loading and readers of what a wiremock double received.
 #![allow(dead_code)]
 
 use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
 use herald_domain::{AccountId, MediaId, WorkspaceId};
-use herald_ports::{BlobError, BlobStore, Checkpoint, MediaRef, NetworkError, PublishRequest};
+use herald_networks::meta::Polling;
+use herald_networks::oauth::OAuthApp;
+use herald_ports::{
+    AccountContext, BlobError, BlobStore, Checkpoint, MediaRef, NetworkError, PublishRequest,
+};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use wiremock::{MockServer, Request};
 
 /// A blob store in memory: the connectors only read media bytes from it.
 #[derive(Default)]
@@ -15,22 +23,23 @@ pub struct MemoryBlobs(Mutex<HashMap<String, (Vec<u8>, String)>>);
 impl MemoryBlobs {
     pub fn with(key: &str, bytes: Vec<u8>, content_type: &str) -> Self {
         let blobs = MemoryBlobs::default();
+        blobs.insert(key, bytes, content_type);
         blobs
-            .0
+    }
+
+    /// Stores without the `async` of [`BlobStore::put`], for setting a double up.
+    pub fn insert(&self, key: &str, bytes: Vec<u8>, content_type: &str) {
+        self.0
             .lock()
             .unwrap()
             .insert(key.to_owned(), (bytes, content_type.to_owned()));
-        blobs
     }
 }
 
 #[async_trait]
 impl BlobStore for MemoryBlobs {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError> {
-        self.0
-            .lock()
-            .unwrap()
-            .insert(key.to_owned(), (bytes, content_type.to_owned()));
+        self.insert(key, bytes, content_type);
         Ok(())
     }
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
@@ -91,26 +100,69 @@ pub const PNG_1X1: [u8; 67] = [
     0x42, 0x60, 0x82,
 ];
 
-pub fn account(credentials: serde_json::Value) -> herald_ports::AccountContext {
-    herald_ports::AccountContext {
+/// The instant the OAuth networks' tests start at (their fixtures' expiries are set around it).
+pub fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 1, 10, 0, 0).unwrap()
+}
+
+pub fn account(credentials: Value) -> AccountContext {
+    account_named("tester", credentials)
+}
+
+pub fn account_named(handle: &str, credentials: Value) -> AccountContext {
+    AccountContext {
         workspace: WorkspaceId::generate(1, 1),
         account: AccountId::generate(1, 2),
-        handle: "tester".into(),
+        handle: handle.into(),
         credentials,
     }
 }
 
+/// `base` with every field of `extra` set over it: a test's credentials that differ from the
+/// usual ones.
+pub fn merged(mut base: Value, extra: Value) -> Value {
+    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+        base[k] = v;
+    }
+    base
+}
+
 pub fn image(key: &str, bytes: u64, alt: Option<&str>) -> MediaRef {
     MediaRef {
-        id: MediaId::generate(1, 3),
-        content_type: "image/png".into(),
-        bytes,
         width: Some(1),
         height: Some(1),
-        duration_seconds: None,
-        url: format!("memory://{key}"),
-        blob_key: key.into(),
         alt_text: alt.map(str::to_owned),
+        ..media(key, "image/png", bytes, format!("memory://{key}"))
+    }
+}
+
+/// A media item with no dimensions, duration or alt text; tests set those they need.
+pub fn media(key: &str, content_type: &str, bytes: u64, url: String) -> MediaRef {
+    MediaRef {
+        id: MediaId::generate(1, 3),
+        content_type: content_type.into(),
+        bytes,
+        width: None,
+        height: None,
+        duration_seconds: None,
+        url,
+        blob_key: key.into(),
+        alt_text: None,
+    }
+}
+
+/// A media item behind a presigned URL, as the Meta and TikTok doubles see one: 100 kB at
+/// 1080×1080; tests set the rest.
+pub fn presigned(content_type: &str, n: u32) -> MediaRef {
+    MediaRef {
+        width: Some(1080),
+        height: Some(1080),
+        ..media(
+            &format!("ws/media/{n}"),
+            content_type,
+            100_000,
+            format!("https://media.example/presigned/{n}"),
+        )
     }
 }
 
@@ -127,16 +179,92 @@ pub fn request(marker: &str, text: &str) -> PublishRequest {
     }
 }
 
-/// A fixture file's JSON, with its `_doc` citation removed.
-pub fn fixture(network: &str, name: &str) -> serde_json::Value {
+fn fixture_text(network: &str, file: &str) -> String {
     let path = format!(
-        "{}/tests/fixtures/{network}/{name}",
+        "{}/tests/fixtures/{network}/{file}",
         env!("CARGO_MANIFEST_DIR")
     );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A fixture file's JSON, with its `_doc` citation removed.
+pub fn fixture(network: &str, file: &str) -> Value {
+    let mut v = raw_fixture(network, file);
     if let Some(o) = v.as_object_mut() {
         o.remove("_doc");
     }
     v
+}
+
+/// A fixture file's JSON as written, `_doc` citation included.
+pub fn raw_fixture(network: &str, file: &str) -> Value {
+    serde_json::from_str(&fixture_text(network, file)).expect("fixture is JSON")
+}
+
+/// A fixture file's JSON as written, with `{SERVER}` standing for the double's address.
+pub fn fixture_for(network: &str, file: &str, server: &MockServer) -> Value {
+    let text = fixture_text(network, file).replace("{SERVER}", &server.uri());
+    serde_json::from_str(&text).expect("fixture is JSON")
+}
+
+/// The OAuth app of a network's tests, its callback under the usual Herald address.
+pub fn oauth_app(client_id: &str, client_secret: &str, network: &str) -> OAuthApp {
+    OAuthApp {
+        client_id: client_id.into(),
+        client_secret: client_secret.into(),
+        redirect_uri: format!("https://herald.example/v1/oauth/{network}/callback"),
+    }
+}
+
+/// Polling that does not wait between its three attempts.
+pub fn no_wait_polling() -> Polling {
+    Polling {
+        interval: Duration::ZERO,
+        attempts: 3,
+    }
+}
+
+/// The double's address with `prefix` (e.g. `v24.0/`, or empty) as the API base.
+pub fn base_url(server: &MockServer, prefix: &str) -> url::Url {
+    url::Url::parse(&format!("{}/{prefix}", server.uri())).unwrap()
+}
+
+/// A connector under test, the local double of its network and the blobs it reads media from.
+pub struct Double<C> {
+    pub server: MockServer,
+    pub blobs: Arc<MemoryBlobs>,
+    pub connector: C,
+}
+
+/// Starts a double and builds the connector against it with `build`.
+pub async fn double<C>(build: impl FnOnce(&MockServer, Arc<MemoryBlobs>) -> C) -> Double<C> {
+    let server = MockServer::start().await;
+    let blobs = Arc::new(MemoryBlobs::default());
+    let connector = build(&server, blobs.clone());
+    Double {
+        server,
+        blobs,
+        connector,
+    }
+}
+
+/// A form-encoded request body as a map.
+pub fn form(r: &Request) -> BTreeMap<String, String> {
+    url::form_urlencoded::parse(&r.body).into_owned().collect()
+}
+
+/// The requests the double received with this method and path, in order.
+pub async fn received(server: &MockServer, verb: &str, p: &str) -> Vec<Request> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == verb && r.url.path() == p)
+        .collect()
+}
+
+/// The forms POSTed to this path, in order.
+pub async fn posted_forms(server: &MockServer, p: &str) -> Vec<BTreeMap<String, String>> {
+    received(server, "POST", p).await.iter().map(form).collect()
 }
