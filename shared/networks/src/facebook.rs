@@ -15,8 +15,8 @@
 
 use crate::http;
 use crate::meta::{
-    self, FACEBOOK_GRAPH, Graph, MetaApp, absolute_permalink, after_side_effect, check_limits,
-    credential, id_of, insight, normalise,
+    self, FACEBOOK_GRAPH, Graph, MetaApp, RecentPosts, absolute_permalink, after_side_effect,
+    check_limits, credential, id_of, insight, normalise,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -264,55 +264,28 @@ impl Connector for FacebookConnector {
         since: DateTime<Utc>,
     ) -> Result<Option<Published>, NetworkError> {
         let (token, page) = self.ids(account)?;
+        // The page feed answers only posts since `since`, so no post's time is checked here.
+        let lookup = RecentPosts {
+            edge: &format!("{page}/posts"),
+            fields: "id,message,created_time,permalink_url",
+            text: "message",
+            link: "permalink_url",
+            time: None,
+        };
         let want = normalise(&message(request));
-        let mut after: Option<String> = None;
-        for _ in 0..5 {
-            let mut q = vec![
-                ("fields", "id,message,created_time,permalink_url".to_owned()),
-                ("since", since.timestamp().to_string()),
-                ("limit", "50".to_owned()),
-            ];
-            if let Some(a) = &after {
-                q.push(("after", a.clone()));
-            }
-            let v = self.graph.get(&format!("{page}/posts"), &token, &q).await?;
-            for post in v
-                .get("data")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let text = post.get("message").and_then(Value::as_str).unwrap_or("");
-                if normalise(text) == want {
-                    return Ok(Some(Published {
-                        remote_id: id_of(Platform::Facebook, post)?,
-                        url: post
-                            .get("permalink_url")
-                            .and_then(Value::as_str)
-                            .map(absolute_permalink),
-                    }));
-                }
-            }
-            after = v
-                .pointer("/paging/cursors/after")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            if after.is_none() || v.pointer("/paging/next").is_none() {
-                break;
-            }
-        }
-        Ok(None)
+        let found = self
+            .graph
+            .find_recent(&token, &lookup, &want, since)
+            .await?;
+        Ok(found.map(|(remote_id, link)| Published {
+            remote_id,
+            url: link.as_deref().map(absolute_permalink),
+        }))
     }
 
     async fn delete(&self, account: &AccountContext, remote_id: &str) -> Result<(), NetworkError> {
         let (token, _) = self.ids(account)?;
-        let v = self.graph.delete(remote_id, &token).await?;
-        if v.get("success").and_then(Value::as_bool) == Some(false) {
-            return Err(NetworkError::permanent(format!(
-                "facebook: the post {remote_id} was not deleted"
-            )));
-        }
-        Ok(())
+        self.graph.delete_post(remote_id, &token).await
     }
 
     async fn reply(

@@ -21,8 +21,8 @@
 
 use crate::http;
 use crate::meta::{
-    self, Graph, INSTAGRAM_GRAPH, Polling, check_limits, container_publish_error, credential,
-    graph_time, id_of, insight, normalise,
+    self, Graph, INSTAGRAM_GRAPH, Polling, RecentPosts, check_limits, container_publish_error,
+    credential, id_of, insight, normalise,
 };
 use crate::oauth::{self, OAuthApp, OAuthProvider};
 use async_trait::async_trait;
@@ -383,49 +383,19 @@ impl Connector for InstagramConnector {
         since: DateTime<Utc>,
     ) -> Result<Option<Published>, NetworkError> {
         let (token, user) = self.ids(account)?;
+        let lookup = RecentPosts {
+            edge: &format!("{user}/media"),
+            fields: "id,caption,timestamp,permalink",
+            text: "caption",
+            link: "permalink",
+            time: Some("timestamp"),
+        };
         let want = normalise(&caption(request));
-        let mut after: Option<String> = None;
-        for _ in 0..5 {
-            let mut q = vec![
-                ("fields", "id,caption,timestamp,permalink".to_owned()),
-                ("since", since.timestamp().to_string()),
-                ("limit", "50".to_owned()),
-            ];
-            if let Some(a) = &after {
-                q.push(("after", a.clone()));
-            }
-            let v = self.graph.get(&format!("{user}/media"), &token, &q).await?;
-            let items = v
-                .get("data")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let mut older = false;
-            for m in &items {
-                if graph_time(m, "timestamp").is_some_and(|t| t < since) {
-                    older = true;
-                    continue;
-                }
-                let text = m.get("caption").and_then(Value::as_str).unwrap_or("");
-                if normalise(text) == want {
-                    return Ok(Some(Published {
-                        remote_id: id_of(Platform::Instagram, m)?,
-                        url: m
-                            .get("permalink")
-                            .and_then(Value::as_str)
-                            .map(str::to_owned),
-                    }));
-                }
-            }
-            after = v
-                .pointer("/paging/cursors/after")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            if older || after.is_none() || v.pointer("/paging/next").is_none() {
-                break;
-            }
-        }
-        Ok(None)
+        let found = self
+            .graph
+            .find_recent(&token, &lookup, &want, since)
+            .await?;
+        Ok(found.map(|(remote_id, url)| Published { remote_id, url }))
     }
 
     async fn delete(&self, _account: &AccountContext, remote_id: &str) -> Result<(), NetworkError> {
@@ -499,20 +469,17 @@ impl Connector for InstagramConnector {
         account: &AccountContext,
         now: DateTime<Utc>,
     ) -> Result<Option<Value>, NetworkError> {
-        let Some(expires) = meta::expires_at(&account.credentials) else {
-            return Ok(None);
-        };
-        if expires - now > chrono::Duration::days(REFRESH_MARGIN_DAYS) {
-            return Ok(None);
-        }
-        let Some(app) = &self.app else {
-            return Err(NetworkError::permanent(
-                "instagram: the token expires soon and no app is configured to renew it",
-            ));
-        };
-        let (token, _) = self.ids(account)?;
-        // Meta's long-lived refresh takes the current access token, not a refresh token.
-        let tokens = oauth::refresh(&self.graph.http, &self.provider, app, &token, now).await?;
-        Ok(Some(tokens.into_credentials(&account.credentials)))
+        let margin = chrono::Duration::days(REFRESH_MARGIN_DAYS);
+        let app = self.app.as_ref();
+        meta::refresh_long_lived(
+            &self.graph,
+            &self.provider,
+            app,
+            account,
+            margin,
+            now,
+            || self.ids(account).map(|(token, _)| token),
+        )
+        .await
     }
 }

@@ -12,9 +12,10 @@
 //!   (`GET /oauth/access_token?grant_type=fb_exchange_token`).
 
 use crate::http::{error, kind_for_status, retry_after, send};
+use crate::oauth::{self, OAuthApp, OAuthProvider};
 use chrono::{DateTime, Utc};
 use herald_domain::Platform;
-use herald_ports::{Clock, NetworkError, NetworkErrorKind};
+use herald_ports::{AccountContext, Clock, NetworkError, NetworkErrorKind};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 use std::sync::Arc;
@@ -122,6 +123,69 @@ impl Graph {
         )
         .await?;
         self.read(resp).await
+    }
+
+    /// `DELETE /{id}`; an answer of `"success": false` means the post is still there.
+    pub async fn delete_post(&self, remote_id: &str, token: &str) -> Result<(), NetworkError> {
+        let v = self.delete(remote_id, token).await?;
+        if v.get("success").and_then(Value::as_bool) == Some(false) {
+            return Err(NetworkError::permanent(format!(
+                "{}: the post {remote_id} was not deleted",
+                self.platform
+            )));
+        }
+        Ok(())
+    }
+
+    /// Pages through an account's recent posts since `since` (50 an answer, 5 answers at
+    /// most) for the one whose text, normalised, is `want`: reconciliation after an attempt
+    /// whose outcome is unknown. Returns its id and its link field as the network wrote it.
+    pub async fn find_recent(
+        &self,
+        token: &str,
+        lookup: &RecentPosts<'_>,
+        want: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<(String, Option<String>)>, NetworkError> {
+        let mut after: Option<String> = None;
+        for _ in 0..5 {
+            let mut q = vec![
+                ("fields", lookup.fields.to_owned()),
+                ("since", since.timestamp().to_string()),
+                ("limit", "50".to_owned()),
+            ];
+            if let Some(a) = &after {
+                q.push(("after", a.clone()));
+            }
+            let v = self.get(lookup.edge, token, &q).await?;
+            let mut older = false;
+            for post in v
+                .get("data")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(field) = lookup.time
+                    && graph_time(post, field).is_some_and(|t| t < since)
+                {
+                    older = true;
+                    continue;
+                }
+                let text = post.get(lookup.text).and_then(Value::as_str).unwrap_or("");
+                if normalise(text) == want {
+                    let link = post.get(lookup.link).and_then(Value::as_str);
+                    return Ok(Some((id_of(self.platform, post)?, link.map(str::to_owned))));
+                }
+            }
+            after = v
+                .pointer("/paging/cursors/after")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            if older || after.is_none() || v.pointer("/paging/next").is_none() {
+                break;
+            }
+        }
+        Ok(None)
     }
 
     async fn read(&self, resp: reqwest::Response) -> Result<Value, NetworkError> {
@@ -389,6 +453,45 @@ pub fn expires_at(credentials: &Value) -> Option<DateTime<Utc>> {
         .and_then(Value::as_str)
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// Where [`Graph::find_recent`] looks: the edge listing an account's posts, the fields to ask
+/// for, and which of them hold the text, the link and (where the edge may answer with posts
+/// older than `since`, which end the search) the time.
+pub struct RecentPosts<'a> {
+    pub edge: &'a str,
+    pub fields: &'a str,
+    pub text: &'a str,
+    pub link: &'a str,
+    pub time: Option<&'a str>,
+}
+
+/// Renews a long-lived token (Instagram, Threads) once it has less than `margin` left. Meta's
+/// refresh takes the current access token, not a refresh token; `token` reads it from the
+/// account, and is asked only once a refresh is due and an app is there to make it.
+pub async fn refresh_long_lived(
+    graph: &Graph,
+    provider: &OAuthProvider,
+    app: Option<&OAuthApp>,
+    account: &AccountContext,
+    margin: chrono::Duration,
+    now: DateTime<Utc>,
+    token: impl FnOnce() -> Result<String, NetworkError>,
+) -> Result<Option<Value>, NetworkError> {
+    let Some(expires) = expires_at(&account.credentials) else {
+        return Ok(None);
+    };
+    if expires - now > margin {
+        return Ok(None);
+    }
+    let Some(app) = app else {
+        return Err(NetworkError::permanent(format!(
+            "{}: the token expires soon and no app is configured to renew it",
+            graph.platform
+        )));
+    };
+    let tokens = oauth::refresh(&graph.http, provider, app, &token()?, now).await?;
+    Ok(Some(tokens.into_credentials(&account.credentials)))
 }
 
 /// Herald's Meta app, for exchanging tokens.

@@ -17,8 +17,8 @@
 
 use crate::http;
 use crate::meta::{
-    self, Graph, Polling, THREADS_GRAPH, check_limits, container_publish_error, credential,
-    graph_time, id_of, insight, normalise,
+    self, Graph, Polling, RecentPosts, THREADS_GRAPH, check_limits, container_publish_error,
+    credential, id_of, insight, normalise,
 };
 use crate::oauth::{self, OAuthApp, OAuthProvider};
 use async_trait::async_trait;
@@ -377,64 +377,25 @@ impl Connector for ThreadsConnector {
         since: DateTime<Utc>,
     ) -> Result<Option<Published>, NetworkError> {
         let (token, user) = self.ids(account)?;
+        let lookup = RecentPosts {
+            edge: &format!("{user}/threads"),
+            fields: "id,text,timestamp,permalink",
+            text: "text",
+            link: "permalink",
+            time: Some("timestamp"),
+        };
         let want = normalise(&request.text);
-        let mut after: Option<String> = None;
-        for _ in 0..5 {
-            let mut q = vec![
-                ("fields", "id,text,timestamp,permalink".to_owned()),
-                ("since", since.timestamp().to_string()),
-                ("limit", "50".to_owned()),
-            ];
-            if let Some(a) = &after {
-                q.push(("after", a.clone()));
-            }
-            let v = self
-                .graph
-                .get(&format!("{user}/threads"), &token, &q)
-                .await?;
-            let items = v
-                .get("data")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let mut older = false;
-            for m in &items {
-                if graph_time(m, "timestamp").is_some_and(|t| t < since) {
-                    older = true;
-                    continue;
-                }
-                let text = m.get("text").and_then(Value::as_str).unwrap_or("");
-                if normalise(text) == want {
-                    return Ok(Some(Published {
-                        remote_id: id_of(Platform::Threads, m)?,
-                        url: m
-                            .get("permalink")
-                            .and_then(Value::as_str)
-                            .map(str::to_owned),
-                    }));
-                }
-            }
-            after = v
-                .pointer("/paging/cursors/after")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            if older || after.is_none() || v.pointer("/paging/next").is_none() {
-                break;
-            }
-        }
-        Ok(None)
+        let found = self
+            .graph
+            .find_recent(&token, &lookup, &want, since)
+            .await?;
+        Ok(found.map(|(remote_id, url)| Published { remote_id, url }))
     }
 
     /// `DELETE /{threads-media-id}` (100 deletes per profile a day).
     async fn delete(&self, account: &AccountContext, remote_id: &str) -> Result<(), NetworkError> {
         let (token, _) = self.ids(account)?;
-        let v = self.graph.delete(remote_id, &token).await?;
-        if v.get("success").and_then(Value::as_bool) == Some(false) {
-            return Err(NetworkError::permanent(format!(
-                "threads: the post {remote_id} was not deleted"
-            )));
-        }
-        Ok(())
+        self.graph.delete_post(remote_id, &token).await
     }
 
     /// A reply is a TEXT container with `reply_to_id`, then published.
@@ -499,19 +460,17 @@ impl Connector for ThreadsConnector {
         account: &AccountContext,
         now: DateTime<Utc>,
     ) -> Result<Option<Value>, NetworkError> {
-        let Some(expires) = meta::expires_at(&account.credentials) else {
-            return Ok(None);
-        };
-        if expires - now > chrono::Duration::days(REFRESH_MARGIN_DAYS) {
-            return Ok(None);
-        }
-        let Some(app) = &self.app else {
-            return Err(NetworkError::permanent(
-                "threads: the token expires soon and no app is configured to renew it",
-            ));
-        };
-        let (token, _) = self.ids(account)?;
-        let tokens = oauth::refresh(&self.graph.http, &self.provider, app, &token, now).await?;
-        Ok(Some(tokens.into_credentials(&account.credentials)))
+        let margin = chrono::Duration::days(REFRESH_MARGIN_DAYS);
+        let app = self.app.as_ref();
+        meta::refresh_long_lived(
+            &self.graph,
+            &self.provider,
+            app,
+            account,
+            margin,
+            now,
+            || self.ids(account).map(|(token, _)| token),
+        )
+        .await
     }
 }
