@@ -37,7 +37,7 @@ use std::sync::Arc;
 use url::Url;
 
 use crate::http::{error, kind_for_status, retry_after, send};
-use crate::oauth::{self, OAuthApp, OAuthCredentials, OAuthProvider};
+use crate::oauth::{self, OAuthApi, OAuthApp, OAuthCredentials};
 
 pub const API_BASE: &str = "https://api.linkedin.com/";
 /// The API version Herald speaks (Marketing January 2026; versions live at least a year).
@@ -81,13 +81,9 @@ pub fn limits() -> NetworkLimits {
 }
 
 pub struct LinkedinConnector {
-    http: reqwest::Client,
-    base: Url,
+    api: OAuthApi,
     version: String,
     blobs: Arc<dyn BlobStore>,
-    clock: Arc<dyn Clock>,
-    app: OAuthApp,
-    oauth: OAuthProvider,
 }
 
 impl LinkedinConnector {
@@ -98,26 +94,21 @@ impl LinkedinConnector {
         app: OAuthApp,
     ) -> Self {
         LinkedinConnector {
-            http,
-            base: Url::parse(API_BASE).expect("constant URL"),
+            api: OAuthApi::new(Platform::Linkedin, API_BASE, http, clock, app),
             version: VERSION.to_owned(),
             blobs,
-            clock,
-            app,
-            oauth: oauth::provider(Platform::Linkedin).expect("LinkedIn uses OAuth"),
         }
     }
 
     /// Points the API at `base` (a local double in tests).
     pub fn with_base(mut self, base: Url) -> Self {
-        self.base = base;
+        self.api.base = base;
         self
     }
 
     /// Points the token endpoint elsewhere (LinkedIn's lives on another host than the API).
     pub fn with_token_url(mut self, token_url: Url) -> Self {
-        self.oauth.refresh_url = token_url.clone();
-        self.oauth.token_url = token_url;
+        self.api.set_token_url(token_url);
         self
     }
 
@@ -127,7 +118,7 @@ impl LinkedinConnector {
     }
 
     fn url(&self, path: &str) -> Url {
-        self.base.join(path).expect("relative API path")
+        self.api.url(path)
     }
 
     fn versioned(&self, req: reqwest::RequestBuilder, token: &str) -> reqwest::RequestBuilder {
@@ -149,7 +140,7 @@ impl LinkedinConnector {
             NetworkError::uncertain(format!("linkedin: the answer was cut off: {e}"))
         })?;
         if !(200..300).contains(&status) {
-            return Err(map_error(status, &headers, &body, self.clock.now()));
+            return Err(map_error(status, &headers, &body, self.api.clock.now()));
         }
         let json = if body.trim().is_empty() {
             Value::Null
@@ -174,7 +165,8 @@ impl LinkedinConnector {
             .append_pair("action", "initializeUpload");
         let (_, init) = self
             .call(
-                self.http
+                self.api
+                    .http
                     .post(u)
                     .json(&json!({ "initializeUploadRequest": { "owner": author } })),
                 token,
@@ -190,7 +182,8 @@ impl LinkedinConnector {
             .ok_or_else(|| NetworkError::transient("linkedin: image upload gave no image URN"))?
             .to_owned();
         let resp = send(
-            self.http
+            self.api
+                .http
                 .put(upload_url)
                 .bearer_auth(token)
                 .header(reqwest::header::CONTENT_TYPE, &media.content_type)
@@ -201,7 +194,7 @@ impl LinkedinConnector {
         if !(200..300).contains(&status) {
             let headers = resp.headers().clone();
             let body = resp.text().await.unwrap_or_default();
-            return Err(map_error(status, &headers, &body, self.clock.now()));
+            return Err(map_error(status, &headers, &body, self.api.clock.now()));
         }
         Ok(image)
     }
@@ -215,7 +208,8 @@ impl LinkedinConnector {
     ) -> Result<String, NetworkError> {
         let (headers, body) = self
             .call(
-                self.http
+                self.api
+                    .http
                     .post(self.url(&format!("rest/socialActions/{}/comments", encode(object))))
                     .json(&json!({
                         "actor": actor,
@@ -235,7 +229,8 @@ impl LinkedinConnector {
     async fn confirm(&self, token: &str, urn: &str) -> Result<(), NetworkError> {
         match self
             .call(
-                self.http
+                self.api
+                    .http
                     .get(self.url(&format!("rest/posts/{}", encode(urn)))),
                 token,
             )
@@ -485,7 +480,10 @@ impl Connector for LinkedinConnector {
                     }
                 }
                 let (headers, _) = self
-                    .call(self.http.post(self.url("rest/posts")).json(&body), &token)
+                    .call(
+                        self.api.http.post(self.url("rest/posts")).json(&body),
+                        &token,
+                    )
                     .await?;
                 let urn = restli_id(&headers).ok_or_else(|| {
                     NetworkError::uncertain("linkedin: the post answer carried no x-restli-id")
@@ -534,7 +532,7 @@ impl Connector for LinkedinConnector {
                 "rest/posts?author={}&q=author&count=50&start={start}&sortBy=CREATED",
                 encode(&author)
             ));
-            let (_, page) = self.call(self.http.get(u), &token).await?;
+            let (_, page) = self.call(self.api.http.get(u), &token).await?;
             let elements = page
                 .get("elements")
                 .and_then(Value::as_array)
@@ -568,7 +566,8 @@ impl Connector for LinkedinConnector {
             OAuthCredentials::from_json(Platform::Linkedin, &account.credentials)?.access_token;
         match self
             .call(
-                self.http
+                self.api
+                    .http
                     .delete(self.url(&format!("rest/posts/{}", encode(remote_id)))),
                 &token,
             )
@@ -616,7 +615,7 @@ impl Connector for LinkedinConnector {
                 encode(&author),
                 encode(remote_id)
             ));
-            let (_, v) = self.call(self.http.get(u), &token).await?;
+            let (_, v) = self.call(self.api.http.get(u), &token).await?;
             let s = v.pointer("/elements/0/totalShareStatistics");
             let n = |k: &str| s.and_then(|s| s.get(k)).and_then(Value::as_u64);
             return Ok(PostMetrics {
@@ -631,7 +630,8 @@ impl Connector for LinkedinConnector {
         }
         let (_, v) = self
             .call(
-                self.http
+                self.api
+                    .http
                     .get(self.url(&format!("rest/socialActions/{}", encode(remote_id)))),
                 &token,
             )
@@ -654,15 +654,10 @@ impl Connector for LinkedinConnector {
     ) -> Result<Option<Value>, NetworkError> {
         // Only partners with programmatic refresh tokens get one; without it the member must
         // reconnect when the 60 days run out, and the refresher reports that as Unauthorized.
-        oauth::refresh_if_due(
-            &self.http,
-            &self.oauth,
-            &self.app,
-            &account.credentials,
-            now,
-            ChronoDuration::hours(REFRESH_MARGIN_HOURS),
-        )
-        .await
+        let margin = ChronoDuration::hours(REFRESH_MARGIN_HOURS);
+        self.api
+            .refresh_if_due(&account.credentials, now, margin)
+            .await
     }
 }
 

@@ -25,10 +25,11 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use herald_domain::Platform;
-use herald_ports::{NetworkError, NetworkErrorKind};
+use herald_ports::{Clock, NetworkError, NetworkErrorKind};
 use rand::RngCore;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 use url::Url;
 
 use crate::http::{error, kind_for_status, retry_after, send};
@@ -630,4 +631,62 @@ pub async fn refresh_if_due(
     };
     let tokens = refresh(http, provider, app, &grant, now).await?;
     Ok(Some(tokens.into_credentials(credentials)))
+}
+
+/// What the connectors of the OAuth 2 networks with their own REST API (X, LinkedIn,
+/// Pinterest) hold alike: the HTTP client, the API base, the clock, Herald's app and the
+/// network's token endpoints.
+pub struct OAuthApi {
+    pub http: reqwest::Client,
+    pub base: Url,
+    pub clock: Arc<dyn Clock>,
+    pub app: OAuthApp,
+    pub provider: OAuthProvider,
+}
+
+impl OAuthApi {
+    /// `api_base`: the network's production API base, a constant.
+    pub fn new(
+        platform: Platform,
+        api_base: &str,
+        http: reqwest::Client,
+        clock: Arc<dyn Clock>,
+        app: OAuthApp,
+    ) -> Self {
+        OAuthApi {
+            http,
+            base: Url::parse(api_base).expect("constant URL"),
+            clock,
+            app,
+            provider: provider(platform).unwrap_or_else(|| panic!("{platform} uses OAuth")),
+        }
+    }
+
+    /// Sends code exchanges and refreshes to `token_url` (a local double in tests).
+    pub fn set_token_url(&mut self, token_url: Url) {
+        self.provider.refresh_url = token_url.clone();
+        self.provider.token_url = token_url;
+    }
+
+    pub fn url(&self, path: &str) -> Url {
+        self.base.join(path).expect("relative API path")
+    }
+
+    /// Refreshes the account's tokens when they expire within `margin`.
+    pub async fn refresh_if_due(
+        &self,
+        credentials: &Value,
+        now: DateTime<Utc>,
+        margin: chrono::Duration,
+    ) -> Result<Option<Value>, NetworkError> {
+        refresh_if_due(
+            &self.http,
+            &self.provider,
+            &self.app,
+            credentials,
+            now,
+            margin,
+        )
+        .await
+    }
 }

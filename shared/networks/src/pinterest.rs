@@ -31,7 +31,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::http::{error, kind_for_status, retry_after, send};
-use crate::oauth::{self, OAuthApp, OAuthCredentials, OAuthProvider};
+use crate::oauth::{self, OAuthApi, OAuthApp, OAuthCredentials};
 
 pub const API_BASE: &str = "https://api.pinterest.com/";
 /// Pinterest access tokens live 30 days: refresh a day ahead.
@@ -76,12 +76,8 @@ pub fn limits() -> NetworkLimits {
 }
 
 pub struct PinterestConnector {
-    http: reqwest::Client,
-    base: Url,
+    api: OAuthApi,
     blobs: Arc<dyn BlobStore>,
-    clock: Arc<dyn Clock>,
-    app: OAuthApp,
-    oauth: OAuthProvider,
     poll_pause: Duration,
 }
 
@@ -93,21 +89,17 @@ impl PinterestConnector {
         app: OAuthApp,
     ) -> Self {
         PinterestConnector {
-            http,
-            base: Url::parse(API_BASE).expect("constant URL"),
+            api: OAuthApi::new(Platform::Pinterest, API_BASE, http, clock, app),
             blobs,
-            clock,
-            app,
-            oauth: oauth::provider(Platform::Pinterest).expect("Pinterest uses OAuth"),
             poll_pause: Duration::from_secs(5),
         }
     }
 
     /// Points the API and the token endpoint (`/v5/oauth/token`) at `base`.
     pub fn with_base(mut self, base: Url) -> Self {
-        self.oauth.token_url = base.join("v5/oauth/token").expect("relative path");
-        self.oauth.refresh_url = self.oauth.token_url.clone();
-        self.base = base;
+        self.api
+            .set_token_url(base.join("v5/oauth/token").expect("relative path"));
+        self.api.base = base;
         self
     }
 
@@ -118,12 +110,12 @@ impl PinterestConnector {
     }
 
     fn url(&self, path: &str) -> Url {
-        self.base.join(path).expect("relative API path")
+        self.api.url(path)
     }
 
     async fn call(&self, req: reqwest::RequestBuilder, token: &str) -> Result<Value, NetworkError> {
         let resp = send(req.bearer_auth(token)).await?;
-        read(resp, self.clock.now()).await
+        read(resp, self.api.clock.now()).await
     }
 
     /// Registers, uploads and waits for a video; its media id.
@@ -133,7 +125,8 @@ impl PinterestConnector {
         })?;
         let reg = self
             .call(
-                self.http
+                self.api
+                    .http
                     .post(self.url("v5/media"))
                     .json(&json!({ "media_type": "video" })),
                 token,
@@ -169,7 +162,7 @@ impl PinterestConnector {
                 .map_err(|e| NetworkError::permanent(format!("pinterest: {e}")))?,
         );
         // The upload URL is a storage bucket, not the API: no bearer token.
-        let resp = send(self.http.post(upload_url).multipart(form)).await?;
+        let resp = send(self.api.http.post(upload_url).multipart(form)).await?;
         let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
             let text = resp.text().await.unwrap_or_default();
@@ -186,7 +179,7 @@ impl PinterestConnector {
         for _ in 0..MAX_STATUS_POLLS {
             let v = self
                 .call(
-                    self.http.get(self.url(&format!("v5/media/{media_id}"))),
+                    self.api.http.get(self.url(&format!("v5/media/{media_id}"))),
                     token,
                 )
                 .await?;
@@ -357,7 +350,7 @@ impl Connector for PinterestConnector {
             body["alt_text"] = json!(alt.chars().take(500).collect::<String>());
         }
         let pin = self
-            .call(self.http.post(self.url("v5/pins")).json(&body), &token)
+            .call(self.api.http.post(self.url("v5/pins")).json(&body), &token)
             .await?;
         let id = pin
             .get("id")
@@ -401,7 +394,7 @@ impl Connector for PinterestConnector {
                     q.append_pair("bookmark", b);
                 }
             }
-            let page = self.call(self.http.get(u), &token).await?;
+            let page = self.call(self.api.http.get(u), &token).await?;
             let items = page
                 .get("items")
                 .and_then(Value::as_array)
@@ -454,7 +447,9 @@ impl Connector for PinterestConnector {
             OAuthCredentials::from_json(Platform::Pinterest, &account.credentials)?.access_token;
         match self
             .call(
-                self.http.delete(self.url(&format!("v5/pins/{remote_id}"))),
+                self.api
+                    .http
+                    .delete(self.url(&format!("v5/pins/{remote_id}"))),
                 &token,
             )
             .await
@@ -483,7 +478,7 @@ impl Connector for PinterestConnector {
     ) -> Result<PostMetrics, NetworkError> {
         let token =
             OAuthCredentials::from_json(Platform::Pinterest, &account.credentials)?.access_token;
-        let today = self.clock.now().date_naive();
+        let today = self.api.clock.now().date_naive();
         // Pin analytics reach back 90 days at most.
         let start = today - chrono::Duration::days(89);
         let mut u = self.url(&format!("v5/pins/{remote_id}/analytics"));
@@ -494,7 +489,7 @@ impl Connector for PinterestConnector {
                 "metric_types",
                 "IMPRESSION,SAVE,PIN_CLICK,OUTBOUND_CLICK,VIDEO_MRC_VIEW,TOTAL_COMMENTS,TOTAL_REACTIONS",
             );
-        let v = self.call(self.http.get(u), &token).await?;
+        let v = self.call(self.api.http.get(u), &token).await?;
         let summary = v.pointer("/all/summary_metrics");
         let n = |k: &str| {
             summary
@@ -517,15 +512,10 @@ impl Connector for PinterestConnector {
         account: &AccountContext,
         now: DateTime<Utc>,
     ) -> Result<Option<Value>, NetworkError> {
-        oauth::refresh_if_due(
-            &self.http,
-            &self.oauth,
-            &self.app,
-            &account.credentials,
-            now,
-            chrono::Duration::hours(REFRESH_MARGIN_HOURS),
-        )
-        .await
+        let margin = chrono::Duration::hours(REFRESH_MARGIN_HOURS);
+        self.api
+            .refresh_if_due(&account.credentials, now, margin)
+            .await
     }
 }
 

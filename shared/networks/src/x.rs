@@ -35,7 +35,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::http::{epoch_header, error, kind_for_status, send};
-use crate::oauth::{self, OAuthApp, OAuthCredentials, OAuthProvider};
+use crate::oauth::{self, OAuthApi, OAuthApp, OAuthCredentials};
 
 pub const API_BASE: &str = "https://api.x.com/";
 
@@ -88,12 +88,8 @@ pub fn limits() -> NetworkLimits {
 }
 
 pub struct XConnector {
-    http: reqwest::Client,
-    base: Url,
+    api: OAuthApi,
     blobs: Arc<dyn BlobStore>,
-    clock: Arc<dyn Clock>,
-    app: OAuthApp,
-    oauth: OAuthProvider,
     /// Pause between media STATUS polls when X gives no `check_after_secs` (tests set zero).
     poll_pause: Duration,
 }
@@ -106,21 +102,17 @@ impl XConnector {
         app: OAuthApp,
     ) -> Self {
         XConnector {
-            http,
-            base: Url::parse(API_BASE).expect("constant URL"),
+            api: OAuthApi::new(Platform::X, API_BASE, http, clock, app),
             blobs,
-            clock,
-            app,
-            oauth: oauth::provider(Platform::X).expect("X uses OAuth"),
             poll_pause: Duration::from_secs(5),
         }
     }
 
     /// Points the API and the token endpoint at `base` (a local double in tests).
     pub fn with_base(mut self, base: Url) -> Self {
-        self.oauth.token_url = base.join("2/oauth2/token").expect("relative path");
-        self.oauth.refresh_url = self.oauth.token_url.clone();
-        self.base = base;
+        self.api
+            .set_token_url(base.join("2/oauth2/token").expect("relative path"));
+        self.api.base = base;
         self
     }
 
@@ -132,7 +124,7 @@ impl XConnector {
     }
 
     fn url(&self, path: &str) -> Url {
-        self.base.join(path).expect("relative API path")
+        self.api.url(path)
     }
 
     fn token(&self, account: &AccountContext) -> Result<String, NetworkError> {
@@ -152,7 +144,7 @@ impl XConnector {
             .await
             .map_err(|e| NetworkError::uncertain(format!("x: the answer was cut off: {e}")))?;
         if !(200..300).contains(&status) {
-            return Err(map_error(status, &headers, &body, self.clock.now()));
+            return Err(map_error(status, &headers, &body, self.api.clock.now()));
         }
         if body.trim().is_empty() {
             return Ok(Value::Null);
@@ -176,7 +168,7 @@ impl XConnector {
             body["reply"] = json!({ "in_reply_to_tweet_id": parent });
         }
         let v = self
-            .call(self.http.post(self.url("2/tweets")).json(&body), token)
+            .call(self.api.http.post(self.url("2/tweets")).json(&body), token)
             .await?;
         v.pointer("/data/id")
             .and_then(Value::as_str)
@@ -194,7 +186,8 @@ impl XConnector {
         let category = media_category(&media.content_type);
         let init = self
             .call(
-                self.http
+                self.api
+                    .http
                     .post(self.url("2/media/upload/initialize"))
                     .json(&json!({
                         "media_type": media.content_type,
@@ -220,7 +213,8 @@ impl XConnector {
                         .expect("constant mime type"),
                 );
             self.call(
-                self.http
+                self.api
+                    .http
                     .post(self.url(&format!("2/media/upload/{id}/append")))
                     .multipart(form),
                 token,
@@ -229,7 +223,8 @@ impl XConnector {
         }
         let mut state = self
             .call(
-                self.http
+                self.api
+                    .http
                     .post(self.url(&format!("2/media/upload/{id}/finalize"))),
                 token,
             )
@@ -271,13 +266,14 @@ impl XConnector {
                 .query_pairs_mut()
                 .append_pair("command", "STATUS")
                 .append_pair("media_id", &id);
-            state = self.call(self.http.get(status_url), token).await?;
+            state = self.call(self.api.http.get(status_url), token).await?;
         }
         if let Some(alt) = media.alt_text.as_deref().filter(|a| !a.is_empty()) {
             // Alt text is 1,000 characters at most (media metadata docs).
             let alt: String = alt.chars().take(1000).collect();
             self.call(
-                self.http
+                self.api
+                    .http
                     .post(self.url("2/media/metadata"))
                     .json(&json!({ "id": id, "metadata": { "alt_text": { "text": alt } } })),
                 token,
@@ -474,7 +470,7 @@ impl Connector for XConnector {
                     q.append_pair("pagination_token", t);
                 }
             }
-            let page = self.call(self.http.get(u), &token).await?;
+            let page = self.call(self.api.http.get(u), &token).await?;
             let found = page
                 .get("data")
                 .and_then(Value::as_array)
@@ -507,7 +503,9 @@ impl Connector for XConnector {
         let token = self.token(account)?;
         match self
             .call(
-                self.http.delete(self.url(&format!("2/tweets/{remote_id}"))),
+                self.api
+                    .http
+                    .delete(self.url(&format!("2/tweets/{remote_id}"))),
                 &token,
             )
             .await
@@ -548,7 +546,8 @@ impl Connector for XConnector {
         // to the public ones when X refuses them.
         let v = match self
             .call(
-                self.http
+                self.api
+                    .http
                     .get(lookup("public_metrics,non_public_metrics,organic_metrics")),
                 &token,
             )
@@ -560,7 +559,7 @@ impl Connector for XConnector {
                 status: Some(400 | 403),
                 ..
             }) => {
-                self.call(self.http.get(lookup("public_metrics")), &token)
+                self.call(self.api.http.get(lookup("public_metrics")), &token)
                     .await?
             }
             Err(e) => return Err(e),
@@ -597,15 +596,10 @@ impl Connector for XConnector {
         account: &AccountContext,
         now: DateTime<Utc>,
     ) -> Result<Option<Value>, NetworkError> {
-        oauth::refresh_if_due(
-            &self.http,
-            &self.oauth,
-            &self.app,
-            &account.credentials,
-            now,
-            chrono::Duration::minutes(REFRESH_MARGIN_MINUTES),
-        )
-        .await
+        let margin = chrono::Duration::minutes(REFRESH_MARGIN_MINUTES);
+        self.api
+            .refresh_if_due(&account.credentials, now, margin)
+            .await
     }
 }
 
