@@ -107,7 +107,7 @@ fn check_credentials(
 }
 
 fn sealing_aad(ws: &WorkspaceId, acct: &AccountId) -> Vec<u8> {
-    format!("{ws}/{acct}").into_bytes()
+    herald_networks::crypto::Sealer::account_aad(ws.as_str(), acct.as_str())
 }
 
 /// The item holding an account's sealed credentials.
