@@ -384,8 +384,11 @@ async fn defer(
     let t = &record.target;
     let at = renews + Duration::milliseconds((rand::random::<u32>() % 5_000) as i64);
     let (pk, sk) = keys::due_entry(at, &t.workspace, &t.post, &t.account);
+    // Only the time it was read with: a post moved meanwhile keeps its new time.
+    let read_due = t.due_at.map_or(Value::Null, ms);
     let guard = Condition::eq(attr::STATUS, TargetStatus::Scheduled.as_str())
-        .and(Condition::NotExists(attr::CLAIM.into()));
+        .and(Condition::NotExists(attr::CLAIM.into()))
+        .and(Condition::Eq(attr::DUE_AT.into(), read_due));
     let update = Update::new()
         .set(attr::DUE_AT, ms(at))
         .set(keys::GSI1_PK, pk)
