@@ -16,6 +16,8 @@ pub enum TextCounting {
     Graphemes,
     /// X's weighted count: URLs weigh 23, CJK and emoji weigh 2, Latin weighs 1.
     XWeighted,
+    /// Mastodon's count: each URL weighs `per_url`, `@user@domain` counts as `@user`.
+    Mastodon { per_url: usize },
 }
 
 impl TextCounting {
@@ -24,6 +26,7 @@ impl TextCounting {
             TextCounting::Chars => text.chars().count(),
             TextCounting::Graphemes => text.graphemes(true).count(),
             TextCounting::XWeighted => x_weighted_length(text),
+            TextCounting::Mastodon { per_url } => mastodon_length(text, per_url),
         }
     }
 }
@@ -59,6 +62,30 @@ fn x_weighted_length(text: &str) -> usize {
         }
     }
     total
+}
+
+/// Mastodon counts the text the way its compose box does: a URL weighs the instance's
+/// `characters_reserved_per_url`, a remote mention counts only its user part, everything else
+/// one per character.
+fn mastodon_length(text: &str, per_url: usize) -> usize {
+    text.split_inclusive(char::is_whitespace)
+        .map(|word| {
+            let token = word.trim_end_matches(char::is_whitespace);
+            let space_chars = word[token.len()..].chars().count();
+            let lower = token.to_ascii_lowercase();
+            if lower.starts_with("https://") || lower.starts_with("http://") {
+                per_url + space_chars
+            } else if let Some(rest) = token.strip_prefix('@')
+                && let Some((user, domain)) = rest.split_once('@')
+                && !user.is_empty()
+                && domain.contains('.')
+            {
+                1 + user.chars().count() + space_chars
+            } else {
+                word.chars().count()
+            }
+        })
+        .sum()
 }
 
 /// Who a rate limit counts against.
@@ -125,6 +152,9 @@ impl NetworkLimits {
                 TextCounting::Chars => "characters",
                 TextCounting::Graphemes => "graphemes",
                 TextCounting::XWeighted => "weighted characters",
+                TextCounting::Mastodon { .. } => {
+                    "characters, links counted as Mastodon counts them"
+                }
             };
             errors.push(FieldError::new(
                 format!("{field}.text"),

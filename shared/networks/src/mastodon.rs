@@ -84,6 +84,9 @@ impl InstanceConfig {
     pub fn limits(&self) -> NetworkLimits {
         NetworkLimits {
             max_text: self.max_characters,
+            counting: TextCounting::Mastodon {
+                per_url: self.characters_reserved_per_url,
+            },
             max_images: self.max_media_attachments,
             max_image_bytes: Some(self.image_size_limit),
             max_video_bytes: Some(self.video_size_limit),
@@ -97,15 +100,17 @@ impl InstanceConfig {
 /// - 500 characters, 4 attachments, one video which cannot share a status with images
 ///   (https://docs.joinmastodon.org/user/posting/, https://docs.joinmastodon.org/methods/statuses/).
 /// - Counting: Mastodon counts each URL as 23 characters and a remote mention by its user part;
-///   plain characters here over-count long URLs, which errs on the safe side ([`text_length`] is
-///   the exact count the connector checks before posting).
+///   compose-time validation counts so too, and the connector counts again with the instance's
+///   own URL weight before posting.
 /// - 300 API calls per 5 minutes per account (https://docs.joinmastodon.org/api/rate-limits/).
 pub fn limits() -> NetworkLimits {
     let d = InstanceConfig::default();
     NetworkLimits {
         platform: Platform::Mastodon,
         max_text: d.max_characters,
-        counting: TextCounting::Chars,
+        counting: TextCounting::Mastodon {
+            per_url: d.characters_reserved_per_url,
+        },
         requires_media: false,
         max_images: d.max_media_attachments,
         max_videos: 1,
@@ -124,27 +129,9 @@ pub fn limits() -> NetworkLimits {
     }
 }
 
-/// A status's length as Mastodon counts it: each URL weighs `per_url`, `@user@domain` counts as
-/// `@user`, everything else one per character.
+/// A status's length as Mastodon counts it (the domain's count, with the instance's URL weight).
 pub fn text_length(text: &str, per_url: usize) -> usize {
-    text.split_inclusive(char::is_whitespace)
-        .map(|word| {
-            let token = word.trim_end_matches(char::is_whitespace);
-            let space_chars = word[token.len()..].chars().count();
-            let lower = token.to_ascii_lowercase();
-            if lower.starts_with("https://") || lower.starts_with("http://") {
-                per_url + space_chars
-            } else if let Some(rest) = token.strip_prefix('@')
-                && let Some((user, domain)) = rest.split_once('@')
-                && !user.is_empty()
-                && domain.contains('.')
-            {
-                1 + user.chars().count() + space_chars
-            } else {
-                word.chars().count()
-            }
-        })
-        .sum()
+    TextCounting::Mastodon { per_url }.count(text)
 }
 
 /// A status's HTML content as plain text: tags dropped, paragraphs and line breaks as spaces,
@@ -741,6 +728,17 @@ mod tests {
         assert_eq!(text_length(&format!("see {url} now"), 23), 4 + 23 + 4);
         assert_eq!(text_length("hi @alice@mastodon.social", 23), 3 + 6);
         assert_eq!(text_length("héllo", 23), 5);
+    }
+
+    #[test]
+    fn compose_validation_counts_a_long_link_as_23() {
+        let url = format!("https://example.com/{}", "a".repeat(200));
+        let fits = format!("{} {url}", "x".repeat(476));
+        assert!(limits().check("text", &fits, None, &[]).is_empty());
+        let over = format!("{} {url}", "x".repeat(477));
+        let errors = limits().check("text", &over, None, &[]);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].message.contains("501"), "{}", errors[0].message);
     }
 
     #[test]
