@@ -152,14 +152,14 @@ async fn main() {
     }
 
     // Schedule everything for one instant, far enough ahead that scheduling finishes first.
-    let per_post_ms: i64 = if backend == "moto" { 300 } else { 2 };
+    let per_post_ms: i64 = if backend == "moto" { 450 } else { 2 };
     let due = Utc::now() + Duration::milliseconds(3_000 + per_post_ms * n as i64);
     eprintln!("scheduling {n} posts across {m} accounts on {backend}, all due at {due}");
     let scheduling = std::time::Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     let next = Arc::new(AtomicU64::new(0));
     // moto serves one request at a time and answers 500 under concurrent transactions.
-    let creators = if backend == "moto" { 4 } else { 32 };
+    let creators = if backend == "moto" { 1 } else { 32 };
     for _ in 0..creators {
         let (deps, ws, accts, next) = (deps.clone(), ws.clone(), accts.clone(), next.clone());
         tasks.spawn(async move {
@@ -232,6 +232,11 @@ async fn main() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         if Utc::now() <= due {
             last_change = std::time::Instant::now();
+            continue;
+        }
+        // Counting the outbox is a query per account: on moto, where a query walks the whole
+        // table, counting every 100 ms would slow the publisher it measures.
+        if backend == "moto" && last_progress.elapsed() < std::time::Duration::from_secs(5) {
             continue;
         }
         let mut total = 0;
