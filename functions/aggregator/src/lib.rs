@@ -8,7 +8,7 @@ use herald_ports::{BusEvent, Key, Update};
 
 /// The per-day counter item a workspace's events add to.
 pub fn day_key(ws: &WorkspaceId, day: chrono::NaiveDate) -> Key {
-    Key::new(format!("T#{ws}#METRICS"), format!("DAY#{day}"))
+    herald_storage::keys::metrics_day(ws, day)
 }
 
 /// Adds one event to its day's counters. Events arrive at least once: the event id is kept

@@ -8,7 +8,8 @@ use crate::records::{from_json, json_item};
 use crate::{AppError, Deps, new_id};
 use herald_domain::{Account, AccountId, AccountStatus, Platform, WorkspaceId};
 use herald_networks::oauth;
-use herald_ports::{Condition, Key, TxOp, Value};
+use herald_ports::{Condition, TxOp, Value};
+use herald_storage::keys;
 use serde::{Deserialize, Serialize};
 
 /// How long a consent may take.
@@ -29,10 +30,6 @@ struct Pending {
     verifier: Option<String>,
     /// Network ids the caller supplied at start (a Page id, a board id, an author URN).
     ids: serde_json::Map<String, serde_json::Value>,
-}
-
-fn state_key(ws: &WorkspaceId, nonce: &str) -> Key {
-    Key::new(format!("T#{ws}#OAUTH"), format!("STATE#{nonce}"))
 }
 
 /// Where the user gives consent. `ids` are network-specific ids to keep with the tokens.
@@ -63,7 +60,7 @@ pub async fn start(
         ids,
     };
     let now = deps.clock.now();
-    let mut item = json_item(&state_key(ws, &nonce), "oauth_state", &pending);
+    let mut item = json_item(&keys::oauth_state(ws, &nonce), "oauth_state", &pending);
     item.insert(
         herald_ports::table::TTL.into(),
         Value::N((now + chrono::Duration::minutes(STATE_MINUTES)).timestamp()),
@@ -91,7 +88,7 @@ pub async fn callback(
     if nonce.len() != 64 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(invalid());
     }
-    let key = state_key(&ws, nonce);
+    let key = keys::oauth_state(&ws, nonce);
     // Single use: whoever deletes the state first goes on.
     let item = deps
         .table
@@ -149,11 +146,7 @@ pub async fn callback(
     deps.table
         .transact(vec![
             TxOp::Put {
-                item: json_item(
-                    &herald_storage::keys::account(&ws, &account.id),
-                    "account",
-                    &account,
-                ),
+                item: json_item(&keys::account(&ws, &account.id), "account", &account),
                 condition: Some(Condition::item_absent()),
             },
             TxOp::Put {

@@ -7,7 +7,7 @@ use crate::{AppError, Deps};
 use chrono::{DateTime, Datelike, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use herald_domain::{AccountId, FieldError, PostId, WorkspaceId};
-use herald_ports::{Condition, Key, Query, SortCondition, TxOp, Value};
+use herald_ports::{Condition, Query, SortCondition, TxOp, Value};
 use herald_storage::keys;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -32,21 +32,6 @@ pub struct QueueSettings {
 const MAX_SLOTS: usize = 200;
 /// How far ahead a queue looks for a free slot.
 const HORIZON_DAYS: i64 = 366;
-
-fn settings_key(ws: &WorkspaceId, acct: &AccountId) -> Key {
-    Key::new(format!("T#{ws}"), format!("QUEUE#{acct}"))
-}
-
-fn slot_partition(ws: &WorkspaceId, acct: &AccountId) -> String {
-    format!("T#{ws}#QUEUE#{acct}")
-}
-
-fn slot_key(ws: &WorkspaceId, acct: &AccountId, at: DateTime<Utc>) -> Key {
-    Key::new(
-        slot_partition(ws, acct),
-        format!("SLOT#{}", keys::time_key(at)),
-    )
-}
 
 fn weekday(s: &str) -> Option<Weekday> {
     s.parse::<Weekday>().ok()
@@ -113,7 +98,10 @@ pub async fn set(
     crate::accounts::get(deps, ws, acct).await?;
     parse(&settings)?;
     deps.table
-        .put(json_item(&settings_key(ws, acct), "queue", &settings), None)
+        .put(
+            json_item(&keys::queue_settings(ws, acct), "queue", &settings),
+            None,
+        )
         .await?;
     Ok(settings)
 }
@@ -123,7 +111,7 @@ pub async fn get(
     ws: &WorkspaceId,
     acct: &AccountId,
 ) -> Result<Option<QueueSettings>, AppError> {
-    match deps.table.get(&settings_key(ws, acct)).await? {
+    match deps.table.get(&keys::queue_settings(ws, acct)).await? {
         Some(item) => Ok(Some(from_json(&item)?)),
         None => Ok(None),
     }
@@ -172,7 +160,7 @@ pub async fn next_free(
     let taken: BTreeSet<String> = deps
         .table
         .query_all(
-            Query::table(slot_partition(ws, acct))
+            Query::table(keys::queue_slots(ws, acct))
                 .sk(SortCondition::Gt(format!("SLOT#{}", keys::time_key(after)))),
         )
         .await?
@@ -180,9 +168,9 @@ pub async fn next_free(
         .filter_map(|i| i.get(herald_ports::table::SK)?.as_s().map(str::to_owned))
         .collect();
     let at = slot_times(tz, &slots, after)
-        .find(|t| !taken.contains(&slot_key(ws, acct, *t).sk))
+        .find(|t| !taken.contains(&keys::queue_slot(ws, acct, *t).sk))
         .ok_or_else(|| AppError::invalid("queue", "the queue is full for the next year"))?;
-    let key = slot_key(ws, acct, at);
+    let key = keys::queue_slot(ws, acct, at);
     let mut item = key.item();
     item.insert("post".into(), Value::S(post.to_string()));
     item.insert("at".into(), ms(at));
@@ -202,7 +190,7 @@ pub async fn next_free(
 /// Frees a slot (the post was cancelled or moved).
 pub fn release(ws: &WorkspaceId, acct: &AccountId, at: DateTime<Utc>) -> TxOp {
     TxOp::Delete {
-        key: slot_key(ws, acct, at),
+        key: keys::queue_slot(ws, acct, at),
         condition: None,
     }
 }

@@ -20,14 +20,10 @@ fn window(limit: &RateLimit, now: DateTime<Utc>) -> (i64, DateTime<Utc>) {
 
 fn counter(t: &Target, limit: &RateLimit, index: i64) -> Key {
     match limit.scope {
-        RateScope::Account => Key::new(
-            format!("T#{}#RATE", t.workspace),
-            format!("{}#{}#{index}", t.account, limit.window_seconds),
-        ),
-        RateScope::App => keys::system(&format!(
-            "RATE#{}#{}#{index}",
-            t.platform, limit.window_seconds
-        )),
+        RateScope::Account => {
+            keys::account_rate(&t.workspace, &t.account, limit.window_seconds, index)
+        }
+        RateScope::App => keys::app_rate(t.platform, limit.window_seconds, index),
     }
 }
 

@@ -11,6 +11,11 @@
 //! - sandbox outbox:   `T#{ws}#SANDBOX#{acct}` / `{received at}#{remote id}`
 //! - idempotency:      `T#{ws}#IDEM` / `{scope}#{key hash}`
 //! - event outbox:     `T#{ws}#EVT` / `{time}#{evt}`
+//! - posting queue:    `T#{ws}` / `QUEUE#{acct}` (its weekly slots)
+//! - taken queue slot: `T#{ws}#QUEUE#{acct}` / `SLOT#{time}`
+//! - OAuth state:      `T#{ws}#OAUTH` / `STATE#{nonce}`  (single use, expires)
+//! - rate counter:     `T#{ws}#RATE` / `{acct}#{window}#{index}`; app-wide ones under system
+//! - daily metrics:    `T#{ws}#METRICS` / `DAY#{date}`
 //! - system state:     `T#_sys` / ...
 //!
 //! The tenant id leads every partition key of the table. Two sparse indexes serve the system
@@ -20,8 +25,8 @@
 //! - `gsi2` calendar: `T#{ws}#CAL` / `{scheduled at}#{post}` on post items; and pending events
 //!   `EVTQ#{shard}` / `{time}#{ws}#{evt}` on event items until they are relayed.
 
-use chrono::{DateTime, TimeZone, Utc};
-use herald_domain::{AccountId, MediaId, PostId, WorkspaceId};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use herald_domain::{AccountId, MediaId, Platform, PostId, WorkspaceId};
 use herald_ports::{Key, SortCondition};
 
 pub const GSI1: &str = "gsi1";
@@ -202,6 +207,44 @@ pub fn event_queue_entry(ws: &WorkspaceId, at: DateTime<Utc>, id: &str) -> (Stri
 /// A system item: state the publisher keeps for itself (e.g. its due-index watermark).
 pub fn system(name: &str) -> Key {
     Key::new(format!("T#{SYSTEM_TENANT}"), name)
+}
+
+/// An account's posting queue settings (time zone and weekly slots).
+pub fn queue_settings(ws: &WorkspaceId, acct: &AccountId) -> Key {
+    Key::new(tenant(ws), format!("QUEUE#{acct}"))
+}
+
+/// The partition of an account's taken queue slots.
+pub fn queue_slots(ws: &WorkspaceId, acct: &AccountId) -> String {
+    format!("T#{ws}#QUEUE#{acct}")
+}
+
+/// A taken queue slot: at most one post per slot, by a conditional put of this key.
+pub fn queue_slot(ws: &WorkspaceId, acct: &AccountId, at: DateTime<Utc>) -> Key {
+    Key::new(queue_slots(ws, acct), format!("SLOT#{}", time_key(at)))
+}
+
+/// A pending OAuth connect, found again by the `state` the network sends back.
+pub fn oauth_state(ws: &WorkspaceId, nonce: &str) -> Key {
+    Key::new(format!("T#{ws}#OAUTH"), format!("STATE#{nonce}"))
+}
+
+/// An account's publish counter for one window of one allowance.
+pub fn account_rate(ws: &WorkspaceId, acct: &AccountId, window_seconds: u64, index: i64) -> Key {
+    Key::new(
+        format!("T#{ws}#RATE"),
+        format!("{acct}#{window_seconds}#{index}"),
+    )
+}
+
+/// The app-wide publish counter of a network for one window (shared by every tenant).
+pub fn app_rate(platform: Platform, window_seconds: u64, index: i64) -> Key {
+    system(&format!("RATE#{platform}#{window_seconds}#{index}"))
+}
+
+/// A workspace's counters for one day.
+pub fn metrics_day(ws: &WorkspaceId, day: NaiveDate) -> Key {
+    Key::new(format!("T#{ws}#METRICS"), format!("DAY#{day}"))
 }
 
 #[cfg(test)]
