@@ -167,11 +167,16 @@ async fn media_facts(
             }
         };
         match from_json::<MediaItem>(&item) {
-            Ok(m) if m.status == MediaStatus::Ready => facts.push(MediaFacts {
-                content_type: m.content_type.clone(),
-                bytes: m.size,
-                duration_seconds: None,
-            }),
+            Ok(m) if m.status == MediaStatus::Ready => {
+                let original = m.renditions.iter().find(|r| r.profile == "original");
+                facts.push(MediaFacts {
+                    content_type: m.content_type.clone(),
+                    bytes: m.size,
+                    duration_seconds: None,
+                    width: original.and_then(|r| r.width),
+                    height: original.and_then(|r| r.height),
+                })
+            }
             Ok(_) => errors.push(FieldError::new(
                 format!("{field}[{i}]"),
                 "media is not ready yet",

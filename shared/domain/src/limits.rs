@@ -106,6 +106,27 @@ pub struct RateLimit {
     pub window_seconds: u64,
 }
 
+/// The width-to-height ratios a network accepts, inclusive, with the range as the network
+/// writes it (e.g. `4:5 to 1.91:1`) for messages.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct AspectRange {
+    pub min: f64,
+    pub max: f64,
+    pub label: &'static str,
+}
+
+impl AspectRange {
+    /// Whether `width`×`height` falls in the range. Networks round what they measure, so a
+    /// hair's breadth outside (a 1080×1351 "4:5" photo) still passes.
+    pub fn admits(&self, width: u32, height: u32) -> bool {
+        if height == 0 {
+            return false;
+        }
+        let ratio = f64::from(width) / f64::from(height);
+        ratio >= self.min * 0.995 && ratio <= self.max * 1.005
+    }
+}
+
 /// A network's documented limits. Numbers the network does not impose are `None`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NetworkLimits {
@@ -123,6 +144,8 @@ pub struct NetworkLimits {
     pub max_image_bytes: Option<u64>,
     pub max_video_bytes: Option<u64>,
     pub max_video_seconds: Option<u32>,
+    pub image_aspect: Option<AspectRange>,
+    pub video_aspect: Option<AspectRange>,
     pub max_title: Option<usize>,
     pub publish_limits: &'static [RateLimit],
 }
@@ -133,6 +156,9 @@ pub struct MediaFacts {
     pub content_type: String,
     pub bytes: u64,
     pub duration_seconds: Option<f64>,
+    /// Pixel size where known (images and probed videos).
+    pub width: Option<u32>,
+    pub height: Option<u32>,
 }
 
 impl NetworkLimits {
@@ -202,11 +228,24 @@ impl NetworkLimits {
             ));
         }
         for m in media {
-            let (types, max_bytes) = if m.content_type.starts_with("image/") {
-                (self.image_types, self.max_image_bytes)
+            let image = m.content_type.starts_with("image/");
+            let (types, max_bytes, aspect) = if image {
+                (self.image_types, self.max_image_bytes, self.image_aspect)
             } else {
-                (self.video_types, self.max_video_bytes)
+                (self.video_types, self.max_video_bytes, self.video_aspect)
             };
+            if let (Some(range), Some(w), Some(h)) = (aspect, m.width, m.height)
+                && !range.admits(w, h)
+            {
+                let what = if image { "an image" } else { "a video" };
+                errors.push(FieldError::new(
+                    format!("{field}.media"),
+                    format!(
+                        "{p}: {what} is {w}×{h}, the accepted aspect ratios are {}",
+                        range.label
+                    ),
+                ));
+            }
             if !types.contains(&m.content_type.as_str()) {
                 errors.push(FieldError::new(
                     format!("{field}.media"),

@@ -63,6 +63,8 @@ pub fn limits() -> NetworkLimits {
         max_image_bytes: Some(MAX_IMAGE_BYTES),
         max_video_bytes: None,
         max_video_seconds: None,
+        image_aspect: None,
+        video_aspect: None,
         max_title: None,
         publish_limits: &[
             RateLimit {

@@ -59,6 +59,8 @@ pub const LIMITS: NetworkLimits = NetworkLimits {
     max_image_bytes: Some(4 * 1024 * 1024),
     max_video_bytes: Some(1024 * 1024 * 1024),
     max_video_seconds: Some(20 * 60),
+    image_aspect: None,
+    video_aspect: None,
     max_title: None,
     publish_limits: &[] as &[RateLimit],
 };

@@ -27,7 +27,7 @@ use crate::meta::{
 use crate::oauth::{self, OAuthApp, OAuthProvider};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use herald_domain::limits::{RateLimit, RateScope, TextCounting};
+use herald_domain::limits::{AspectRange, RateLimit, RateScope, TextCounting};
 use herald_domain::{NetworkLimits, Platform};
 use herald_ports::{
     AccountContext, Checkpoint, Clock, Connector, MediaRef, NetworkError, NetworkErrorKind,
@@ -42,6 +42,8 @@ use url::Url;
 /// - caption 2,200 characters, at most 30 hashtags and 20 @-mentions;
 /// - images JPEG only, up to 8 MB; carousels up to 10 items, images and videos mixed;
 /// - Reels MP4/MOV up to 300 MB and 15 minutes;
+/// - aspect ratios: feed images 4:5 to 1.91:1, Reels 0.01:1 to 10:1 (the same page's image and
+///   Reels specifications);
 /// - 50 API publishes per account per rolling 24 hours (reference/ig-user/
 ///   content_publishing_limit; the live `config.quota_total` is what publishing checks).
 pub const LIMITS: NetworkLimits = NetworkLimits {
@@ -57,6 +59,16 @@ pub const LIMITS: NetworkLimits = NetworkLimits {
     max_image_bytes: Some(8 * 1024 * 1024),
     max_video_bytes: Some(300 * 1024 * 1024),
     max_video_seconds: Some(15 * 60),
+    image_aspect: Some(AspectRange {
+        min: 4.0 / 5.0,
+        max: 1.91,
+        label: "4:5 to 1.91:1",
+    }),
+    video_aspect: Some(AspectRange {
+        min: 0.01,
+        max: 10.0,
+        label: "0.01:1 to 10:1",
+    }),
     max_title: None,
     publish_limits: &[RateLimit {
         scope: RateScope::Account,

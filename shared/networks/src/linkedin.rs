@@ -64,6 +64,8 @@ pub fn limits() -> NetworkLimits {
         max_image_bytes: Some(36 * 1024 * 1024),
         max_video_bytes: None,
         max_video_seconds: None,
+        image_aspect: None,
+        video_aspect: None,
         max_title: Some(400),
         publish_limits: &[
             RateLimit {

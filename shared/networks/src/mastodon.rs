@@ -120,6 +120,8 @@ pub fn limits() -> NetworkLimits {
         max_image_bytes: Some(d.image_size_limit),
         max_video_bytes: Some(d.video_size_limit),
         max_video_seconds: None,
+        image_aspect: None,
+        video_aspect: None,
         max_title: None,
         publish_limits: &[RateLimit {
             scope: RateScope::Account,

@@ -572,6 +572,8 @@ pub fn check_limits(
             content_type: m.content_type.clone(),
             bytes: m.bytes,
             duration_seconds: m.duration_seconds,
+            width: m.width,
+            height: m.height,
         })
         .collect();
     let errors = limits.check("request", text, title, &facts);

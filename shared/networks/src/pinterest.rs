@@ -66,6 +66,8 @@ pub fn limits() -> NetworkLimits {
         max_image_bytes: Some(20 * 1024 * 1024),
         max_video_bytes: Some(2 * 1024 * 1024 * 1024),
         max_video_seconds: Some(15 * 60),
+        image_aspect: None,
+        video_aspect: None,
         max_title: Some(100),
         publish_limits: &[RateLimit {
             scope: RateScope::Account,

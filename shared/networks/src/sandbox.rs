@@ -29,6 +29,8 @@ pub const LIMITS: NetworkLimits = NetworkLimits {
     max_image_bytes: None,
     max_video_bytes: None,
     max_video_seconds: None,
+    image_aspect: None,
+    video_aspect: None,
     max_title: Some(300),
     publish_limits: &[RateLimit {
         scope: RateScope::Account,

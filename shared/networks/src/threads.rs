@@ -23,7 +23,7 @@ use crate::meta::{
 use crate::oauth::{self, OAuthApp, OAuthProvider};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use herald_domain::limits::{RateLimit, RateScope, TextCounting};
+use herald_domain::limits::{AspectRange, RateLimit, RateScope, TextCounting};
 use herald_domain::{NetworkLimits, Platform};
 use herald_ports::{
     AccountContext, Checkpoint, Clock, Connector, MediaRef, NetworkError, NetworkErrorKind,
@@ -36,7 +36,8 @@ use url::Url;
 /// Threads limits (developers.facebook.com/docs/threads/overview#limitations and
 /// .../posts#media-specifications):
 /// - text 500 characters; carousels 2–20 items, images and videos mixed;
-/// - images JPEG or PNG up to 8 MB; videos MOV or MP4 up to 1 GB and 5 minutes;
+/// - images JPEG or PNG up to 8 MB, aspect ratio at most 10:1 either way; videos MOV or MP4 up
+///   to 1 GB and 5 minutes, aspect ratio 0.01:1 to 10:1;
 /// - 250 API-published posts per profile per rolling 24 hours (replies count separately,
 ///   1,000 per 24 hours); `threads_publishing_limit` gives the live figure.
 pub const LIMITS: NetworkLimits = NetworkLimits {
@@ -52,6 +53,16 @@ pub const LIMITS: NetworkLimits = NetworkLimits {
     max_image_bytes: Some(8 * 1024 * 1024),
     max_video_bytes: Some(1024 * 1024 * 1024),
     max_video_seconds: Some(300),
+    image_aspect: Some(AspectRange {
+        min: 0.1,
+        max: 10.0,
+        label: "1:10 to 10:1",
+    }),
+    video_aspect: Some(AspectRange {
+        min: 0.01,
+        max: 10.0,
+        label: "0.01:1 to 10:1",
+    }),
     max_title: None,
     publish_limits: &[RateLimit {
         scope: RateScope::Account,

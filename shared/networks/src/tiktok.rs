@@ -62,6 +62,8 @@ pub const LIMITS: NetworkLimits = NetworkLimits {
     max_image_bytes: Some(20 * 1024 * 1024),
     max_video_bytes: Some(4 * 1024 * 1024 * 1024),
     max_video_seconds: Some(600),
+    image_aspect: None,
+    video_aspect: None,
     max_title: Some(90),
     publish_limits: &[RateLimit {
         scope: RateScope::Account,

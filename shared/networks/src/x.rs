@@ -22,7 +22,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use herald_domain::limits::RateScope;
+use herald_domain::limits::{AspectRange, RateScope};
 use herald_domain::{NetworkLimits, Platform, RateLimit, TextCounting};
 use herald_ports::{
     AccountContext, BlobStore, Checkpoint, Clock, Connector, MediaRef, NetworkError,
@@ -49,7 +49,7 @@ const MAX_STATUS_POLLS: u32 = 60;
 /// X's documented limits: 280 weighted characters for non-Premium accounts (Premium allows
 /// longer posts, which Herald does not assume); 4 images or 1 video/GIF
 /// (docs.x.com/x-api/media/quickstart/best-practices: images 5 MB, GIFs 15 MB, videos 512 MB
-/// and 140 s for `tweet_video`); `POST /2/tweets` 100 requests per 15 min per user and
+/// and 140 s for `tweet_video`, videos between 1:3 and 3:1); `POST /2/tweets` 100 requests per 15 min per user and
 /// 10,000 per 24 h per app (docs.x.com/x-api/fundamentals/rate-limits); 2,400 posts a day per
 /// account (help.x.com/en/rules-and-policies/x-limits).
 pub fn limits() -> NetworkLimits {
@@ -66,6 +66,12 @@ pub fn limits() -> NetworkLimits {
         max_image_bytes: Some(5 * 1024 * 1024),
         max_video_bytes: Some(512 * 1024 * 1024),
         max_video_seconds: Some(140),
+        image_aspect: None,
+        video_aspect: Some(AspectRange {
+            min: 1.0 / 3.0,
+            max: 3.0,
+            label: "1:3 to 3:1",
+        }),
         max_title: None,
         publish_limits: &[
             RateLimit {
