@@ -215,6 +215,9 @@ async fn main() {
             // Sandbox calls take milliseconds; a short lease lets a claim whose record failed
             // (moto's 500s) be resolved within the run.
             lease: Duration::seconds(20),
+            // moto serves one request at a time and copies the whole table for every write of
+            // a transaction; requests in flight only queue up there, each holding a copy.
+            concurrency: if backend == "moto" { 2 } else { 64 },
             ..PublishOptions::default()
         },
     );

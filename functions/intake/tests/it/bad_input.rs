@@ -4,7 +4,7 @@
 use crate::support::{Answer, App, Snapshot, Ws};
 use axum::http::StatusCode;
 use chrono::Duration;
-use herald_domain::AccountId;
+use herald_domain::{AccountId, MediaId};
 use serde_json::{Value, json};
 
 struct Fixture {
@@ -204,6 +204,16 @@ async fn another_workspaces_account_is_422_like_an_unknown_one_and_writes_nothin
         .get(&format!("/v1/sandbox/{}/outbox", f.other_acct), &f.ws.key)
         .await;
     other_outbox.problem(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn unknown_media_is_422_naming_the_item_and_writes_nothing() {
+    let f = Fixture::new().await;
+    let missing = MediaId::generate(1_900_000_000_000, 12345).to_string();
+    let a = f.create(f.with("media", json!([missing]))).await;
+    let message = a.invalid_field("media[0]");
+    assert!(message.contains("unknown media"), "{message}");
+    f.assert_nothing_written().await;
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 //!
 //! The test drives the real binary over HTTP; the harness is in `support`.
 
-mod support;
+use crate::support;
 
 use herald_adapters::SystemClock;
 use herald_ports::Clock;

@@ -1,7 +1,7 @@
 //! `herald serve` as API.md describes the local server: the admin key made on first start and
 //! printed once, data kept across restarts, and the networks a laptop can use enabled.
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use support::Server;

@@ -3,8 +3,6 @@
 //! drops and, through the parent-death signal, when the test thread ends however it ends; and a
 //! minimal HTTP/1.1 client, so the tests add no client library.
 
-#![allow(dead_code)] // each test binary uses a part
-
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

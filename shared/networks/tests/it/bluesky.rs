@@ -1,7 +1,7 @@
 //! Bluesky connector: contract tests against a local XRPC double, and one test against the
 //! real reference PDS (`HERALD_PDS_URL`, started by `infra/services.sh start`).
 
-mod support;
+use crate::support;
 
 use chrono::{DateTime, TimeZone, Utc};
 use herald_adapters::ManualClock;

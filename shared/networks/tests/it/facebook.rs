@@ -1,7 +1,7 @@
 //! Contract tests of the Facebook Pages connector against a local double of the Graph API,
 //! built from Meta's documentation (fixtures under tests/fixtures/facebook cite the pages).
 
-mod support;
+use crate::support;
 
 use chrono::{DateTime, Duration};
 use herald_adapters::ManualClock;

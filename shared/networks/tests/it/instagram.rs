@@ -1,7 +1,7 @@
 //! Contract tests of the Instagram connector against a local double of the Instagram Graph
 //! API, built from Meta's documentation (fixtures under tests/fixtures/instagram cite pages).
 
-mod support;
+use crate::support;
 
 use chrono::{DateTime, Duration};
 use herald_adapters::ManualClock;
@@ -426,6 +426,17 @@ fn captions_breaking_instagrams_rules_are_refused() {
         (request(&mentions, vec![media("image/jpeg", 1)]), "mentions"),
         (request("png", vec![media("image/png", 1)]), "image/png"),
         (request("nothing to show", vec![]), "needs an image"),
+        (
+            // A 9:16 story-shaped photo is taller than the feed's 4:5.
+            request(
+                "too tall",
+                vec![MediaRef {
+                    height: Some(1920),
+                    ..media("image/jpeg", 1)
+                }],
+            ),
+            "1080×1920, the accepted aspect ratios are 4:5 to 1.91:1",
+        ),
         (
             request(&"a".repeat(2_201), vec![media("image/jpeg", 1)]),
             "2201 characters",

@@ -2,7 +2,7 @@
 //! Posts, Images, Comments and Share Statistics docs. Fixtures: tests/fixtures/linkedin/*.json,
 //! each citing its doc page in `_doc`.
 
-mod support;
+use crate::support;
 
 use chrono::{DateTime, TimeZone, Utc};
 use herald_adapters::ManualClock;

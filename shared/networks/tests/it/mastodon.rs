@@ -1,7 +1,7 @@
 //! Mastodon connector: contract tests against a local REST double, and one test against
 //! mastodon-mock (`HERALD_MASTODON_URL`, started by `infra/services.sh start`).
 
-mod support;
+use crate::support;
 
 use chrono::{DateTime, TimeZone, Utc};
 use herald_adapters::ManualClock;

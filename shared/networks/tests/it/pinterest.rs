@@ -1,7 +1,7 @@
 //! Contract tests for the Pinterest connector against a local double built from the Pinterest
 //! API v5 docs. Fixtures: tests/fixtures/pinterest/*.json, each citing its doc page in `_doc`.
 
-mod support;
+use crate::support;
 
 use chrono::{DateTime, TimeZone, Utc};
 use herald_adapters::ManualClock;

@@ -1,6 +1,5 @@
 //! Helpers shared by the network contract tests: in-memory doubles of the ports the connectors
 //! use, builders of their inputs, fixture loading and readers of what a wiremock double received.
-#![allow(dead_code)]
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};

@@ -1,7 +1,7 @@
 //! Contract tests of the Threads connector against a local double of graph.threads.net,
 //! built from Meta's Threads API documentation (fixtures under tests/fixtures/threads).
 
-mod support;
+use crate::support;
 
 use chrono::Duration;
 use herald_adapters::ManualClock;

@@ -1,7 +1,7 @@
 //! Contract tests of the TikTok connector against a local double of the Content Posting API,
 //! built from TikTok's documentation (fixtures under tests/fixtures/tiktok cite the pages).
 
-mod support;
+use crate::support;
 
 use chrono::{DateTime, Duration};
 use herald_adapters::ManualClock;

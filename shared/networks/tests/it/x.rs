@@ -1,7 +1,7 @@
 //! Contract tests for the X connector against a local double built from the X API v2 docs.
 //! Fixtures: tests/fixtures/x/*.json, each citing its doc page in `_doc`.
 
-mod support;
+use crate::support;
 
 use chrono::{DateTime, TimeZone, Utc};
 use herald_adapters::ManualClock;

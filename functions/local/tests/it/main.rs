@@ -1,0 +1,7 @@
+//! End-to-end tests of the `herald` binary: the local server as API.md describes it, and its
+//! survival of kill -9 while posts are going out.
+
+mod support;
+
+mod kill9;
+mod serve;
