@@ -10,6 +10,11 @@ if ! command -v moto_server >/dev/null 2>&1; then
 fi
 case "$cmd" in
     install) command -v moto_server ;;
-    serve) exec moto_server -H 127.0.0.1 -p "${2:-5000}" ;;
+    serve)
+        # Without moto's leak of DynamoDB objects (see moto_server.py) where python3 has moto.
+        if python3 -c 'import moto.server' 2>/dev/null; then
+            exec python3 "$(dirname "$0")/moto_server.py" -H 127.0.0.1 -p "${2:-5000}"
+        fi
+        exec moto_server -H 127.0.0.1 -p "${2:-5000}" ;;
     *) echo "usage: $0 install | serve [PORT]" >&2; exit 2 ;;
 esac

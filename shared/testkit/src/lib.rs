@@ -101,11 +101,16 @@ fn try_start_moto() -> Result<String, String> {
         .map_err(|e| format!("no free port: {e}"))?
         .port();
     let parent = std::process::id();
+    // infra/moto_server.py is moto_server without moto's leak of DynamoDB objects (see there);
+    // plain moto_server when moto lives outside python3's packages.
+    let launcher = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/moto_server.py");
     // The watchdog shell kills moto as soon as this process is gone, however it ends (even
     // kill -9, which no destructor would see). PR_SET_PDEATHSIG on the shell covers the usual
     // case instantly; the polling loop covers the rest.
     let script = format!(
-        "moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & child=$!; \
+        "if python3 -c 'import moto.server' 2>/dev/null; then set -- python3 '{launcher}'; \
+         else set -- moto_server; fi; \
+         \"$@\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & child=$!; \
          trap 'kill $child 2>/dev/null; exit 0' TERM INT HUP; \
          while kill -0 {parent} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1; done; \
          kill $child 2>/dev/null"
