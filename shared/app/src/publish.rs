@@ -19,6 +19,7 @@ use herald_storage::keys;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -97,6 +98,8 @@ pub struct Dispatcher {
     /// Prefixes this process's claims, so an exclusive publisher knows its own.
     instance: Arc<str>,
     permits: Arc<Semaphore>,
+    /// Started targets already due and waiting for a permit.
+    backlog: Arc<AtomicUsize>,
     tasks: tokio::sync::Mutex<JoinSet<Outcome>>,
 }
 
@@ -105,6 +108,10 @@ pub struct Dispatcher {
 pub struct TickReport {
     pub due: usize,
     pub started: usize,
+    /// Due targets already waiting for a permit when the tick began. While they fill every
+    /// permit the tick does not read the index: what it would find could only queue behind
+    /// them, and on a busy store the reads would slow the sends.
+    pub backlog: usize,
 }
 
 impl Dispatcher {
@@ -116,6 +123,7 @@ impl Dispatcher {
             in_flight: Arc::default(),
             instance: format!("{:016x}", rand::random::<u64>()).into(),
             permits,
+            backlog: Arc::default(),
             tasks: tokio::sync::Mutex::new(JoinSet::new()),
         }
     }
@@ -142,10 +150,18 @@ impl Dispatcher {
         until: DateTime<Utc>,
         recovering: bool,
     ) -> Result<TickReport, AppError> {
+        let backlog = self.backlog.load(Ordering::Relaxed);
+        if !recovering && backlog >= self.options.concurrency.max(1) {
+            return Ok(TickReport {
+                backlog,
+                ..TickReport::default()
+            });
+        }
         let due = due_entries(&self.deps, now, until).await?;
         let mut report = TickReport {
             due: due.len(),
             started: 0,
+            backlog,
         };
         let mut tasks = self.tasks.lock().await;
         while tasks.try_join_next().is_some() {}
@@ -164,6 +180,7 @@ impl Dispatcher {
             let in_flight = self.in_flight.clone();
             let permits = self.permits.clone();
             let instance = self.instance.clone();
+            let backlog = self.backlog.clone();
             // A claimed entry sits at its lease's end; recovery need not wait for it.
             let foreign_claim = recovering && due_at > now;
             tasks.spawn(async move {
@@ -171,7 +188,10 @@ impl Dispatcher {
                 if wait > Duration::zero() && !foreign_claim {
                     tokio::time::sleep(wait.to_std().unwrap_or_default()).await;
                 }
-                let outcome = match permits.acquire().await {
+                backlog.fetch_add(1, Ordering::Relaxed);
+                let permit = permits.acquire().await;
+                backlog.fetch_sub(1, Ordering::Relaxed);
+                let outcome = match permit {
                     Ok(_permit) => process(&deps, &options, &instance, &key).await,
                     Err(_) => Ok(Outcome::Skipped),
                 };

@@ -1,9 +1,10 @@
-//! A table that throttles: DynamoDB refuses requests under load, and every write path must
-//! survive a refusal at any step.
+//! Faults of the stores: a table that throttles (DynamoDB refuses requests under load, and every
+//! write path must survive a refusal at any step), and a network slow enough to back work up.
 
 use crate::support::World;
 use async_trait::async_trait;
 use chrono::Duration;
+use herald_app::publish::{Dispatcher, PublishOptions};
 use herald_ports::{Condition, Item, Key, Page, Query, Table, TableError, TxOp, Update};
 use herald_storage::embedded::EmbeddedTable;
 use std::sync::Arc;
@@ -101,4 +102,90 @@ async fn a_throttling_table_delays_posts_but_never_loses_or_doubles_one() {
     for acct in &accounts {
         w.assert_each_once(acct, 30).await;
     }
+}
+
+/// The network's store, whose writes wait until the test opens the gate: a network that is
+/// slow to answer, holding the publisher's permits.
+struct GatedTable {
+    inner: EmbeddedTable,
+    gate: tokio::sync::Semaphore,
+}
+
+#[async_trait]
+impl Table for GatedTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        self.inner.get(key).await
+    }
+    async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), TableError> {
+        let _pass = self.gate.acquire().await.expect("gate open");
+        self.inner.put(item, condition).await
+    }
+    async fn update(
+        &self,
+        key: &Key,
+        update: Update,
+        condition: Option<Condition>,
+    ) -> Result<Item, TableError> {
+        self.inner.update(key, update, condition).await
+    }
+    async fn delete(
+        &self,
+        key: &Key,
+        condition: Option<Condition>,
+    ) -> Result<Option<Item>, TableError> {
+        self.inner.delete(key, condition).await
+    }
+    async fn query(&self, query: Query) -> Result<Page, TableError> {
+        self.inner.query(query).await
+    }
+    async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
+        self.inner.transact(ops).await
+    }
+}
+
+#[tokio::test]
+async fn ticks_skip_the_index_while_due_targets_wait_for_permits_and_none_is_lost() {
+    let inner = EmbeddedTable::in_memory().unwrap();
+    let network = Arc::new(GatedTable {
+        inner: inner.clone(),
+        gate: tokio::sync::Semaphore::new(0),
+    });
+    let w = World::on(Arc::new(inner), network.clone()).await;
+    let acct = w.account("slow").await;
+    for i in 0..5 {
+        w.post(&format!("queued {i}"), &[&acct], Duration::minutes(1))
+            .await;
+    }
+    w.clock.advance(Duration::minutes(1));
+    let d = Dispatcher::new(
+        w.deps.clone(),
+        PublishOptions {
+            lookahead: Duration::zero(),
+            concurrency: 1,
+            ..PublishOptions::default()
+        },
+    );
+    let first = d.tick().await.unwrap();
+    assert_eq!((first.due, first.started, first.backlog), (5, 5, 0));
+    // One target holds the only permit at the network; the other four queue for it.
+    let mut busy = None;
+    for _ in 0..500 {
+        let report = d.tick().await.unwrap();
+        if report.backlog == 4 {
+            busy = Some(report);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let busy = busy.expect("four targets never queued for the permit");
+    assert_eq!(
+        (busy.due, busy.started),
+        (0, 0),
+        "a saturated tick reads no index"
+    );
+    network.gate.add_permits(100);
+    d.drain().await;
+    w.assert_each_once(&acct, 5).await;
+    let after = d.tick().await.unwrap();
+    assert_eq!((after.due, after.backlog), (0, 0));
 }
