@@ -152,7 +152,7 @@ async fn main() {
     }
 
     // Schedule everything for one instant, far enough ahead that scheduling finishes first.
-    let per_post_ms: i64 = if backend == "moto" { 450 } else { 2 };
+    let per_post_ms: i64 = if backend == "moto" { 200 } else { 2 };
     let due = Utc::now() + Duration::milliseconds(3_000 + per_post_ms * n as i64);
     eprintln!("scheduling {n} posts across {m} accounts on {backend}, all due at {due}");
     let scheduling = std::time::Instant::now();
