@@ -31,11 +31,28 @@ impl TextCounting {
     }
 }
 
-/// X counts a URL as 23 whatever its length (t.co wrapping); twitter-text's v3 configuration
-/// gives weight 1 to code points in a few ranges (Latin and common punctuation), 2 to all
-/// others, and 2 to each emoji however many code points it has.
+/// X counts a URL as 23 whatever its length (t.co wrapping), bare domains such as
+/// `example.com/sale` included; twitter-text's v3 configuration gives weight 1 to code points in
+/// a few ranges (Latin and common punctuation), 2 to all others, and 2 to each emoji however
+/// many code points it has.
 fn x_weighted_length(text: &str) -> usize {
     const URL_WEIGHT: usize = 23;
+    let mut total = 0;
+    for word in text.split_inclusive(char::is_whitespace) {
+        let trimmed = word.trim_end();
+        let lower = trimmed.to_ascii_lowercase();
+        if lower.starts_with("https://") || lower.starts_with("http://") {
+            total += URL_WEIGHT + (word.len() - trimmed.len());
+        } else if let Some((start, end)) = bare_domain(trimmed) {
+            total += x_weight(&word[..start]) + URL_WEIGHT + x_weight(&word[end..]);
+        } else {
+            total += x_weight(word);
+        }
+    }
+    total
+}
+
+fn x_weight(text: &str) -> usize {
     fn light(c: char) -> bool {
         matches!(c as u32, 0..=4351 | 8192..=8205 | 8208..=8223 | 8242..=8247)
     }
@@ -45,23 +62,54 @@ fn x_weighted_length(text: &str) -> usize {
             (0x1F000..=0x1FAFF).contains(&c) || (0x2600..=0x27BF).contains(&c) || c == 0x200D
         })
     }
-    let mut total = 0;
-    for word in text.split_inclusive(char::is_whitespace) {
-        let trimmed = word.trim_end();
-        let lower = trimmed.to_ascii_lowercase();
-        if lower.starts_with("https://") || lower.starts_with("http://") {
-            total += URL_WEIGHT + (word.len() - trimmed.len());
-            continue;
-        }
-        for g in word.graphemes(true) {
-            total += if is_emoji(g) {
+    text.graphemes(true)
+        .map(|g| {
+            if is_emoji(g) {
                 2
             } else {
                 g.chars().map(|c| if light(c) { 1 } else { 2 }).sum()
-            };
-        }
+            }
+        })
+        .sum()
+}
+
+/// Generic top-level domains common enough to matter when counting; every two-letter one is
+/// taken for a country code. (twitter-text knows the whole root zone; a rarer generic domain
+/// here counts as plain text, and X's own count at publish time has the last word.)
+const GENERIC_TLDS: [&str; 24] = [
+    "com", "net", "org", "info", "biz", "edu", "gov", "app", "dev", "blog", "shop", "store",
+    "online", "site", "tech", "xyz", "news", "page", "link", "live", "club", "media", "cloud",
+    "agency",
+];
+
+/// Where a bare domain X would link sits in `token` (byte range), without the punctuation
+/// around it: `(example.com/sale).` links `example.com/sale`. Like twitter-text, a two-letter
+/// name under a country code with no path (`ab.cd`) is not a link.
+fn bare_domain(token: &str) -> Option<(usize, usize)> {
+    let start = token.len() - token.trim_start_matches(['(', '[', '"', '\'']).len();
+    let inner =
+        token[start..].trim_end_matches(['.', ',', '!', '?', ':', ';', ')', ']', '"', '\'']);
+    let end = start + inner.len();
+    let (host, path) = inner.split_once('/').unwrap_or((inner, ""));
+    let labels: Vec<&str> = host.split('.').collect();
+    let valid_label = |l: &&str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if labels.len() < 2 || !labels.iter().all(valid_label) {
+        return None;
     }
-    total
+    let tld = labels[labels.len() - 1].to_ascii_lowercase();
+    let country = tld.len() == 2 && tld.chars().all(|c| c.is_ascii_alphabetic());
+    if !country && !GENERIC_TLDS.contains(&tld.as_str()) {
+        return None;
+    }
+    if country && labels.len() == 2 && labels[0].len() <= 2 && path.is_empty() {
+        return None;
+    }
+    Some((start, end))
 }
 
 /// Mastodon counts the text the way its compose box does: a URL weighs the instance's
@@ -284,6 +332,21 @@ mod tests {
         assert_eq!(TextCounting::XWeighted.count("hi "), 3);
         assert_eq!(TextCounting::XWeighted.count("日本"), 4);
         assert_eq!(TextCounting::XWeighted.count("👍🏽"), 2);
+    }
+
+    #[test]
+    fn x_counts_a_bare_domain_as_a_link_but_not_its_punctuation_or_a_file_name() {
+        let x = |t: &str| TextCounting::XWeighted.count(t);
+        assert_eq!(x("example.com"), 23);
+        assert_eq!(
+            x("see shop.example.co.uk/spring-sale-2026-for-everyone now"),
+            4 + 23 + 4
+        );
+        assert_eq!(x("(example.com)."), 1 + 23 + 2);
+        assert_eq!(x("mail bob@example.com"), 5 + 15);
+        assert_eq!(x("notes.txt"), 9);
+        assert_eq!(x("ab.cd"), 5);
+        assert_eq!(x("v1.2 or 3.14"), 12);
     }
 
     #[test]
