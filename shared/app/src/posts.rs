@@ -36,7 +36,7 @@ pub struct NewPost {
     /// Repeat the post (needs a first time: `scheduled_at` or `queue`).
     #[serde(default)]
     pub recurrence: Option<Recurrence>,
-    /// Take the first account's next free queue slot instead of a given time.
+    /// Take the next queue slot free in every account's queue instead of a given time.
     #[serde(default)]
     pub queue: bool,
 }
@@ -385,10 +385,10 @@ pub async fn create(
         ));
     }
     let id = new_id!(deps, PostId);
-    let queue_slot = match (new.queue, new.accounts.first()) {
-        (true, Some(first)) => Some(crate::queue::next_free(deps, ws, first, &id, now).await?),
-        (true, None) => return Err(AppError::invalid("accounts", "name at least one account")),
-        (false, _) => None,
+    let queue_slot = if new.queue {
+        Some(crate::queue::next_shared_free(deps, ws, &new.accounts, &id, now).await?)
+    } else {
+        None
     };
     let scheduled_at = new.scheduled_at.or(queue_slot.as_ref().map(|(at, _)| *at));
     if let Some(recurrence) = &new.recurrence {
@@ -442,9 +442,10 @@ pub async fn create(
         .collect();
     let view = PostView::of(&post, &targets);
     let mut ops = post_writes(&post, &targets);
-    let slot_op = queue_slot.map(|(_, op)| {
-        ops.push(op);
-        ops.len() - 1
+    let slot_ops = queue_slot.map(|(_, slot_ops)| {
+        let first = ops.len();
+        ops.extend(slot_ops);
+        first..ops.len()
     });
     if let Some((key, hash)) = &idempotency {
         let mut item = json_item(key, "idempotency", &view);
@@ -466,7 +467,9 @@ pub async fn create(
     match deps.table.transact(ops).await {
         Ok(()) => {}
         Err(TableError::TransactionCancelled { failed })
-            if slot_op.is_some_and(|i| failed.contains(&i)) =>
+            if slot_ops
+                .as_ref()
+                .is_some_and(|r| failed.iter().any(|i| r.contains(i))) =>
         {
             return Err(AppError::Conflict(
                 "another post took that queue slot just now; send again".into(),
@@ -614,6 +617,11 @@ pub async fn schedule(
     post.lifecycle = PostLifecycle::Scheduled;
     post.scheduled_at = Some(at);
     post.updated_at = now;
+    // A queued post moved off its slot (or published now) gives the slot back.
+    let freed = post.queue_slot.filter(|slot| *slot != at);
+    if freed.is_some() {
+        post.queue_slot = None;
+    }
     let mut ops = vec![TxOp::Put {
         item: post_item(&post),
         condition: Some(Condition::eq(
@@ -625,6 +633,9 @@ pub async fn schedule(
             },
         )),
     }];
+    if let Some(slot) = freed {
+        ops.extend(crate::queue::release(ws, &post.accounts, slot));
+    }
     let mut new_targets = Vec::new();
     for record in &targets {
         let mut t = record.target.clone();
@@ -666,8 +677,8 @@ pub async fn cancel(deps: &Deps, ws: &WorkspaceId, id: &PostId) -> Result<(), Ap
             item: post_item(&post),
             condition: Some(Condition::item_present()),
         }];
-        if let (Some(slot), Some(first)) = (post.queue_slot, post.accounts.first()) {
-            ops.push(crate::queue::release(ws, first, slot));
+        if let Some(slot) = post.queue_slot {
+            ops.extend(crate::queue::release(ws, &post.accounts, slot));
         }
         for record in targets
             .iter()

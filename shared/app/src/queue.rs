@@ -145,54 +145,83 @@ fn slot_times(
         .filter(move |t| *t > after)
 }
 
-/// The account's next free slot after `after`, and the write that takes it for `post`.
-pub async fn next_free(
+/// The first queue slot after `after` that every one of `accounts` has and has free (one
+/// post goes out at one time), and the writes that take it in each queue for `post`.
+pub async fn next_shared_free(
     deps: &Deps,
     ws: &WorkspaceId,
-    acct: &AccountId,
+    accounts: &[AccountId],
     post: &PostId,
     after: DateTime<Utc>,
-) -> Result<(DateTime<Utc>, TxOp), AppError> {
-    let settings = get(deps, ws, acct).await?.ok_or_else(|| {
-        AppError::invalid("queue", format!("account {acct} has no posting queue"))
-    })?;
-    let (tz, slots) = parse(&settings)?;
-    let taken: BTreeSet<String> = deps
-        .table
-        .query_all(
-            Query::table(keys::queue_slots(ws, acct))
-                .sk(SortCondition::Gt(format!("SLOT#{}", keys::time_key(after)))),
-        )
-        .await?
+) -> Result<(DateTime<Utc>, Vec<TxOp>), AppError> {
+    let mut queues = Vec::with_capacity(accounts.len());
+    for (i, acct) in accounts.iter().enumerate() {
+        let settings = get(deps, ws, acct).await?.ok_or_else(|| {
+            AppError::invalid(
+                format!("accounts[{i}]"),
+                format!("account {acct} has no posting queue"),
+            )
+        })?;
+        let (tz, slots) = parse(&settings)?;
+        let taken: BTreeSet<String> = deps
+            .table
+            .query_all(
+                Query::table(keys::queue_slots(ws, acct))
+                    .sk(SortCondition::Gt(format!("SLOT#{}", keys::time_key(after)))),
+            )
+            .await?
+            .iter()
+            .filter_map(|i| i.get(herald_ports::table::SK)?.as_s().map(str::to_owned))
+            .collect();
+        let free: BTreeSet<DateTime<Utc>> = slot_times(tz, &slots, after)
+            .filter(|t| !taken.contains(&keys::queue_slot(ws, acct, *t).sk))
+            .collect();
+        queues.push(free);
+    }
+    let (first, others) = queues
+        .split_first()
+        .ok_or_else(|| AppError::invalid("accounts", "name at least one account"))?;
+    let at = first
         .iter()
-        .filter_map(|i| i.get(herald_ports::table::SK)?.as_s().map(str::to_owned))
+        .find(|t| others.iter().all(|q| q.contains(t)))
+        .copied()
+        .ok_or_else(|| {
+            let why = if accounts.len() > 1 {
+                "these accounts' queues share no free slot in the next year"
+            } else {
+                "the queue is full for the next year"
+            };
+            AppError::invalid("queue", why)
+        })?;
+    let ops = accounts
+        .iter()
+        .map(|acct| {
+            let key = keys::queue_slot(ws, acct, at);
+            let mut item = key.item();
+            item.insert("post".into(), Value::S(post.to_string()));
+            item.insert("at".into(), ms(at));
+            item.insert(
+                herald_ports::table::TTL.into(),
+                Value::N((at + chrono::Duration::days(7)).timestamp()),
+            );
+            TxOp::Put {
+                item,
+                condition: Some(Condition::item_absent()),
+            }
+        })
         .collect();
-    let at = slot_times(tz, &slots, after)
-        .find(|t| !taken.contains(&keys::queue_slot(ws, acct, *t).sk))
-        .ok_or_else(|| AppError::invalid("queue", "the queue is full for the next year"))?;
-    let key = keys::queue_slot(ws, acct, at);
-    let mut item = key.item();
-    item.insert("post".into(), Value::S(post.to_string()));
-    item.insert("at".into(), ms(at));
-    item.insert(
-        herald_ports::table::TTL.into(),
-        Value::N((at + chrono::Duration::days(7)).timestamp()),
-    );
-    Ok((
-        at,
-        TxOp::Put {
-            item,
-            condition: Some(Condition::item_absent()),
-        },
-    ))
+    Ok((at, ops))
 }
 
-/// Frees a slot (the post was cancelled or moved).
-pub fn release(ws: &WorkspaceId, acct: &AccountId, at: DateTime<Utc>) -> TxOp {
-    TxOp::Delete {
-        key: keys::queue_slot(ws, acct, at),
-        condition: None,
-    }
+/// Frees a post's slot in each of its accounts' queues (it was cancelled or moved).
+pub fn release(ws: &WorkspaceId, accounts: &[AccountId], at: DateTime<Utc>) -> Vec<TxOp> {
+    accounts
+        .iter()
+        .map(|acct| TxOp::Delete {
+            key: keys::queue_slot(ws, acct, at),
+            condition: None,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -197,3 +197,118 @@ async fn queueing_to_an_account_without_a_queue_is_refused_and_writes_nothing() 
     .unwrap();
     assert!(all.is_empty());
 }
+
+fn queue_of(timezone: &str, slots: &[(&str, &str)]) -> QueueSettings {
+    QueueSettings {
+        timezone: timezone.into(),
+        slots: slots
+            .iter()
+            .map(|(weekday, time)| Slot {
+                weekday: (*weekday).into(),
+                time: (*time).into(),
+            })
+            .collect(),
+    }
+}
+
+async fn queued(w: &World, text: &str, to: &[&herald_domain::AccountId]) -> posts::PostView {
+    let mut new = new_post(w, text, to[0]);
+    new.accounts = to.iter().map(|a| (*a).clone()).collect();
+    new.queue = true;
+    posts::create(&w.deps, &w.ws, new, None).await.unwrap().post
+}
+
+#[tokio::test]
+async fn a_post_to_several_queues_takes_their_first_shared_free_slot_and_gives_it_back() {
+    let w = World::new().await;
+    let (ny, london) = (w.account("us").await, w.account("uk").await);
+    let both = [&ny, &london];
+    queue::set(
+        &w.deps,
+        &w.ws,
+        &ny,
+        queue_of("America/New_York", &[("mon", "09:00"), ("wed", "15:30")]),
+    )
+    .await
+    .unwrap();
+    // 20:30 in London is 15:30 in New York in late November: the one instant both queues share.
+    queue::set(
+        &w.deps,
+        &w.ws,
+        &london,
+        queue_of("Europe/London", &[("tue", "08:00"), ("wed", "20:30")]),
+    )
+    .await
+    .unwrap();
+    let wed = Utc.with_ymd_and_hms(2026, 11, 25, 20, 30, 0).unwrap();
+    let next_wed = wed + Duration::days(7);
+    let shared = queued(&w, "both", &both).await;
+    assert_eq!(shared.scheduled_at, Some(wed));
+    assert_eq!(
+        queued(&w, "both again", &both).await.scheduled_at,
+        Some(next_wed)
+    );
+    // Each queue lost that slot: New York's next free ones are its Mondays.
+    let mon = Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap();
+    assert_eq!(queued(&w, "us only", &[&ny]).await.scheduled_at, Some(mon));
+    assert_eq!(
+        queued(&w, "us again", &[&ny]).await.scheduled_at,
+        Some(mon + Duration::days(7))
+    );
+
+    // Moving the shared post off its slot gives the slot back in both queues.
+    posts::schedule(
+        &w.deps,
+        &w.ws,
+        &shared.id,
+        w.clock.now() + Duration::hours(1),
+    )
+    .await
+    .unwrap();
+    let london_tue = Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap();
+    assert_eq!(
+        queued(&w, "uk only", &[&london]).await.scheduled_at,
+        Some(london_tue)
+    );
+    assert_eq!(
+        queued(&w, "uk again", &[&london]).await.scheduled_at,
+        Some(wed)
+    );
+    // London's taking it again does not touch New York's queue.
+    assert_eq!(queued(&w, "us freed", &[&ny]).await.scheduled_at, Some(wed));
+
+    // Cancelling gives the slot back in both queues too.
+    let second = posts::calendar(&w.deps, &w.ws, next_wed, next_wed + Duration::minutes(1))
+        .await
+        .unwrap();
+    posts::cancel(&w.deps, &w.ws, &second[0].id).await.unwrap();
+    assert_eq!(
+        queued(&w, "both refill", &both).await.scheduled_at,
+        Some(next_wed)
+    );
+}
+
+#[tokio::test]
+async fn queues_that_share_no_slot_refuse_the_post_naming_the_queue() {
+    let w = World::new().await;
+    let (a, b) = (w.account("a").await, w.account("b").await);
+    queue::set(&w.deps, &w.ws, &a, queue_of("UTC", &[("mon", "09:00")]))
+        .await
+        .unwrap();
+    queue::set(&w.deps, &w.ws, &b, queue_of("UTC", &[("mon", "10:00")]))
+        .await
+        .unwrap();
+    let mut new = new_post(&w, "nowhere together", &a);
+    new.accounts = vec![a.clone(), b.clone()];
+    new.queue = true;
+    match posts::create(&w.deps, &w.ws, new, None).await {
+        Err(AppError::Invalid(errors)) => {
+            assert_eq!(errors[0].field, "queue");
+            assert!(
+                errors[0].message.contains("share no free slot"),
+                "{errors:?}"
+            );
+        }
+        other => panic!("accepted: {other:?}"),
+    }
+}
