@@ -2,7 +2,7 @@
 //! zone, and a post sent to the queue takes the account's next free slot. A slot is taken by a
 //! conditional write in the post's own transaction, so two posts never share one.
 
-use crate::records::{from_json, json_item, ms};
+use crate::records::{from_json, json_item, ms, time};
 use crate::{AppError, Deps};
 use chrono::{DateTime, Datelike, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
@@ -163,18 +163,18 @@ pub async fn next_shared_free(
             )
         })?;
         let (tz, slots) = parse(&settings)?;
-        let taken: BTreeSet<String> = deps
+        let taken: BTreeSet<DateTime<Utc>> = deps
             .table
             .query_all(
                 Query::table(keys::queue_slots(ws, acct))
-                    .sk(SortCondition::Gt(format!("SLOT#{}", keys::time_key(after)))),
+                    .sk(SortCondition::Gt(keys::queue_slot(ws, acct, after).sk)),
             )
             .await?
             .iter()
-            .filter_map(|i| i.get(herald_ports::table::SK)?.as_s().map(str::to_owned))
+            .filter_map(|i| time(i, "at"))
             .collect();
         let free: BTreeSet<DateTime<Utc>> = slot_times(tz, &slots, after)
-            .filter(|t| !taken.contains(&keys::queue_slot(ws, acct, *t).sk))
+            .filter(|t| !taken.contains(t))
             .collect();
         queues.push(free);
     }
