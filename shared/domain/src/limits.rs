@@ -40,8 +40,7 @@ fn x_weighted_length(text: &str) -> usize {
     let mut total = 0;
     for word in text.split_inclusive(char::is_whitespace) {
         let trimmed = word.trim_end();
-        let lower = trimmed.to_ascii_lowercase();
-        if lower.starts_with("https://") || lower.starts_with("http://") {
+        if is_web_url(trimmed) {
             total += URL_WEIGHT + (word.len() - trimmed.len());
         } else if let Some((start, end)) = bare_domain(trimmed) {
             total += x_weight(&word[..start]) + URL_WEIGHT + x_weight(&word[end..]);
@@ -50,6 +49,12 @@ fn x_weighted_length(text: &str) -> usize {
         }
     }
     total
+}
+
+/// A token with an http(s) scheme, as both X and Mastodon recognise links.
+fn is_web_url(token: &str) -> bool {
+    let lower = token.get(..8).unwrap_or(token).to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://")
 }
 
 fn x_weight(text: &str) -> usize {
@@ -120,8 +125,7 @@ fn mastodon_length(text: &str, per_url: usize) -> usize {
         .map(|word| {
             let token = word.trim_end_matches(char::is_whitespace);
             let space_chars = word[token.len()..].chars().count();
-            let lower = token.to_ascii_lowercase();
-            if lower.starts_with("https://") || lower.starts_with("http://") {
+            if is_web_url(token) {
                 per_url + space_chars
             } else if let Some(rest) = token.strip_prefix('@')
                 && let Some((user, domain)) = rest.split_once('@')
