@@ -13,7 +13,7 @@
 //! The service URL is user-supplied, so every call goes through the SSRF [`Guard`].
 
 use crate::guard::Guard;
-use crate::http::{epoch_header, error, kind_for_status, retry_after, send};
+use crate::http::{credential, epoch_header, error, kind_for_status, retry_after, send};
 use async_trait::async_trait;
 use base64::Engine;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
@@ -180,18 +180,7 @@ impl BlueskyConnector {
 
     fn credentials(&self, account: &AccountContext) -> Result<Credentials, NetworkError> {
         let c = &account.credentials;
-        let text = |name: &str| {
-            c.get(name)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .ok_or_else(|| {
-                    NetworkError::new(
-                        NetworkErrorKind::Unauthorized,
-                        format!("bluesky credentials lack {name}"),
-                    )
-                })
-        };
+        let text = |name: &str| credential(Platform::Bluesky, c, &[name]);
         let service = self
             .guard
             .check_url(&text("service")?)

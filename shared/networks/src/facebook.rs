@@ -13,10 +13,10 @@
 //! - video: `POST /{page-id}/videos` with `file_url` and `description` (checkpoint `video`);
 //! - first comment: `POST /{post-id}/comments` (checkpoint `first_comment`).
 
-use crate::http;
+use crate::http::{self, credential};
 use crate::meta::{
     self, FACEBOOK_GRAPH, Graph, MetaApp, RecentPosts, absolute_permalink, after_side_effect,
-    check_limits, credential, id_of, insight, normalise,
+    check_limits, id_of, insight, normalise,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

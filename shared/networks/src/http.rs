@@ -1,7 +1,9 @@
 //! What every connector shares: sending a request and classifying what came back.
 
 use chrono::{DateTime, Utc};
+use herald_domain::Platform;
 use herald_ports::{NetworkError, NetworkErrorKind};
+use serde_json::Value;
 use std::time::Duration;
 
 /// The HTTP client connectors use: bounded timeouts, no redirects to follow blindly.
@@ -76,5 +78,38 @@ pub fn error(
         message,
         code,
         status: Some(status),
+    }
+}
+
+/// A required string from the credentials JSON, trying several names.
+pub fn credential(
+    platform: Platform,
+    credentials: &Value,
+    names: &[&str],
+) -> Result<String, NetworkError> {
+    names
+        .iter()
+        .find_map(|n| match credentials.get(*n) {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        })
+        .ok_or_else(|| {
+            NetworkError::new(
+                NetworkErrorKind::Unauthorized,
+                format!(
+                    "{platform}: the account's credentials have no {}; connect it again",
+                    names[0]
+                ),
+            )
+        })
+}
+
+/// The answer to a delete: a post already gone (404) is what a delete wants.
+pub fn deleted<T>(answer: Result<T, NetworkError>) -> Result<(), NetworkError> {
+    match answer {
+        Err(e) if e.status == Some(404) => Ok(()),
+        Err(e) => Err(e),
+        Ok(_) => Ok(()),
     }
 }

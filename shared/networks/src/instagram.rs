@@ -19,10 +19,10 @@
 //! from `media_publish` may come after the post went live (subcode 2207051 among others), so
 //! it is Uncertain unless it surely published nothing (Postiz PR #1681 posted twice).
 
-use crate::http;
+use crate::http::{self, credential};
 use crate::meta::{
     self, Graph, INSTAGRAM_GRAPH, Polling, RecentPosts, check_limits, container_publish_error,
-    credential, id_of, insight, normalise,
+    id_of, insight, normalise,
 };
 use crate::oauth::{self, OAuthApp, OAuthProvider};
 use async_trait::async_trait;

@@ -36,8 +36,8 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use url::Url;
 
-use crate::http::{error, kind_for_status, retry_after, send};
-use crate::oauth::{self, OAuthApi, OAuthApp, OAuthCredentials};
+use crate::http::{credential, deleted, error, kind_for_status, retry_after, send};
+use crate::oauth::{OAuthApi, OAuthApp, OAuthCredentials};
 
 pub const API_BASE: &str = "https://api.linkedin.com/";
 /// The API version Herald speaks (Marketing January 2026; versions live at least a year).
@@ -255,14 +255,12 @@ impl LinkedinConnector {
 
 /// The author URN from the credentials.
 fn author(account: &AccountContext) -> Result<String, NetworkError> {
-    ["author_urn", "organization_urn", "person_urn"]
-        .iter()
-        .find_map(|f| oauth::credential_str(Platform::Linkedin, &account.credentials, f).ok())
-        .ok_or_else(|| {
-            NetworkError::permanent(
-                "linkedin: the account's credentials lack `author_urn`; connect it again",
-            )
-        })
+    credential(
+        Platform::Linkedin,
+        &account.credentials,
+        &["author_urn", "organization_urn", "person_urn"],
+    )
+    .map_err(|e| NetworkError::permanent(e.message))
 }
 
 /// A URN as one path segment (`urn%3Ali%3Ashare%3A123`), as Rest.li protocol 2.0 wants.
@@ -566,19 +564,15 @@ impl Connector for LinkedinConnector {
     async fn delete(&self, account: &AccountContext, remote_id: &str) -> Result<(), NetworkError> {
         let token =
             OAuthCredentials::from_json(Platform::Linkedin, &account.credentials)?.access_token;
-        match self
-            .call(
+        deleted(
+            self.call(
                 self.api
                     .http
                     .delete(self.url(&format!("rest/posts/{}", encode(remote_id)))),
                 &token,
             )
-            .await
-        {
-            Err(e) if e.status == Some(404) => Ok(()),
-            Err(e) => Err(e),
-            Ok(_) => Ok(()),
-        }
+            .await,
+        )
     }
 
     async fn reply(

@@ -12,7 +12,7 @@
 //! The instance URL is user-supplied, so every call goes through the SSRF [`Guard`].
 
 use crate::guard::Guard;
-use crate::http::{error, kind_for_status, retry_after, send};
+use crate::http::{credential, deleted, error, kind_for_status, retry_after, send};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use herald_domain::limits::RateScope;
@@ -277,19 +277,7 @@ impl MastodonConnector {
     }
 
     fn credentials(&self, account: &AccountContext) -> Result<Credentials, NetworkError> {
-        let c = &account.credentials;
-        let text = |name: &str| {
-            c.get(name)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .ok_or_else(|| {
-                    NetworkError::new(
-                        NetworkErrorKind::Unauthorized,
-                        format!("mastodon credentials lack {name}"),
-                    )
-                })
-        };
+        let text = |name: &str| credential(Platform::Mastodon, &account.credentials, &[name]);
         let instance = self
             .guard
             .check_url(&text("instance")?)
@@ -666,12 +654,7 @@ impl Connector for MastodonConnector {
                     .bearer_auth(&creds.token),
             )
             .await;
-        match answer {
-            Ok(_) => Ok(()),
-            // Already gone: deleting is done.
-            Err(e) if e.status == Some(404) => Ok(()),
-            Err(e) => Err(e),
-        }
+        deleted(answer)
     }
 
     /// Replies to a status, mentioning its author (Mastodon notifies only mentioned accounts)

@@ -422,30 +422,6 @@ pub fn normalise(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// A required string from the credentials JSON, trying several names.
-pub fn credential(
-    platform: Platform,
-    credentials: &Value,
-    names: &[&str],
-) -> Result<String, NetworkError> {
-    names
-        .iter()
-        .find_map(|n| match credentials.get(*n) {
-            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        })
-        .ok_or_else(|| {
-            NetworkError::new(
-                NetworkErrorKind::Unauthorized,
-                format!(
-                    "{platform}: the account's credentials have no {}; connect it again",
-                    names[0]
-                ),
-            )
-        })
-}
-
 /// The `expires_at` of credentials, if any.
 pub fn expires_at(credentials: &Value) -> Option<DateTime<Utc>> {
     credentials

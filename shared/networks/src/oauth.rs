@@ -582,23 +582,14 @@ impl OAuthCredentials {
 }
 
 /// A network-specific string id from the credentials JSON (`user_id`, `person_urn`, ...).
+/// Without it the request cannot be made at all: a permanent failure.
 pub fn credential_str(
     platform: Platform,
     value: &Value,
     field: &str,
 ) -> Result<String, NetworkError> {
-    value
-        .get(field)
-        .and_then(|v| match v {
-            Value::String(s) if !s.is_empty() => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
-        .ok_or_else(|| {
-            NetworkError::permanent(format!(
-                "{platform}: the account's credentials lack `{field}`; connect it again"
-            ))
-        })
+    crate::http::credential(platform, value, &[field])
+        .map_err(|e| NetworkError::permanent(e.message))
 }
 
 /// `Connector::refresh_credentials` for OAuth networks: new credentials JSON when the token

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
-use crate::http::{error, kind_for_status, retry_after, send};
+use crate::http::{deleted, error, kind_for_status, retry_after, send};
 use crate::oauth::{self, OAuthApi, OAuthApp, OAuthCredentials};
 
 pub const API_BASE: &str = "https://api.pinterest.com/";
@@ -447,19 +447,15 @@ impl Connector for PinterestConnector {
     async fn delete(&self, account: &AccountContext, remote_id: &str) -> Result<(), NetworkError> {
         let token =
             OAuthCredentials::from_json(Platform::Pinterest, &account.credentials)?.access_token;
-        match self
-            .call(
+        deleted(
+            self.call(
                 self.api
                     .http
                     .delete(self.url(&format!("v5/pins/{remote_id}"))),
                 &token,
             )
-            .await
-        {
-            Err(e) if e.status == Some(404) => Ok(()),
-            Err(e) => Err(e),
-            Ok(_) => Ok(()),
-        }
+            .await,
+        )
     }
 
     async fn reply(

@@ -15,10 +15,10 @@
 //! 5. each follow-up of the thread: a TEXT container with `reply_to_id` = the post before
 //!    (checkpoints `reply_container:{i}`, `reply:{i}`).
 
-use crate::http;
+use crate::http::{self, credential};
 use crate::meta::{
-    self, Graph, Polling, RecentPosts, THREADS_GRAPH, check_limits, container_publish_error,
-    credential, id_of, insight, normalise,
+    self, Graph, Polling, RecentPosts, THREADS_GRAPH, check_limits, container_publish_error, id_of,
+    insight, normalise,
 };
 use crate::oauth::{self, OAuthApp, OAuthProvider};
 use async_trait::async_trait;

@@ -23,8 +23,8 @@
 //! do. Once the app passes TikTok's audit, [`Visibility::Widest`] posts with the widest level
 //! the creator allows.
 
-use crate::http::{self, error, kind_for_status, retry_after, send};
-use crate::meta::{Polling, check_limits, credential, expires_at, normalise};
+use crate::http::{self, credential, error, kind_for_status, retry_after, send};
+use crate::meta::{Polling, check_limits, expires_at, normalise};
 use crate::oauth::{self, OAuthApp, OAuthProvider};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -34,7 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
-use crate::http::{epoch_header, error, kind_for_status, send};
+use crate::http::{deleted, epoch_header, error, kind_for_status, send};
 use crate::oauth::{self, OAuthApi, OAuthApp, OAuthCredentials};
 
 pub const API_BASE: &str = "https://api.x.com/";
@@ -507,20 +507,15 @@ impl Connector for XConnector {
 
     async fn delete(&self, account: &AccountContext, remote_id: &str) -> Result<(), NetworkError> {
         let token = self.token(account)?;
-        match self
-            .call(
+        deleted(
+            self.call(
                 self.api
                     .http
                     .delete(self.url(&format!("2/tweets/{remote_id}"))),
                 &token,
             )
-            .await
-        {
-            // Already gone is what a delete wants.
-            Err(e) if e.status == Some(404) => Ok(()),
-            Err(e) => Err(e),
-            Ok(_) => Ok(()),
-        }
+            .await,
+        )
     }
 
     async fn reply(
