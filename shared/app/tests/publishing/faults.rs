@@ -10,15 +10,28 @@ use herald_storage::embedded::EmbeddedTable;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-/// Refuses every `every`-th write with Throttled, before it takes effect.
-struct ThrottlingTable {
+/// An embedded table with two faults a test can switch on: refusing every `every`-th write
+/// with Throttled before it takes effect (DynamoDB under load), and holding puts until the
+/// test opens `gate` (a network slow to answer, holding the publisher's permits).
+struct FaultyTable {
     inner: EmbeddedTable,
     every: u64,
     calls: AtomicU64,
     on: AtomicBool,
+    gate: Option<tokio::sync::Semaphore>,
 }
 
-impl ThrottlingTable {
+impl FaultyTable {
+    fn new(inner: EmbeddedTable) -> FaultyTable {
+        FaultyTable {
+            inner,
+            every: u64::MAX,
+            calls: AtomicU64::new(0),
+            on: AtomicBool::new(false),
+            gate: None,
+        }
+    }
+
     fn refuse(&self) -> Result<(), TableError> {
         if self.on.load(Ordering::SeqCst)
             && self.calls.fetch_add(1, Ordering::SeqCst) % self.every == self.every - 1
@@ -31,11 +44,15 @@ impl ThrottlingTable {
 }
 
 #[async_trait]
-impl Table for ThrottlingTable {
+impl Table for FaultyTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
         self.inner.get(key).await
     }
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), TableError> {
+        let _pass = match &self.gate {
+            Some(gate) => Some(gate.acquire().await.expect("gate open")),
+            None => None,
+        };
         self.refuse()?;
         self.inner.put(item, condition).await
     }
@@ -67,11 +84,9 @@ impl Table for ThrottlingTable {
 
 #[tokio::test]
 async fn a_throttling_table_delays_posts_but_never_loses_or_doubles_one() {
-    let table = Arc::new(ThrottlingTable {
-        inner: EmbeddedTable::in_memory().unwrap(),
+    let table = Arc::new(FaultyTable {
         every: 3,
-        calls: AtomicU64::new(0),
-        on: AtomicBool::new(false),
+        ..FaultyTable::new(EmbeddedTable::in_memory().unwrap())
     });
     let network = Arc::new(table.inner.clone());
     let w = World::on(table.clone(), network).await;
@@ -104,51 +119,12 @@ async fn a_throttling_table_delays_posts_but_never_loses_or_doubles_one() {
     }
 }
 
-/// The network's store, whose writes wait until the test opens the gate: a network that is
-/// slow to answer, holding the publisher's permits.
-struct GatedTable {
-    inner: EmbeddedTable,
-    gate: tokio::sync::Semaphore,
-}
-
-#[async_trait]
-impl Table for GatedTable {
-    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
-        self.inner.get(key).await
-    }
-    async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), TableError> {
-        let _pass = self.gate.acquire().await.expect("gate open");
-        self.inner.put(item, condition).await
-    }
-    async fn update(
-        &self,
-        key: &Key,
-        update: Update,
-        condition: Option<Condition>,
-    ) -> Result<Item, TableError> {
-        self.inner.update(key, update, condition).await
-    }
-    async fn delete(
-        &self,
-        key: &Key,
-        condition: Option<Condition>,
-    ) -> Result<Option<Item>, TableError> {
-        self.inner.delete(key, condition).await
-    }
-    async fn query(&self, query: Query) -> Result<Page, TableError> {
-        self.inner.query(query).await
-    }
-    async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
-        self.inner.transact(ops).await
-    }
-}
-
 #[tokio::test]
 async fn ticks_skip_the_index_while_due_targets_wait_for_permits_and_none_is_lost() {
     let inner = EmbeddedTable::in_memory().unwrap();
-    let network = Arc::new(GatedTable {
-        inner: inner.clone(),
-        gate: tokio::sync::Semaphore::new(0),
+    let network = Arc::new(FaultyTable {
+        gate: Some(tokio::sync::Semaphore::new(0)),
+        ..FaultyTable::new(inner.clone())
     });
     let w = World::on(Arc::new(inner), network.clone()).await;
     let acct = w.account("slow").await;
@@ -183,7 +159,7 @@ async fn ticks_skip_the_index_while_due_targets_wait_for_permits_and_none_is_los
         (0, 0),
         "a saturated tick reads no index"
     );
-    network.gate.add_permits(100);
+    network.gate.as_ref().expect("gated").add_permits(100);
     d.drain().await;
     w.assert_each_once(&acct, 5).await;
     let after = d.tick().await.unwrap();
