@@ -24,7 +24,7 @@ use crate::meta::{
     self, Graph, INSTAGRAM_GRAPH, Polling, RecentPosts, check_limits, container_publish_error,
     id_of, insight, normalise,
 };
-use crate::oauth::{self, OAuthApp, OAuthProvider};
+use crate::oauth::{OAuthApp, OAuthProvider};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use herald_domain::limits::{AspectRange, RateLimit, RateScope, TextCounting};
@@ -100,10 +100,7 @@ impl InstagramConnector {
         app: Option<OAuthApp>,
     ) -> Self {
         let graph = Graph::new(http, base, Platform::Instagram, clock);
-        let mut provider = oauth::provider(Platform::Instagram).expect("Instagram uses OAuth");
-        if let Ok(u) = graph.base.join("/refresh_access_token") {
-            provider.refresh_url = u;
-        }
+        let provider = graph.refreshing_provider();
         InstagramConnector {
             graph,
             polling: Polling::default(),

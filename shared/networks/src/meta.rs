@@ -84,6 +84,16 @@ impl Graph {
         }
     }
 
+    /// The network's OAuth provider, refreshing long-lived tokens at `/refresh_access_token`
+    /// on this client's host (Instagram, Threads), so a test double serves refreshes too.
+    pub fn refreshing_provider(&self) -> OAuthProvider {
+        let mut provider = oauth::provider(self.platform).expect("a Graph network uses OAuth");
+        if let Ok(u) = self.base.join("/refresh_access_token") {
+            provider.refresh_url = u;
+        }
+        provider
+    }
+
     pub fn endpoint(&self, path: &str) -> Result<Url, NetworkError> {
         self.base.join(path).map_err(|e| {
             NetworkError::permanent(format!("{}: bad endpoint {path}: {e}", self.platform))

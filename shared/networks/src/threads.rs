@@ -20,7 +20,7 @@ use crate::meta::{
     self, Graph, Polling, RecentPosts, THREADS_GRAPH, check_limits, container_publish_error, id_of,
     insight, normalise,
 };
-use crate::oauth::{self, OAuthApp, OAuthProvider};
+use crate::oauth::{OAuthApp, OAuthProvider};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use herald_domain::limits::{AspectRange, RateLimit, RateScope, TextCounting};
@@ -92,10 +92,7 @@ impl ThreadsConnector {
         app: Option<OAuthApp>,
     ) -> Self {
         let graph = Graph::new(http, base, Platform::Threads, clock);
-        let mut provider = oauth::provider(Platform::Threads).expect("Threads uses OAuth");
-        if let Ok(u) = graph.base.join("/refresh_access_token") {
-            provider.refresh_url = u;
-        }
+        let provider = graph.refreshing_provider();
         ThreadsConnector {
             graph,
             polling: Polling::default(),
