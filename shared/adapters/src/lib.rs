@@ -1,9 +1,10 @@
-//! Adapters of the blob store, event bus and clock ports: AWS (feature `aws`) and embedded.
+//! Adapters of the blob store, event bus, clock and randomness ports: AWS (feature `aws`) and embedded.
 
 pub mod blob_key;
 pub mod clock;
 pub mod fs_blob;
 pub mod memory_bus;
+pub mod random;
 
 #[cfg(feature = "aws")]
 pub mod eventbridge_bus;
@@ -14,6 +15,7 @@ pub use blob_key::validate_key;
 pub use clock::{ManualClock, SystemClock};
 pub use fs_blob::{FsBlobStore, PresignError, PresignedQuery, verify_presigned};
 pub use memory_bus::InProcessBus;
+pub use random::{SeededRandom, SystemRandom};
 
 #[cfg(feature = "aws")]
 pub use eventbridge_bus::EventBridgeBus;

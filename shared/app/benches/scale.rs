@@ -132,6 +132,7 @@ async fn main() {
         ),
         bus: Arc::new(InProcessBus::new()),
         clock: clock.clone(),
+        random: Arc::new(herald_adapters::SystemRandom),
         connectors: Arc::new(connectors),
         sealer: Arc::new(Sealer::new([7; 32])),
         settings: Settings::default(),

@@ -69,7 +69,7 @@ pub async fn ensure_admin_key(
     if deps.table.get(&marker).await?.is_some() {
         return Ok(None);
     }
-    let secret: [u8; 32] = rand::random();
+    let secret = deps.random.secret32();
     let (key, token) = ApiKey::issue(new_id!(deps, ApiKeyId), None, Role::Owner, secret, now);
     deps.table
         .transact(vec![

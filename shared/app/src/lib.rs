@@ -16,7 +16,7 @@ pub mod workspaces;
 pub use error::AppError;
 
 use herald_domain::Platform;
-use herald_ports::{BlobStore, Clock, Connector, Connectors, EventBus, Table};
+use herald_ports::{BlobStore, Clock, Connector, Connectors, EventBus, Random, Table};
 use std::sync::Arc;
 
 /// Everything a use case may reach, built once by the bootstrap and shared.
@@ -26,6 +26,7 @@ pub struct Deps {
     pub blobs: Arc<dyn BlobStore>,
     pub bus: Arc<dyn EventBus>,
     pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn Random>,
     pub connectors: Arc<Connectors>,
     pub sealer: Arc<herald_networks::crypto::Sealer>,
     pub settings: Settings,
@@ -57,9 +58,9 @@ impl Deps {
             .ok_or(AppError::NetworkNotConfigured(platform))
     }
 
-    /// A fresh random value for ids and secrets. Kept in one place so tests could seed it.
+    /// A fresh random value for ids and claims, from the seedable `random` input.
     pub fn random_u128(&self) -> u128 {
-        rand::random()
+        self.random.u128()
     }
 }
 

@@ -50,8 +50,8 @@ pub async fn start(
     if ids.len() > 10 || ids.values().any(|v| !v.is_string()) {
         return Err(AppError::invalid("ids", "at most 10 string ids"));
     }
-    let (verifier, challenge) = oauth::pkce_pair(&mut rand::rng());
-    let nonce = hex::encode(rand::random::<[u8; 32]>());
+    let (verifier, challenge) = oauth::pkce_pair(deps.random.secret32());
+    let nonce = hex::encode(deps.random.secret32());
     let pending = Pending {
         workspace: ws.clone(),
         platform,

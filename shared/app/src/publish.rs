@@ -117,11 +117,12 @@ pub struct TickReport {
 impl Dispatcher {
     pub fn new(deps: Deps, options: PublishOptions) -> Self {
         let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+        let instance = format!("{:016x}", deps.random.u64()).into();
         Dispatcher {
             deps,
             options,
             in_flight: Arc::default(),
-            instance: format!("{:016x}", rand::random::<u64>()).into(),
+            instance,
             permits,
             backlog: Arc::default(),
             tasks: tokio::sync::Mutex::new(JoinSet::new()),
@@ -402,7 +403,7 @@ async fn defer(
     renews: DateTime<Utc>,
 ) -> Result<Outcome, AppError> {
     let t = &record.target;
-    let at = renews + Duration::milliseconds((rand::random::<u32>() % 5_000) as i64);
+    let at = renews + Duration::milliseconds((deps.random.u64() % 5_000) as i64);
     let (pk, sk) = keys::due_entry(at, &t.workspace, &t.post, &t.account);
     // Only the time it was read with: a post moved meanwhile keeps its new time.
     let read_due = t.due_at.map_or(Value::Null, ms);
@@ -640,7 +641,7 @@ impl Held<'_> {
         let t = &self.record.target;
         let now = self.deps.clock.now();
         let attempts = t.attempts.max(1);
-        let jitter: f64 = rand::random();
+        let jitter = self.deps.random.unit();
         let reason = format!("{}: {}", t.platform, e.message);
         match e.kind {
             NetworkErrorKind::Permanent => return self.failed(reason).await,

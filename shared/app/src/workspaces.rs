@@ -33,7 +33,7 @@ pub async fn create(
         new_id!(deps, ApiKeyId),
         Some(workspace.id.clone()),
         Role::Owner,
-        rand::random(),
+        deps.random.secret32(),
         now,
     );
     deps.table

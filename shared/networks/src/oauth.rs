@@ -26,7 +26,6 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use herald_domain::Platform;
 use herald_ports::{Clock, NetworkError, NetworkErrorKind};
-use rand::RngCore;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -278,9 +277,8 @@ pub fn provider(platform: Platform) -> Option<OAuthProvider> {
 
 /// A PKCE verifier (43 characters of base64url from 32 random bytes, RFC 7636 §4.1) and its
 /// S256 challenge, `base64url(sha256(verifier))`.
-pub fn pkce_pair(rng: &mut impl RngCore) -> (String, String) {
-    let mut bytes = [0u8; 32];
-    rng.fill_bytes(&mut bytes);
+/// A PKCE verifier made from 32 random bytes, and its S256 challenge.
+pub fn pkce_pair(bytes: [u8; 32]) -> (String, String) {
     let verifier = URL_SAFE_NO_PAD.encode(bytes);
     let challenge = pkce_challenge(&verifier);
     (verifier, challenge)

@@ -1,12 +1,12 @@
 //! Builds the adapters named by the configuration, once, and wires them into `Deps`.
 
 use crate::config::{Backend, Config, ConfigError};
-use herald_adapters::{FsBlobStore, InProcessBus, SystemClock};
+use herald_adapters::{FsBlobStore, InProcessBus, SystemClock, SystemRandom};
 use herald_app::{Deps, Settings};
 use herald_domain::Platform;
 use herald_networks::crypto::Sealer;
 use herald_networks::sandbox::SandboxConnector;
-use herald_ports::{BlobStore, Clock, Connector, Connectors, EventBus, Table};
+use herald_ports::{BlobStore, Clock, Connector, Connectors, EventBus, Random, Table};
 use herald_storage::embedded::EmbeddedTable;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -57,7 +57,7 @@ fn encryption_key(config: &Config) -> Result<[u8; 32], ConfigError> {
     if let Ok(existing) = std::fs::read_to_string(&path) {
         return decode(&existing);
     }
-    let key: [u8; 32] = rand::random();
+    let key = SystemRandom.secret32();
     write_private(&path, engine.encode(key).as_bytes()).map_err(|e| io(&path, e))?;
     Ok(key)
 }
@@ -188,6 +188,7 @@ fn connectors(
 
 pub async fn build(config: &Config) -> Result<Built, ConfigError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let random: Arc<dyn Random> = Arc::new(SystemRandom);
     let key = encryption_key(config)?;
     let sealer = Arc::new(Sealer::new(key));
     let settings = Settings {
@@ -222,6 +223,7 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                 blobs,
                 bus: bus.clone() as Arc<dyn EventBus>,
                 clock,
+                random: random.clone(),
                 connectors: Arc::new(connectors),
                 sealer,
                 settings,
@@ -270,6 +272,7 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                     blobs,
                     bus,
                     clock,
+                    random: random.clone(),
                     connectors: Arc::new(connectors),
                     sealer,
                     settings,

@@ -5,6 +5,7 @@ pub mod blob;
 pub mod bus;
 pub mod clock;
 pub mod network;
+pub mod random;
 pub mod table;
 
 pub use blob::{BlobError, BlobStore};
@@ -14,6 +15,7 @@ pub use network::{
     AccountContext, Checkpoint, Connector, Connectors, MediaRef, NetworkError, NetworkErrorKind,
     NoCheckpoint, PostMetrics, PublishRequest, Published,
 };
+pub use random::Random;
 pub use table::{
     Condition, Item, Key, Page, Query, SortCondition, Table, TableError, TxOp, Update, Value,
 };

@@ -122,6 +122,7 @@ impl App {
             blobs,
             bus: Arc::new(InProcessBus::new()) as Arc<dyn EventBus>,
             clock: clock_dyn,
+            random: Arc::new(herald_adapters::SeededRandom::new(9)),
             connectors: Arc::new(connectors),
             sealer: Arc::new(Sealer::new([7; 32])),
             settings: Settings::default(),

@@ -70,6 +70,7 @@ impl World {
             blobs: Arc::new(blobs),
             bus,
             clock: clock.clone() as Arc<dyn Clock>,
+            random: Arc::new(herald_adapters::SeededRandom::new(9)),
             connectors: Arc::new(connectors),
             sealer: Arc::new(Sealer::new([7; 32])),
             settings: Settings::default(),

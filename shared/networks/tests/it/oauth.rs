@@ -9,7 +9,6 @@ use herald_networks::oauth::{
     self, ClientAuth, OAuthApp, OAuthProvider, authorize_url, exchange_code, pkce_pair, provider,
 };
 use herald_ports::NetworkErrorKind;
-use rand::SeedableRng;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -45,8 +44,7 @@ fn query(u: &url::Url) -> HashMap<String, String> {
 
 #[test]
 fn the_pkce_challenge_is_base64url_of_the_sha256_of_the_verifier() {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let (verifier, challenge) = pkce_pair(&mut rng);
+    let (verifier, challenge) = pkce_pair([7; 32]);
     assert_eq!(verifier.len(), 43);
     assert!(
         verifier
@@ -62,7 +60,7 @@ fn the_pkce_challenge_is_base64url_of_the_sha256_of_the_verifier() {
         oauth::pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
         "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
     );
-    let (other, _) = pkce_pair(&mut rng);
+    let (other, _) = pkce_pair([8; 32]);
     assert_ne!(verifier, other);
 }
 
