@@ -144,7 +144,8 @@ impl SandboxConnector {
     }
 }
 
-fn entry(item: &Item) -> Option<OutboxEntry> {
+/// An outbox entry from its item (paged readers query the outbox partition themselves).
+pub fn entry(item: &Item) -> Option<OutboxEntry> {
     let strings = |name: &str| match item.get(name) {
         Some(Value::L(l)) => l
             .iter()
