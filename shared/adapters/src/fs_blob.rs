@@ -11,15 +11,18 @@
 
 use crate::blob_key::validate_key;
 use async_trait::async_trait;
-use herald_ports::{BlobError, BlobStore, Clock};
+use herald_ports::{BlobError, BlobReader, BlobStore, Clock};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 use std::io::{ErrorKind, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 /// The content type reported for blobs whose type was never recorded.
 pub const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
@@ -31,6 +34,9 @@ pub struct FsBlobStore {
     public_base_url: url::Url,
     signing_key: Vec<u8>,
     clock: Arc<dyn Clock>,
+    /// Told the key of every blob written, as S3 tells a bucket's `ObjectCreated`
+    /// notification: `herald serve` hands uploads to the transcoder this way.
+    created: Mutex<Vec<UnboundedSender<String>>>,
 }
 
 impl std::fmt::Debug for FsBlobStore {
@@ -63,7 +69,38 @@ impl FsBlobStore {
             public_base_url,
             signing_key,
             clock,
+            created: Mutex::default(),
         })
+    }
+
+    /// The key of every blob written from now on, once it is whole on disk (S3's
+    /// `ObjectCreated`). Dropping the receiver unsubscribes.
+    pub fn subscribe_created(&self) -> UnboundedReceiver<String> {
+        let (tx, rx) = unbounded_channel();
+        self.created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(tx);
+        rx
+    }
+
+    fn announce_created(&self, key: &str) {
+        self.created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|tx| tx.send(key.to_owned()).is_ok());
+    }
+
+    async fn open_file(&self, key: &str) -> Result<tokio::fs::File, BlobError> {
+        let path = self.object_path(key)?;
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| io_error(key, e))?;
+        let meta = file.metadata().await.map_err(|e| io_error(key, e))?;
+        if !meta.is_file() {
+            return Err(BlobError::NotFound(key.to_owned()));
+        }
+        Ok(file)
     }
 
     pub fn root(&self) -> &Path {
@@ -131,6 +168,7 @@ impl BlobStore for FsBlobStore {
         let root = self.root.clone();
         let key = key.to_owned();
         let content_type = content_type.to_owned();
+        let written = key.clone();
         blocking(move || {
             // The type goes first: a reader that finds the bytes also finds their type.
             write_atomically(
@@ -142,13 +180,37 @@ impl BlobStore for FsBlobStore {
             write_atomically(&root, &root.join("objects").join(&key), &bytes)
                 .map_err(|e| io_error(&key, e))
         })
-        .await
+        .await?;
+        self.announce_created(&written);
+        Ok(())
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
         let path = self.object_path(key)?;
         let key = key.to_owned();
         blocking(move || read_object(&path, &key)).await
+    }
+
+    async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Vec<u8>, BlobError> {
+        let mut file = self.open_file(key).await?;
+        let size = file.metadata().await.map_err(|e| io_error(key, e))?.len();
+        let (start, end) = (range.start.min(size), range.end.min(size));
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(|e| io_error(key, e))?;
+        let mut bytes = vec![0; (end - start) as usize];
+        file.read_exact(&mut bytes)
+            .await
+            .map_err(|e| io_error(key, e))?;
+        Ok(bytes)
+    }
+
+    /// Blobs are replaced by rename, so an open file is one whole version to its end.
+    async fn open(&self, key: &str) -> Result<BlobReader, BlobError> {
+        Ok(Box::pin(self.open_file(key).await?))
     }
 
     async fn size(&self, key: &str) -> Result<u64, BlobError> {

@@ -7,7 +7,8 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use herald_ports::{BlobError, BlobStore};
+use herald_ports::{BlobError, BlobReader, BlobStore};
+use std::ops::Range;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -54,6 +55,28 @@ impl S3BlobStore {
         }
     }
 
+    async fn get_object(
+        &self,
+        key: &str,
+        range: Option<String>,
+    ) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, BlobError> {
+        validate_key(key)?;
+        self.client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_range(range)
+            .send()
+            .await
+            .map_err(|e| {
+                if is_404(&e) || e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
+                    BlobError::NotFound(key.to_owned())
+                } else {
+                    unavailable(key, e)
+                }
+            })
+    }
+
     fn presigning(valid_for: Duration) -> Result<PresigningConfig, BlobError> {
         // S3 allows at most a week; asking for more is the caller's mistake, not an outage.
         PresigningConfig::expires_in(valid_for)
@@ -78,27 +101,27 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
-        validate_key(key)?;
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| {
-                if is_404(&e) || e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
-                    BlobError::NotFound(key.to_owned())
-                } else {
-                    unavailable(key, e)
-                }
-            })?;
-        let body = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| BlobError::Unavailable(format!("{key}: reading the body: {e}")))?;
-        Ok(body.into_bytes().to_vec())
+        let out = self.get_object(key, None).await?;
+        collect(key, out.body).await
+    }
+
+    async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Vec<u8>, BlobError> {
+        if range.start >= range.end {
+            return Ok(Vec::new());
+        }
+        // HTTP ranges are inclusive; S3 cuts one that runs past the end, and answers 416 for
+        // one that starts there.
+        let header = format!("bytes={}-{}", range.start, range.end - 1);
+        match self.get_object(key, Some(header)).await {
+            Ok(out) => collect(key, out.body).await,
+            Err(BlobError::Unavailable(m)) if m.contains("InvalidRange") => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn open(&self, key: &str) -> Result<BlobReader, BlobError> {
+        let out = self.get_object(key, None).await?;
+        Ok(Box::pin(out.body.into_async_read()))
     }
 
     async fn size(&self, key: &str) -> Result<u64, BlobError> {
@@ -172,6 +195,14 @@ impl BlobStore for S3BlobStore {
 /// HEAD answers have no body, so a missing object may come back as a bare 404 without a code.
 fn is_404<E>(e: &SdkError<E, HttpResponse>) -> bool {
     e.raw_response().is_some_and(|r| r.status().as_u16() == 404)
+}
+
+async fn collect(key: &str, body: ByteStream) -> Result<Vec<u8>, BlobError> {
+    let body = body
+        .collect()
+        .await
+        .map_err(|e| BlobError::Unavailable(format!("{key}: reading the body: {e}")))?;
+    Ok(body.into_bytes().to_vec())
 }
 
 fn unavailable(key: &str, e: impl std::error::Error) -> BlobError {

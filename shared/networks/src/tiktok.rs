@@ -385,11 +385,8 @@ impl TiktokConnector {
         checkpoint: &dyn Checkpoint,
     ) -> Result<String, NetworkError> {
         let video = &request.media[0];
-        let bytes =
-            self.blobs.get(&video.blob_key).await.map_err(|e| {
-                NetworkError::transient(format!("tiktok: cannot read the video: {e}"))
-            })?;
-        let size = bytes.len() as u64;
+        let read_error = |e| NetworkError::transient(format!("tiktok: cannot read the video: {e}"));
+        let size = self.blobs.size(&video.blob_key).await.map_err(read_error)?;
         let plan = chunk_plan(size);
         let body = json!({
             "post_info": {
@@ -415,7 +412,12 @@ impl TiktokConnector {
         checkpoint.record("publish_id", &publish_id).await?;
         let upload_url = field(&data, "upload_url")?;
         for (start, end) in chunk_ranges(size, plan) {
-            let chunk = bytes[start as usize..=end as usize].to_vec();
+            // One chunk in memory at a time (TikTok's chunks are 5 to 64 MB).
+            let chunk = self
+                .blobs
+                .get_range(&video.blob_key, start..end + 1)
+                .await
+                .map_err(read_error)?;
             let resp = send(
                 self.http
                     .put(&upload_url)

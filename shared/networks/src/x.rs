@@ -186,9 +186,10 @@ impl XConnector {
     /// Uploads one media item through the chunked v2 flow and returns its media id once X
     /// has finished processing it.
     async fn upload(&self, token: &str, media: &MediaRef) -> Result<String, NetworkError> {
-        let bytes = self.blobs.get(&media.blob_key).await.map_err(|e| {
-            NetworkError::transient(format!("x: could not read media {}: {e}", media.id))
-        })?;
+        let read_error =
+            |e| NetworkError::transient(format!("x: could not read media {}: {e}", media.id));
+        // The size from the store, not the record: the chunks must add up to what is there.
+        let total = self.blobs.size(&media.blob_key).await.map_err(read_error)?;
         let category = media_category(&media.content_type);
         let init = self
             .call(
@@ -197,7 +198,7 @@ impl XConnector {
                     .post(self.url("2/media/upload/initialize"))
                     .json(&json!({
                         "media_type": media.content_type,
-                        "total_bytes": bytes.len(),
+                        "total_bytes": total,
                         "media_category": category,
                     })),
                 token,
@@ -208,12 +209,19 @@ impl XConnector {
             .and_then(Value::as_str)
             .ok_or_else(|| NetworkError::transient("x: media initialize answered no id"))?
             .to_owned();
-        for (index, chunk) in bytes.chunks(CHUNK).enumerate() {
+        // One chunk in memory at a time: a 512 MB video never has to fit whole.
+        for (index, start) in (0..total).step_by(CHUNK).enumerate() {
+            let end = (start + CHUNK as u64).min(total);
+            let chunk = self
+                .blobs
+                .get_range(&media.blob_key, start..end)
+                .await
+                .map_err(read_error)?;
             let form = reqwest::multipart::Form::new()
                 .text("segment_index", index.to_string())
                 .part(
                     "media",
-                    reqwest::multipart::Part::bytes(chunk.to_vec())
+                    reqwest::multipart::Part::bytes(chunk)
                         .file_name("chunk")
                         .mime_str("application/octet-stream")
                         .expect("constant mime type"),

@@ -2,7 +2,12 @@
 //! `ws_.../media/med_.../original`; the workspace id leads, as in the table.
 
 use async_trait::async_trait;
+use std::ops::Range;
+use std::pin::Pin;
 use std::time::Duration;
+
+/// A blob's bytes as a stream: video and large uploads never have to fit in memory.
+pub type BlobReader = Pin<Box<dyn tokio::io::AsyncRead + Send>>;
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BlobError {
@@ -17,7 +22,13 @@ pub enum BlobError {
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError>;
+    /// The whole blob in memory: for small media (images, thumbnails) only.
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError>;
+    /// Bytes `range` of a blob, cut at its end (a range starting at or past the end answers
+    /// no bytes): chunked uploads read one chunk at a time.
+    async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Vec<u8>, BlobError>;
+    /// The blob as a stream, read as it is consumed.
+    async fn open(&self, key: &str) -> Result<BlobReader, BlobError>;
     /// Size in bytes, or NotFound.
     async fn size(&self, key: &str) -> Result<u64, BlobError>;
     async fn delete(&self, key: &str) -> Result<(), BlobError>;

@@ -8,7 +8,7 @@ pub mod network;
 pub mod random;
 pub mod table;
 
-pub use blob::{BlobError, BlobStore};
+pub use blob::{BlobError, BlobReader, BlobStore};
 pub use bus::{BusError, BusEvent, EventBus};
 pub use clock::Clock;
 pub use network::{

@@ -308,6 +308,56 @@ async fn a_presigned_put_then_a_presigned_get_carry_the_bytes_over_http(f: Fixtu
     assert_eq!(got.bytes().await.unwrap().to_vec(), bytes);
 }
 
+async fn ranges_read_exactly_their_bytes_and_stop_at_the_end(f: Fixture) {
+    let bytes = sample_bytes();
+    f.store.put(KEY, bytes.clone(), "video/mp4").await.unwrap();
+    assert_eq!(f.store.get_range(KEY, 0..1).await.unwrap(), bytes[..1]);
+    assert_eq!(
+        f.store.get_range(KEY, 1000..2500).await.unwrap(),
+        bytes[1000..2500]
+    );
+    // A range running past the end is cut there; one starting at or past it is empty.
+    assert_eq!(
+        f.store.get_range(KEY, 2900..9000).await.unwrap(),
+        bytes[2900..]
+    );
+    assert!(f.store.get_range(KEY, 3000..4000).await.unwrap().is_empty());
+    assert!(f.store.get_range(KEY, 10..10).await.unwrap().is_empty());
+    assert!(matches!(
+        f.store.get_range("ws_01/media/nothing", 0..10).await,
+        Err(BlobError::NotFound(_))
+    ));
+    assert!(matches!(
+        f.store.get_range("../outside", 0..10).await,
+        Err(BlobError::InvalidKey(_))
+    ));
+}
+
+async fn an_opened_blob_streams_all_its_bytes(f: Fixture) {
+    use tokio::io::AsyncReadExt;
+    // Larger than any single read buffer, so the stream really comes in several reads.
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(3 * 1024 * 1024 + 17).collect();
+    f.store.put(KEY, bytes.clone(), "video/mp4").await.unwrap();
+    let mut reader = f.store.open(KEY).await.unwrap();
+    let mut chunk = vec![0; 64 * 1024];
+    let (mut read, mut reads) = (Vec::new(), 0);
+    loop {
+        let n = reader.read(&mut chunk).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        reads += 1;
+        read.extend_from_slice(&chunk[..n]);
+    }
+    assert!(reads > 1, "read in pieces");
+    assert_eq!(read.len(), bytes.len());
+    assert!(read == bytes, "the streamed bytes are the blob's");
+    assert!(matches!(
+        f.store.open("ws_01/media/nothing").await.map(|_| ()),
+        Err(BlobError::NotFound(_))
+    ));
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod fs {
@@ -338,6 +388,8 @@ conformance!(
     blobs_under_one_prefix_are_independent,
     invalid_keys_are_refused_and_nothing_is_written,
     a_presigned_put_then_a_presigned_get_carry_the_bytes_over_http,
+    ranges_read_exactly_their_bytes_and_stop_at_the_end,
+    an_opened_blob_streams_all_its_bytes,
 );
 
 /// The parts of a filesystem presigned URL that `verify_presigned` takes.
@@ -499,6 +551,29 @@ mod fs_only {
             Err(BlobError::InvalidKey(_))
         ));
         assert_eq!(f.store.get(KEY).await.unwrap(), vec![1]);
+    }
+
+    #[tokio::test]
+    async fn every_whole_write_is_announced_once_as_s3_announces_object_created() {
+        let dir = TempDir::new();
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let store = FsBlobStore::new(dir.path(), "http://127.0.0.1:9", vec![1], clock).unwrap();
+        let mut created = store.subscribe_created();
+        store.put(KEY, vec![1; 10], "image/jpeg").await.unwrap();
+        // A refused write announces nothing.
+        assert!(store.put("../x", vec![1], "image/jpeg").await.is_err());
+        store
+            .put("ws_01/other", vec![2], "image/png")
+            .await
+            .unwrap();
+        assert_eq!(created.recv().await.as_deref(), Some(KEY));
+        // Announced only once the blob is readable.
+        assert_eq!(store.size(KEY).await.unwrap(), 10);
+        assert_eq!(created.recv().await.as_deref(), Some("ws_01/other"));
+        assert!(created.try_recv().is_err());
+        // A dropped subscriber is forgotten; writing still works.
+        drop(created);
+        store.put(KEY, vec![3], "image/jpeg").await.unwrap();
     }
 
     #[tokio::test]

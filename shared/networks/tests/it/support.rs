@@ -15,9 +15,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wiremock::{MockServer, Request};
 
-/// A blob store in memory: the connectors only read media bytes from it.
+/// A blob store in memory: the connectors only read media bytes from it. It remembers how
+/// they read, so a test can tell a chunked upload from one that loaded the whole file.
 #[derive(Default)]
-pub struct MemoryBlobs(Mutex<HashMap<String, (Vec<u8>, String)>>);
+pub struct MemoryBlobs {
+    objects: Mutex<HashMap<String, (Vec<u8>, String)>>,
+    /// Keys read whole with `get`.
+    pub whole_reads: Mutex<Vec<String>>,
+    /// Byte ranges read with `get_range`, as (start, end).
+    pub range_reads: Mutex<Vec<(usize, usize)>>,
+}
 
 impl MemoryBlobs {
     pub fn with(key: &str, bytes: Vec<u8>, content_type: &str) -> Self {
@@ -28,10 +35,19 @@ impl MemoryBlobs {
 
     /// Stores without the `async` of [`BlobStore::put`], for setting a double up.
     pub fn insert(&self, key: &str, bytes: Vec<u8>, content_type: &str) {
-        self.0
+        self.objects
             .lock()
             .unwrap()
             .insert(key.to_owned(), (bytes, content_type.to_owned()));
+    }
+
+    fn bytes(&self, key: &str) -> Result<Vec<u8>, BlobError> {
+        self.objects
+            .lock()
+            .unwrap()
+            .get(key)
+            .map(|(b, _)| b.clone())
+            .ok_or_else(|| BlobError::NotFound(key.to_owned()))
     }
 }
 
@@ -42,18 +58,28 @@ impl BlobStore for MemoryBlobs {
         Ok(())
     }
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
-        self.0
-            .lock()
-            .unwrap()
-            .get(key)
-            .map(|(b, _)| b.clone())
-            .ok_or_else(|| BlobError::NotFound(key.to_owned()))
+        self.whole_reads.lock().unwrap().push(key.to_owned());
+        self.bytes(key)
+    }
+    async fn get_range(
+        &self,
+        key: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<Vec<u8>, BlobError> {
+        let bytes = self.bytes(key)?;
+        let end = (range.end as usize).min(bytes.len());
+        let start = (range.start as usize).min(end);
+        self.range_reads.lock().unwrap().push((start, end));
+        Ok(bytes[start..end].to_vec())
+    }
+    async fn open(&self, key: &str) -> Result<herald_ports::BlobReader, BlobError> {
+        Ok(Box::pin(std::io::Cursor::new(self.bytes(key)?)))
     }
     async fn size(&self, key: &str) -> Result<u64, BlobError> {
-        Ok(self.get(key).await?.len() as u64)
+        Ok(self.bytes(key)?.len() as u64)
     }
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
-        self.0.lock().unwrap().remove(key);
+        self.objects.lock().unwrap().remove(key);
         Ok(())
     }
     async fn presign_get(&self, key: &str, _valid_for: Duration) -> Result<String, BlobError> {

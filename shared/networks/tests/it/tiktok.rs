@@ -32,19 +32,33 @@ fn ok(name: &str) -> ResponseTemplate {
 }
 
 fn connector(server: &MockServer, visibility: Visibility, video: &[u8]) -> TiktokConnector {
+    connector_reading(server, visibility, video).0
+}
+
+/// The connector and the blob store it reads the video from.
+fn connector_reading(
+    server: &MockServer,
+    visibility: Visibility,
+    video: &[u8],
+) -> (TiktokConnector, Arc<MemoryBlobs>) {
     let clock = Arc::new(ManualClock::new(start()));
     // The bytes the connector uploads.
-    let blobs = MemoryBlobs::with("ws/media/video", video.to_vec(), "video/mp4");
+    let blobs = Arc::new(MemoryBlobs::with(
+        "ws/media/video",
+        video.to_vec(),
+        "video/mp4",
+    ));
     let app = oauth_app("client-key", "client-secret", "tiktok");
-    TiktokConnector::new(
+    let tt = TiktokConnector::new(
         reqwest::Client::new(),
         base_url(server, ""),
-        Arc::new(blobs),
+        blobs.clone(),
         clock,
         Some(app),
         visibility,
     )
-    .with_polling(no_wait_polling())
+    .with_polling(no_wait_polling());
+    (tt, blobs)
 }
 
 fn account(extra: Value) -> AccountContext {
@@ -117,7 +131,7 @@ async fn a_video_asks_creator_info_then_inits_uploads_and_polls_until_complete()
     let server = MockServer::start().await;
     video_flow(&server, "status_complete").await;
     let bytes: Vec<u8> = (0..4096u32).map(|i| (i % 251) as u8).collect();
-    let tt = connector(&server, Visibility::Widest, &bytes);
+    let (tt, blobs) = connector_reading(&server, Visibility::Widest, &bytes);
     let cp = Steps::default();
 
     let published = tt
@@ -147,6 +161,9 @@ async fn a_video_asks_creator_info_then_inits_uploads_and_polls_until_complete()
     let put = &received(&server, "PUT", "/upload/").await[0];
     assert_eq!(put.body, bytes);
     assert_eq!(put.headers["content-range"], "bytes 0-4095/4096");
+    // Read by its chunk's range, never loaded whole.
+    assert!(blobs.whole_reads.lock().unwrap().is_empty());
+    assert_eq!(*blobs.range_reads.lock().unwrap(), vec![(0, 4096)]);
     assert_eq!(put.headers["content-type"], "video/mp4");
     let status: Value = serde_json::from_slice(
         &received(&server, "POST", "/v2/post/publish/status/fetch/").await[0].body,

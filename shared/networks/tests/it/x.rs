@@ -545,3 +545,82 @@ async fn a_revoked_refresh_token_marks_the_account_for_reconnection() {
     assert_eq!(e.kind, NetworkErrorKind::Unauthorized);
     assert!(e.message.contains("Value passed for the token was invalid"));
 }
+
+#[tokio::test]
+async fn a_video_larger_than_one_chunk_is_read_and_appended_one_chunk_at_a_time() {
+    let s = setup().await;
+    const MB: usize = 1024 * 1024;
+    // 9 MB: two 4 MB segments and a 1 MB tail, each with its own bytes.
+    let bytes: Vec<u8> = (0..9 * MB).map(|i| (i / MB) as u8).collect();
+    s.blobs
+        .put("ws/media/v2/x", bytes.clone(), "video/mp4")
+        .await
+        .unwrap();
+    Mock::given(method("POST"))
+        .and(path("/2/media/upload/initialize"))
+        .and(body_json(json!({
+            "media_type": "video/mp4",
+            "total_bytes": 9 * MB,
+            "media_category": "tweet_video",
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("media_initialize.json")))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2/media/upload/1880028106020515840/append"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(3)
+        .mount(&s.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2/media/upload/1880028106020515840/finalize"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture("media_finalize_image.json")),
+        )
+        .mount(&s.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(fixture("create_post.json")))
+        .mount(&s.server)
+        .await;
+    let mut req = request("A long video");
+    req.media
+        .push(media("ws/media/v2/x", "video/mp4", 9 * MB as u64));
+    s.connector
+        .publish(&account(now()), &req, &Steps::default())
+        .await
+        .unwrap();
+
+    assert!(
+        s.blobs.whole_reads.lock().unwrap().is_empty(),
+        "the video was never loaded whole"
+    );
+    assert_eq!(
+        *s.blobs.range_reads.lock().unwrap(),
+        vec![(0, 4 * MB), (4 * MB, 8 * MB), (8 * MB, 9 * MB)]
+    );
+    let appends: Vec<_> = s
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path().ends_with("/append"))
+        .collect();
+    for (index, append) in appends.iter().enumerate() {
+        let body = &append.body;
+        assert!(
+            String::from_utf8_lossy(&body[..body.len().min(4096)])
+                .contains(&format!("\r\n\r\n{index}\r\n")),
+            "segment {index} carries its index"
+        );
+        let len = if index == 2 { MB } else { 4 * MB };
+        let marker = vec![index as u8 * 4; len.min(MB)];
+        assert!(
+            body.windows(marker.len()).any(|w| w == marker.as_slice()),
+            "segment {index} carries its own bytes"
+        );
+    }
+}
