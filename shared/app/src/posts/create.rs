@@ -1,0 +1,156 @@
+//! Creating a post: validated, then the post, its targets, any queue slot and the idempotency
+//! record in one transaction.
+
+use super::idempotency;
+use super::store::post_writes;
+use super::validate::validate;
+use super::view::{Created, NewPost, PostView};
+use crate::{AppError, Deps, new_id};
+use chrono::{DateTime, Utc};
+use herald_domain::{
+    AccountId, Platform, Post, PostId, PostLifecycle, Target, TargetStatus, WorkspaceId,
+};
+use herald_ports::TableError;
+
+pub async fn create(
+    deps: &Deps,
+    ws: &WorkspaceId,
+    new: NewPost,
+    idempotency_key: Option<&str>,
+) -> Result<Created, AppError> {
+    let now = deps.clock.now();
+    let idempotency = idempotency::Request::of(ws, idempotency_key, &new)?;
+    if let Some(request) = &idempotency
+        && let Some(replay) = request.replay(deps, now).await?
+    {
+        return Ok(replay);
+    }
+    if let Some(at) = new.scheduled_at {
+        Post::check_schedule(at, now)?;
+    }
+    if new.queue && new.scheduled_at.is_some() {
+        return Err(AppError::invalid(
+            "queue",
+            "give scheduled_at or queue, not both",
+        ));
+    }
+    let id = new_id!(deps, PostId);
+    let queue_slot = if new.queue {
+        Some(crate::queue::next_shared_free(deps, ws, &new.accounts, &id, now).await?)
+    } else {
+        None
+    };
+    let scheduled_at = new.scheduled_at.or(queue_slot.as_ref().map(|(at, _)| *at));
+    if let Some(recurrence) = &new.recurrence {
+        let start = scheduled_at.ok_or_else(|| {
+            AppError::invalid("recurrence", "a repeating post needs scheduled_at or queue")
+        })?;
+        recurrence.check(start)?;
+    }
+    let post = compose(
+        ws,
+        &new,
+        id,
+        scheduled_at,
+        queue_slot.as_ref().map(|(at, _)| *at),
+        now,
+    );
+    let accounts = validate(deps, &post).await?;
+    let targets = targets_of(&post, accounts);
+    let view = PostView::of(&post, &targets);
+    let mut ops = post_writes(&post, &targets);
+    let slot_ops = queue_slot.map(|(_, slot_ops)| {
+        let first = ops.len();
+        ops.extend(slot_ops);
+        first..ops.len()
+    });
+    if let Some(request) = &idempotency {
+        ops.push(request.record(&view, now));
+    }
+    let idempotency_op = ops.len() - 1;
+    match deps.table.transact(ops).await {
+        Ok(()) => {}
+        Err(TableError::TransactionCancelled { failed })
+            if slot_ops
+                .as_ref()
+                .is_some_and(|r| failed.iter().any(|i| r.contains(i))) =>
+        {
+            return Err(AppError::Conflict(
+                "another post took that queue slot just now; send again".into(),
+            ));
+        }
+        Err(TableError::TransactionCancelled { failed })
+            if idempotency.is_some() && failed.contains(&idempotency_op) =>
+        {
+            // A concurrent request with the same key won the race: answer as it did.
+            let request = idempotency.as_ref().expect("checked above");
+            return request
+                .replay(deps, now)
+                .await?
+                .ok_or_else(|| AppError::Conflict("the same request is in progress".into()));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(workspace = %ws, post = %post.id, targets = targets.len(), "post created");
+    Ok(Created {
+        post: view,
+        replayed: false,
+    })
+}
+
+/// The post a create makes, before validation.
+fn compose(
+    ws: &WorkspaceId,
+    new: &NewPost,
+    id: PostId,
+    scheduled_at: Option<DateTime<Utc>>,
+    queue_slot: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Post {
+    Post {
+        id: id.clone(),
+        workspace: ws.clone(),
+        text: new.text.clone(),
+        accounts: new.accounts.clone(),
+        variants: new.variants.clone(),
+        media: new.media.clone(),
+        tags: new.tags.iter().map(|t| t.trim().to_owned()).collect(),
+        kind: new.kind,
+        lifecycle: if scheduled_at.is_some() {
+            PostLifecycle::Scheduled
+        } else {
+            PostLifecycle::Draft
+        },
+        scheduled_at,
+        created_at: now,
+        updated_at: now,
+        recurrence: new.recurrence.clone(),
+        series: new.recurrence.as_ref().map(|_| id.clone()),
+        occurrence: new.recurrence.as_ref().map(|_| 1),
+        queue_slot,
+    }
+}
+
+/// One target per validated account, due with the post.
+fn targets_of(post: &Post, accounts: Vec<(AccountId, Platform)>) -> Vec<Target> {
+    accounts
+        .into_iter()
+        .map(|(account, platform)| Target {
+            workspace: post.workspace.clone(),
+            post: post.id.clone(),
+            account,
+            platform,
+            status: if post.scheduled_at.is_some() {
+                TargetStatus::Scheduled
+            } else {
+                TargetStatus::Draft
+            },
+            due_at: post.scheduled_at,
+            remote_id: None,
+            url: None,
+            error: None,
+            published_at: None,
+            attempts: 0,
+        })
+        .collect()
+}

@@ -1,0 +1,20 @@
+//! Composing, scheduling and cancelling posts. A post and all its targets are written in one
+//! transaction, together with the idempotency record when the client sent a key.
+
+mod calendar;
+mod cancel;
+mod create;
+mod idempotency;
+mod schedule;
+mod series;
+mod store;
+mod validate;
+mod view;
+
+pub use calendar::{CALENDAR_MAX, calendar};
+pub use cancel::cancel;
+pub use create::create;
+pub use schedule::schedule;
+pub use series::ensure_next_occurrence;
+pub use store::{get, load};
+pub use view::{Created, NewPost, PostView, TargetView};

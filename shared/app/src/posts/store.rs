@@ -1,0 +1,77 @@
+//! How a post and its targets are kept: one partition per post.
+
+use crate::records::{self, TargetRecord, attr, from_json, json_item, ms};
+use crate::{AppError, Deps};
+use herald_domain::{Post, PostId, PostLifecycle, Target, WorkspaceId};
+use herald_ports::{Condition, Item, Query, TxOp, Value};
+use herald_storage::keys;
+
+use super::view::PostView;
+
+pub(super) fn post_item(post: &Post) -> Item {
+    let mut item = json_item(&keys::post(&post.workspace, &post.id), "post", post);
+    let lifecycle = match post.lifecycle {
+        PostLifecycle::Draft => "draft",
+        PostLifecycle::Scheduled => "scheduled",
+        PostLifecycle::Cancelled => "cancelled",
+    };
+    item.insert(attr::LIFECYCLE.into(), lifecycle.into());
+    if let Some(at) = post.scheduled_at {
+        item.insert(attr::SCHEDULED_AT.into(), ms(at));
+        let (pk, sk) = keys::calendar(&post.workspace, at, &post.id);
+        item.insert(keys::GSI2_PK.into(), pk.into());
+        item.insert(keys::GSI2_SK.into(), sk.into());
+    }
+    item
+}
+
+/// The writes creating a post and its targets; targets of a repeating post are marked, so the
+/// publisher knows to make the next occurrence.
+pub(super) fn post_writes(post: &Post, targets: &[Target]) -> Vec<TxOp> {
+    let mut ops = vec![TxOp::Put {
+        item: post_item(post),
+        condition: Some(Condition::item_absent()),
+    }];
+    ops.extend(targets.iter().map(|t| {
+        let mut item = records::target_item(t);
+        if post.recurrence.is_some() {
+            item.insert(records::attr::RECURRING.into(), Value::Bool(true));
+        }
+        TxOp::Put {
+            item,
+            condition: Some(Condition::item_absent()),
+        }
+    }));
+    ops
+}
+
+/// A post and its targets as stored.
+pub async fn load(
+    deps: &Deps,
+    ws: &WorkspaceId,
+    id: &PostId,
+) -> Result<(Post, Vec<TargetRecord>), AppError> {
+    let items = deps
+        .table
+        .query_all(Query::table(keys::post_partition(ws, id)))
+        .await?;
+    let mut post = None;
+    let mut targets = Vec::new();
+    for item in &items {
+        match item.get(records::KIND).and_then(Value::as_s) {
+            Some("post") => post = Some(from_json::<Post>(item)?),
+            Some("target") => targets.push(records::target_from(item)?),
+            _ => {}
+        }
+    }
+    let post = post.ok_or(AppError::NotFound("post"))?;
+    Ok((post, targets))
+}
+
+pub async fn get(deps: &Deps, ws: &WorkspaceId, id: &PostId) -> Result<PostView, AppError> {
+    let (post, targets) = load(deps, ws, id).await?;
+    let mut targets: Vec<Target> = targets.into_iter().map(|r| r.target).collect();
+    // The order the post named its accounts in, as the create answer has it.
+    targets.sort_by_key(|t| post.accounts.iter().position(|a| *a == t.account));
+    Ok(PostView::of(&post, &targets))
+}
