@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod error;
+pub mod event;
 pub mod ids;
 pub mod limits;
 pub mod media;
@@ -12,6 +13,7 @@ pub mod workspace;
 
 pub use account::{Account, AccountStatus};
 pub use error::{DomainError, FieldError};
+pub use event::{Event, EventKind};
 pub use ids::{AccountId, ApiKeyId, EventId, MediaId, PostId, WorkspaceId};
 pub use limits::{NetworkLimits, RateLimit, TextCounting};
 pub use media::{MediaItem, MediaStatus, Rendition};
