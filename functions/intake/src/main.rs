@@ -1,9 +1,18 @@
-use herald_platform::{Config, build, telemetry};
+use herald_platform::{Config, admin_key, build, telemetry};
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
-    let built = build(&Config::from_env()?).await?;
+    let config = Config::from_env()?;
+    let built = build(&config).await?;
+    // As `herald serve` does: the configured admin key is the admin key, the one before revoked.
+    let admin = admin_key::configured(&config).await?;
+    if let Some(token) =
+        herald_app::auth::ensure_admin_key(&built.deps, admin.as_ref().map(|k| k.expose())).await?
+    {
+        // Only without AWS (admin_key::configured requires a key there).
+        println!("Admin key (shown once, keep it): {token}");
+    }
     lambda_http::run(herald_intake::router(Arc::new(built.deps))).await
 }

@@ -243,11 +243,7 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
             event_bus,
             endpoint,
         } => {
-            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-            if let Some(endpoint) = endpoint {
-                loader = loader.endpoint_url(endpoint);
-            }
-            let sdk = loader.load().await;
+            let sdk = crate::aws::sdk_config(endpoint.as_deref()).await;
             let s3_config = aws_sdk_s3::config::Builder::from(&sdk)
                 .force_path_style(endpoint.is_some())
                 .build();

@@ -57,7 +57,11 @@ pub struct Config {
     pub public_url: String,
     /// The AES-256 key sealing account credentials (base64); embedded: kept in the data dir.
     pub encryption_key: Option<Secret>,
+    /// The admin key (`HERALD_ADMIN_KEY`); when set it wins over `admin_key_parameter`.
     pub admin_key: Option<Secret>,
+    /// On AWS: the SSM SecureString holding the admin key (`HERALD_ADMIN_KEY_PARAMETER`), read
+    /// at cold start (see `admin_key`).
+    pub admin_key_parameter: Option<String>,
     pub allow_loopback: bool,
     /// OAuth app registrations (`HERALD_<NETWORK>_CLIENT_ID` / `_CLIENT_SECRET`); a network
     /// whose app is not configured is not offered.
@@ -124,7 +128,17 @@ impl Config {
             backend,
             public_url: var("HERALD_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into()),
             encryption_key: var("HERALD_ENCRYPTION_KEY").map(Secret::new),
-            admin_key: var("HERALD_ADMIN_KEY").map(Secret::new),
+            admin_key: var("HERALD_ADMIN_KEY")
+                .map(|key| {
+                    herald_app::auth::check_admin_token(&key)
+                        .map(|()| Secret::new(key))
+                        .map_err(|message| ConfigError::Invalid {
+                            name: "HERALD_ADMIN_KEY",
+                            message,
+                        })
+                })
+                .transpose()?,
+            admin_key_parameter: var("HERALD_ADMIN_KEY_PARAMETER"),
             allow_loopback: flag("HERALD_ALLOW_LOOPBACK")?,
             network_apps: Platform::ALL
                 .into_iter()

@@ -1,8 +1,11 @@
 //! Configuration, bootstrap and telemetry: where the backends are chosen, once, from config.
 
+pub mod admin_key;
+#[cfg(feature = "aws")]
+mod aws;
 pub mod bootstrap;
 pub mod config;
 pub mod telemetry;
 
 pub use bootstrap::{Built, build};
-pub use config::{Backend, Config, ConfigError};
+pub use config::{Backend, Config, ConfigError, Secret};

@@ -3,6 +3,7 @@
 //! problem that changes nothing. The router runs in process; the publisher is driven explicitly.
 
 mod accounts;
+mod admin_key;
 mod auth;
 mod bad_input;
 mod posts;

@@ -1,0 +1,17 @@
+use herald_platform::{Config, build, telemetry};
+use lambda_runtime::{LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    telemetry::init();
+    let built = build(&Config::from_env()?).await?;
+    let deps = &built.deps;
+    lambda_runtime::run(service_fn(
+        |event: LambdaEvent<herald_relay::StreamBatch>| async move {
+            herald_relay::handle(deps, event.payload)
+                .await
+                .map_err(lambda_runtime::Error::from)
+        },
+    ))
+    .await
+}

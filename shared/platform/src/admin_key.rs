@@ -1,0 +1,73 @@
+//! Where a Lambda function's admin key comes from. `HERALD_ADMIN_KEY` wins; otherwise, on AWS,
+//! the SSM SecureString named by `HERALD_ADMIN_KEY_PARAMETER` is read once at cold start.
+//! CloudFormation cannot resolve a SecureString into a function's environment, and a plain
+//! parameter or a literal would show the key to anyone who may read the function's settings;
+//! the function's role may read this one parameter only.
+
+use crate::config::{Backend, Config, ConfigError, Secret};
+
+const PARAMETER: &str = "HERALD_ADMIN_KEY_PARAMETER";
+
+/// The admin key the intake function installs at cold start (`herald_app::auth::
+/// ensure_admin_key`). On AWS one is required: there is no console to print a made-up key to
+/// once, and a key written to the logs would stay readable there.
+pub async fn configured(config: &Config) -> Result<Option<Secret>, ConfigError> {
+    if let Some(key) = &config.admin_key {
+        return Ok(Some(key.clone()));
+    }
+    match (&config.backend, &config.admin_key_parameter) {
+        (Backend::Embedded { .. }, None) => Ok(None),
+        (Backend::Aws { .. }, None) => Err(ConfigError::Missing {
+            name: "HERALD_ADMIN_KEY or HERALD_ADMIN_KEY_PARAMETER",
+            backend: "aws",
+        }),
+        (backend, Some(name)) => {
+            let key = read_parameter(backend, name).await?;
+            herald_app::auth::check_admin_token(key.expose()).map_err(|message| {
+                ConfigError::Invalid {
+                    name: PARAMETER,
+                    message: format!("the value of {name} {message}"),
+                }
+            })?;
+            Ok(Some(key))
+        }
+    }
+}
+
+#[cfg(feature = "aws")]
+async fn read_parameter(backend: &Backend, name: &str) -> Result<Secret, ConfigError> {
+    let endpoint = match backend {
+        Backend::Aws { endpoint, .. } => endpoint.as_deref(),
+        Backend::Embedded { .. } => None,
+    };
+    let ssm = aws_sdk_ssm::Client::new(&crate::aws::sdk_config(endpoint).await);
+    let answer = ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| ConfigError::Invalid {
+            name: PARAMETER,
+            message: format!(
+                "cannot read SSM parameter {name}: {}",
+                aws_sdk_ssm::error::DisplayErrorContext(e)
+            ),
+        })?;
+    answer
+        .parameter
+        .and_then(|p| p.value)
+        .map(Secret::new)
+        .ok_or_else(|| ConfigError::Invalid {
+            name: PARAMETER,
+            message: format!("SSM parameter {name} has no value"),
+        })
+}
+
+#[cfg(not(feature = "aws"))]
+async fn read_parameter(_backend: &Backend, _name: &str) -> Result<Secret, ConfigError> {
+    Err(ConfigError::Invalid {
+        name: PARAMETER,
+        message: "this build has no AWS support (feature `aws`)".into(),
+    })
+}
