@@ -8,7 +8,8 @@ use herald_app::{AppError, Deps};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
-/// The authenticated caller.
+/// The authenticated caller: `Authorization: Bearer <key>`, the scheme in any case
+/// (RFC 9110 makes auth schemes case-insensitive).
 pub struct Caller(pub Principal);
 
 impl FromRequestParts<Arc<Deps>> for Caller {
@@ -19,10 +20,81 @@ impl FromRequestParts<Arc<Deps>> for Caller {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(bearer_token)
             .ok_or(ApiError::App(AppError::Unauthorized))?;
         Ok(Caller(auth::authenticate(deps, token).await?))
+    }
+}
+
+/// The token of a `Bearer` credential, or None for another scheme or an empty token.
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Query parameters, each named at most once: a repeated one is refused (400 naming it)
+/// instead of one of its values being picked silently.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map_err(|e| ApiError::Malformed(e.body_text()))?
+            .0;
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, _) in &pairs {
+            if !seen.insert(name.as_str()) {
+                return Err(ApiError::BadParameter {
+                    field: name.clone(),
+                    message: "given more than once".into(),
+                });
+            }
+        }
+        match axum::extract::Query::<T>::try_from_uri(&parts.uri) {
+            Ok(q) => Ok(Query(q.0)),
+            Err(e) => {
+                let text = e.body_text();
+                let message = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text)
+                    .to_owned();
+                let field = message
+                    .split('`')
+                    .nth(1)
+                    .unwrap_or("query")
+                    .to_owned();
+                Err(ApiError::invalid(&field, message))
+            }
+        }
+    }
+}
+
+/// Path parameters. A parameter that is not valid UTF-8 once percent-decoded is malformed.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(p) => Ok(Path(p.0)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => match e.kind() {
+                ErrorKind::InvalidUtf8InPathParam { key } => Err(ApiError::BadParameter {
+                    field: key.clone(),
+                    message: "not valid UTF-8 once percent-decoded".into(),
+                }),
+                _ => Err(ApiError::NotFound),
+            },
+            Err(other) => {
+                tracing::error!(error = %other, "a route's path parameters do not match its handler");
+                Err(ApiError::App(AppError::Corrupt("route parameters".into())))
+            }
+        }
     }
 }
 
@@ -49,9 +121,29 @@ impl<T: DeserializeOwned> FromRequest<Arc<Deps>> for Json<T> {
         }
         let bytes = axum::body::Bytes::from_request(req, deps)
             .await
-            .map_err(|_| ApiError::TooLarge)?;
+            .map_err(body_error)?;
         parse(&bytes).map(Json)
     }
+}
+
+/// Why a body could not be read: over the limit (413), not sent in time (408: the local
+/// server's body deadline fails the read with an `io::ErrorKind::TimedOut`), or cut off (400).
+fn body_error(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
+    use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+    if let BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) = rejection
+    {
+        return ApiError::TooLarge;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&rejection);
+    while let Some(e) = source {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return ApiError::BodyTimeout;
+        }
+        source = e.source();
+    }
+    ApiError::Malformed("the body could not be read to its end".into())
 }
 
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

@@ -23,8 +23,15 @@ struct Problem {
 pub enum ApiError {
     App(AppError),
     Malformed(String),
+    /// A query or path parameter that cannot be read at all (400, naming it).
+    BadParameter {
+        field: String,
+        message: String,
+    },
     UnsupportedMediaType,
     TooLarge,
+    /// The body did not arrive within the server's body deadline.
+    BodyTimeout,
     NotFound,
 }
 
@@ -71,6 +78,20 @@ impl IntoResponse for ApiError {
                 "malformed",
                 "Malformed request",
                 detail,
+                vec![],
+            ),
+            ApiError::BadParameter { field, message } => problem(
+                S::BAD_REQUEST,
+                "malformed",
+                "Malformed request",
+                format!("{field}: {message}"),
+                vec![FieldError::new(field, message)],
+            ),
+            ApiError::BodyTimeout => problem(
+                S::REQUEST_TIMEOUT,
+                "body-timeout",
+                "Request body too slow",
+                "the body did not arrive in time".into(),
                 vec![],
             ),
             ApiError::UnsupportedMediaType => problem(
@@ -170,4 +191,55 @@ impl IntoResponse for ApiError {
             },
         }
     }
+}
+
+/// The last word on every answer: an error that is not a problem yet (axum's own 405, a
+/// rejection of a layer) becomes one with the same status, keeping its headers (`Allow`).
+pub async fn ensure_problem(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let (slug, title, detail) = if status == StatusCode::METHOD_NOT_ALLOWED {
+        let allow = parts
+            .headers
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        (
+            "method-not-allowed",
+            "Method not allowed",
+            format!("this path answers {allow}"),
+        )
+    } else if status.is_server_error() {
+        tracing::error!(%status, body = %text, "a layer failed the request");
+        (
+            "internal",
+            "Internal error",
+            "something went wrong on our side; it was logged".into(),
+        )
+    } else {
+        let detail = if text.is_empty() {
+            status.canonical_reason().unwrap_or("refused").to_owned()
+        } else {
+            text
+        };
+        ("refused", status.canonical_reason().unwrap_or("Refused"), detail)
+    };
+    let mut answer = problem(status, slug, title, detail, vec![]);
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
 }

@@ -1,6 +1,7 @@
 //! Connecting social accounts to a workspace. Credentials are sealed (AES-GCM, bound to their
 //! workspace and account) before they touch the table, and opened only to call the network.
 
+use crate::page::{self, Page, PageRequest, Scope};
 use crate::records::{from_json, json_item};
 use crate::{AppError, Deps, new_id};
 use herald_domain::{Account, AccountId, AccountStatus, Platform, WorkspaceId};
@@ -159,6 +160,32 @@ pub async fn create(
     Ok(account.into())
 }
 
+/// One page of a workspace's accounts, in id order (oldest first).
+pub async fn page(
+    deps: &Deps,
+    ws: &WorkspaceId,
+    request: &PageRequest,
+) -> Result<Page<AccountView>, AppError> {
+    let (pk, prefix) = keys::accounts_of(ws);
+    let page = page::query(
+        deps,
+        &Scope::new(ws, "accounts"),
+        Query::table(pk).sk(prefix),
+        request,
+    )
+    .await?;
+    let items = page
+        .items
+        .iter()
+        .map(|i| from_json::<Account>(i).map(AccountView::from))
+        .collect::<Result<_, _>>()?;
+    Ok(Page {
+        items,
+        next: page.next,
+    })
+}
+
+/// Every account of a workspace, for use cases that need them all (the API pages: `page`).
 pub async fn list(deps: &Deps, ws: &WorkspaceId) -> Result<Vec<AccountView>, AppError> {
     let (pk, prefix) = keys::accounts_of(ws);
     let items = deps.table.query_all(Query::table(pk).sk(prefix)).await?;

@@ -3,9 +3,11 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod calendar;
 pub mod error;
 pub mod events;
 pub mod oauth;
+pub mod page;
 pub mod posts;
 pub mod publish;
 pub mod queue;

@@ -1,0 +1,82 @@
+//! Connecting an OAuth network: the consent redirect and the network's callback.
+
+use crate::Answer;
+use crate::extract::{Caller, Path, Query};
+use crate::problem::ApiError;
+use axum::Json as AxumJson;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use herald_app::{AppError, Deps};
+use herald_domain::Platform;
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+
+fn platform_param(raw: &str) -> Result<Platform, ApiError> {
+    Platform::parse(raw).ok_or(ApiError::App(AppError::NotFound("platform")))
+}
+
+/// `?handle=` names the account; any other parameter is a network id kept with the tokens
+/// (`page_id`, `board_id`, `author_urn`, ...).
+pub async fn start(
+    State(deps): State<Arc<Deps>>,
+    Caller(caller): Caller,
+    Path(platform): Path<String>,
+    Query(mut params): Query<std::collections::BTreeMap<String, String>>,
+) -> Answer {
+    let ws = caller.require_write()?;
+    let platform = platform_param(&platform)?;
+    let handle = params
+        .remove("handle")
+        .ok_or_else(|| ApiError::invalid("handle", "required: the account's handle"))?;
+    let ids = params
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect();
+    let url = herald_app::oauth::start(&deps, ws, platform, &handle, ids).await?;
+    let mut response = (
+        StatusCode::FOUND,
+        AxumJson(json!({ "authorize_url": url.as_str() })),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        axum::http::header::LOCATION,
+        url.as_str()
+            .parse()
+            .map_err(|_| ApiError::Malformed("consent URL".into()))?,
+    );
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct CallbackParams {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// The network sends the user back here; no Herald key: the one-time state is the proof.
+pub async fn callback(
+    State(deps): State<Arc<Deps>>,
+    Path(platform): Path<String>,
+    Query(params): Query<CallbackParams>,
+) -> Answer {
+    let platform = platform_param(&platform)?;
+    if let Some(error) = params.error {
+        let detail = params.error_description.unwrap_or_default();
+        return Err(ApiError::invalid(
+            "error",
+            format!("{platform} refused the connection: {error} {detail}"),
+        ));
+    }
+    let state = params
+        .state
+        .ok_or_else(|| ApiError::invalid("state", "required"))?;
+    let code = params
+        .code
+        .ok_or_else(|| ApiError::invalid("code", "required"))?;
+    let account = herald_app::oauth::callback(&deps, platform, &state, &code).await?;
+    Ok((StatusCode::CREATED, AxumJson(account)).into_response())
+}

@@ -1,0 +1,115 @@
+//! Posts: compose, read, the calendar, schedule, publish now, cancel.
+
+use super::post_id;
+use crate::Answer;
+use crate::extract::{Caller, Json, Path, Query};
+use crate::problem::ApiError;
+use axum::Json as AxumJson;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use chrono::{DateTime, Utc};
+use herald_app::page::PageRequest;
+use herald_app::posts::{self, NewPost};
+use herald_app::{Deps, calendar as cal};
+use serde::Deserialize;
+use std::sync::Arc;
+
+pub async fn create(
+    State(deps): State<Arc<Deps>>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    Json(body): Json<NewPost>,
+) -> Answer {
+    let ws = caller.require_write()?;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| ApiError::invalid("Idempotency-Key", "must be printable ASCII"))?,
+        ),
+    };
+    let created = posts::create(&deps, ws, body, key).await?;
+    let mut response = (StatusCode::CREATED, AxumJson(created.post)).into_response();
+    if created.replayed {
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            "true".parse().expect("static header"),
+        );
+    }
+    Ok(response)
+}
+
+pub async fn get(
+    State(deps): State<Arc<Deps>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Answer {
+    let view = posts::get(&deps, caller.workspace()?, &post_id(&id)?).await?;
+    Ok(AxumJson(view).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct Window {
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+fn time_param(name: &str, raw: Option<&str>) -> Result<DateTime<Utc>, ApiError> {
+    let raw = raw.ok_or_else(|| ApiError::invalid(name, "required (RFC 3339 time)"))?;
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| ApiError::invalid(name, format!("not an RFC 3339 time: {e}")))
+}
+
+pub async fn calendar(
+    State(deps): State<Arc<Deps>>,
+    Caller(caller): Caller,
+    Query(window): Query<Window>,
+) -> Answer {
+    let from = time_param("from", window.from.as_deref())?;
+    let to = time_param("to", window.to.as_deref())?;
+    let request = PageRequest::parse(window.limit.as_deref(), window.cursor.as_deref())?;
+    let page = cal::page(&deps, caller.workspace()?, from, to, &request).await?;
+    Ok(AxumJson(page).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleBody {
+    scheduled_at: DateTime<Utc>,
+}
+
+pub async fn schedule(
+    State(deps): State<Arc<Deps>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    Json(body): Json<ScheduleBody>,
+) -> Answer {
+    let ws = caller.require_write()?;
+    let view = posts::schedule(&deps, ws, &post_id(&id)?, body.scheduled_at).await?;
+    Ok(AxumJson(view).into_response())
+}
+
+pub async fn publish_now(
+    State(deps): State<Arc<Deps>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Answer {
+    let ws = caller.require_write()?;
+    let now = deps.clock.now();
+    let view = posts::schedule(&deps, ws, &post_id(&id)?, now).await?;
+    Ok((StatusCode::ACCEPTED, AxumJson(view)).into_response())
+}
+
+pub async fn cancel(
+    State(deps): State<Arc<Deps>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Answer {
+    let ws = caller.require_write()?;
+    posts::cancel(&deps, ws, &post_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

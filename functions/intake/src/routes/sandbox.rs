@@ -1,0 +1,42 @@
+//! `GET /v1/sandbox/{account}/outbox`: what the sandbox network received, oldest first.
+
+use super::{Paging, account_id};
+use crate::Answer;
+use crate::extract::{Caller, Path, Query};
+use crate::problem::ApiError;
+use axum::Json as AxumJson;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use herald_app::page::{self, Page, Scope};
+use herald_app::{AppError, Deps, accounts};
+use herald_domain::Platform;
+use herald_networks::sandbox;
+use herald_ports::Query as TableQuery;
+use herald_storage::keys;
+use std::sync::Arc;
+
+pub async fn outbox(
+    State(deps): State<Arc<Deps>>,
+    Caller(caller): Caller,
+    Path(account): Path<String>,
+    Query(paging): Query<Paging>,
+) -> Answer {
+    let ws = caller.workspace()?;
+    let id = account_id(&account)?;
+    let account = accounts::get(&deps, ws, &id).await?;
+    if account.platform != Platform::Sandbox {
+        return Err(ApiError::App(AppError::NotFound("sandbox account")));
+    }
+    let entries = page::query(
+        &deps,
+        &Scope::new(ws, &format!("outbox/{id}")),
+        TableQuery::table(keys::sandbox_outbox(ws, &id)),
+        &paging.request()?,
+    )
+    .await?;
+    let page = Page {
+        items: entries.items.iter().filter_map(sandbox::entry).collect(),
+        next: entries.next,
+    };
+    Ok(AxumJson(page).into_response())
+}

@@ -1,0 +1,177 @@
+//! Paging shared by every list (API.md, "Lists"): `?limit=` sizes a page (1–500, default 100)
+//! and `next` is an opaque cursor passed back as `?cursor=`.
+//!
+//! A cursor is the key of the last item answered, sealed with the server's key and bound to
+//! the list it came from (which list, which workspace, which window): a cursor from another
+//! list, another workspace or a tampered one does not open and is refused as `cursor`, never
+//! read as a position somewhere else.
+
+use crate::{AppError, Deps};
+use herald_ports::table::{PK, SK};
+use herald_ports::{Item, Query, Value};
+use herald_storage::keys;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 500;
+
+/// What the client asked for: a page size and where to go on from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+impl PageRequest {
+    /// The raw `limit` and `cursor` parameters, checked: 422 naming `limit` when it is not a
+    /// whole number from 1 to 500. An empty cursor is no cursor.
+    pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<PageRequest, AppError> {
+        let limit = match limit {
+            None => DEFAULT_LIMIT,
+            Some(raw) => match raw.trim().parse::<usize>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    return Err(AppError::invalid(
+                        "limit",
+                        format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                    ));
+                }
+            },
+        };
+        Ok(PageRequest {
+            limit,
+            cursor: cursor.filter(|c| !c.is_empty()).map(str::to_owned),
+        })
+    }
+
+    pub fn first(limit: usize) -> PageRequest {
+        PageRequest {
+            limit: limit.clamp(1, MAX_LIMIT),
+            cursor: None,
+        }
+    }
+}
+
+/// One page of a list, as the API answers it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next: self.next,
+        }
+    }
+}
+
+/// Which list a cursor belongs to: the workspace and whatever else fixes the list (its kind,
+/// an account, a window). Two lists with different scopes never accept each other's cursors.
+pub struct Scope(String);
+
+impl Scope {
+    pub fn new(ws: &herald_domain::WorkspaceId, list: &str) -> Scope {
+        Scope(format!("herald/cursor/{ws}/{list}"))
+    }
+}
+
+/// One page of `query`'s items, resuming after `page.cursor`. `next` is set only when more
+/// items follow, so the last page carries none.
+pub async fn query(
+    deps: &Deps,
+    scope: &Scope,
+    mut query: Query,
+    page: &PageRequest,
+) -> Result<Page<Item>, AppError> {
+    if let Some(cursor) = &page.cursor {
+        query.start_after = Some(open(deps, scope, cursor)?);
+    }
+    // One more than the page: whether it comes says whether there is a next page.
+    query.limit = Some(page.limit + 1);
+    let mut items = deps.table.query_all(query.clone()).await?;
+    let next = if items.len() > page.limit {
+        items.truncate(page.limit);
+        let last = items.last().expect("a full page has a last item");
+        Some(seal(deps, scope, &start_key(last, query.index.as_deref())))
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+/// The attributes a query resumes from: the table key, and the index key on an index.
+fn start_key(item: &Item, index: Option<&str>) -> BTreeMap<String, String> {
+    let mut names = vec![PK, SK];
+    match index {
+        Some(keys::GSI2) => names.extend([keys::GSI2_PK, keys::GSI2_SK]),
+        Some(keys::GSI1) => names.extend([keys::GSI1_PK, keys::GSI1_SK]),
+        _ => {}
+    }
+    names
+        .into_iter()
+        .filter_map(|n| Some((n.to_owned(), item.get(n)?.as_s()?.to_owned())))
+        .collect()
+}
+
+fn seal(deps: &Deps, scope: &Scope, key: &BTreeMap<String, String>) -> String {
+    let plain = serde_json::to_vec(key).expect("a key serializes");
+    // The sealer speaks standard base64; a cursor travels in a query string: base64url.
+    deps.sealer
+        .seal(&plain, scope.0.as_bytes())
+        .trim_end_matches('=')
+        .replace('+', "-")
+        .replace('/', "_")
+}
+
+fn open(deps: &Deps, scope: &Scope, cursor: &str) -> Result<Item, AppError> {
+    let refused = || {
+        AppError::invalid(
+            "cursor",
+            "not a cursor of this list: pass back the `next` of the page before",
+        )
+    };
+    if cursor.len() > 2048 || cursor.contains(['+', '/', '=']) {
+        return Err(refused());
+    }
+    let mut standard = cursor.replace('-', "+").replace('_', "/");
+    while standard.len() % 4 != 0 {
+        standard.push('=');
+    }
+    let plain = deps
+        .sealer
+        .open(&standard, scope.0.as_bytes())
+        .map_err(|_| refused())?;
+    let key: BTreeMap<String, String> = serde_json::from_slice(&plain).map_err(|_| refused())?;
+    Ok(key.into_iter().map(|(k, v)| (k, Value::S(v))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_outside_one_to_five_hundred_are_refused_naming_limit() {
+        for bad in [
+            "0",
+            "501",
+            "-1",
+            "abc",
+            "",
+            "1.5",
+            "99999999999999999999999",
+        ] {
+            match PageRequest::parse(Some(bad), None) {
+                Err(AppError::Invalid(errors)) => assert_eq!(errors[0].field, "limit", "{bad}"),
+                other => panic!("{bad:?} gave {other:?}"),
+            }
+        }
+        assert_eq!(PageRequest::parse(None, None).unwrap().limit, 100);
+        assert_eq!(PageRequest::parse(Some("1"), None).unwrap().limit, 1);
+        assert_eq!(PageRequest::parse(Some("500"), None).unwrap().limit, 500);
+    }
+}
