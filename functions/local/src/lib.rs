@@ -1,7 +1,10 @@
 //! `herald serve`: every Herald function in one process on the embedded store, for a laptop.
-//! The intake router answers HTTP, a fast tick drives the publisher's dispatcher and the event
-//! relay, and upkeep purges expired items. State lives only in the store: a kill -9 at any
-//! moment loses nothing, and the next start resolves whatever was in flight.
+//! The intake router answers HTTP; the publisher, relay, aggregator and transcoder run through
+//! the handlers their Lambdas call (see `hosts`); upkeep purges expired items. State lives only
+//! in the store: a kill -9 at any moment loses nothing, and the next start resolves whatever
+//! was in flight.
+
+pub mod hosts;
 
 use anyhow::Context;
 use herald_app::publish::{Dispatcher, PublishOptions};
@@ -72,12 +75,25 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "resolving work an earlier run left in flight"
         );
     }
-    let publisher = tokio::spawn(publisher_loop(
+    // Consumers first, so nothing the relay sends finds nobody listening.
+    let bus = built
+        .local_bus
+        .clone()
+        .context("the embedded backend has an in-process bus")?;
+    hosts::aggregator(&bus, deps.clone());
+    let blobs = built
+        .local_blobs
+        .clone()
+        .context("the embedded backend has a filesystem blob store")?;
+    let transcoder = hosts::transcoder(&blobs, deps.clone(), shutdown.clone());
+    // The relay stops last, after in-flight publishes have recorded their outcomes.
+    let relay_stop = tokio_util::sync::CancellationToken::new();
+    let relay = hosts::relay(deps.clone(), relay_stop.clone());
+    let publisher = hosts::publisher(
         dispatcher.clone(),
-        deps.clone(),
         Duration::from_millis(args.tick_ms.max(10)),
         shutdown.clone(),
-    ));
+    );
     let upkeep = tokio::spawn(upkeep_loop(
         built.embedded_table.clone(),
         deps.clock.clone(),
@@ -98,35 +114,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     shutdown.cancel();
     let _ = publisher.await;
     let _ = upkeep.await;
+    let _ = transcoder.await;
     if tokio::time::timeout(DRAIN, dispatcher.drain())
         .await
         .is_err()
     {
         tracing::warn!("in-flight publishes did not finish; the next start resolves them");
     }
+    // After the drain: the outcomes' events leave before the process does.
+    relay_stop.cancel();
+    let _ = relay.await;
     Ok(())
-}
-
-async fn publisher_loop(
-    dispatcher: Arc<Dispatcher>,
-    deps: herald_app::Deps,
-    every: Duration,
-    shutdown: tokio_util::sync::CancellationToken,
-) {
-    let mut ticker = tokio::time::interval(every);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = ticker.tick() => {}
-        }
-        if let Err(e) = dispatcher.tick().await {
-            tracing::warn!(error = %e, "publisher tick failed; trying again");
-        }
-        if let Err(e) = herald_app::events::relay(&deps, 1_000).await {
-            tracing::warn!(error = %e, "event relay failed; trying again");
-        }
-    }
 }
 
 async fn upkeep_loop(

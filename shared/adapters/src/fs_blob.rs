@@ -353,9 +353,9 @@ fn io_error(key: &str, e: std::io::Error) -> BlobError {
 fn write_atomically(root: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let tmp_dir = root.join("tmp");
-    std::fs::create_dir_all(&tmp_dir)?;
+    private_dirs(&tmp_dir)?;
     let parent = dest.parent().expect("a blob path has a parent");
-    std::fs::create_dir_all(parent).map_err(|e| match e.kind() {
+    private_dirs(parent).map_err(|e| match e.kind() {
         // A blob already sits where a directory of this key must go.
         ErrorKind::AlreadyExists => std::io::Error::new(ErrorKind::NotADirectory, e),
         _ => e,
@@ -366,10 +366,11 @@ fn write_atomically(root: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<(
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
     let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&tmp, dest)?;
@@ -380,6 +381,15 @@ fn write_atomically(root: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Media may be private until published: directories for the owner only (0700).
+fn private_dirs(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 async fn blocking<T: Send + 'static>(

@@ -17,6 +17,9 @@ use std::sync::Arc;
 pub struct Built {
     pub deps: Deps,
     pub local_bus: Option<Arc<InProcessBus>>,
+    /// The filesystem blob store when there is one: the local host hands what it announces
+    /// as written to the transcoder, as S3 notifications do on AWS.
+    pub local_blobs: Option<Arc<FsBlobStore>>,
     /// The embedded table, for upkeep only the local host does (TTL purge).
     pub embedded_table: Option<Arc<EmbeddedTable>>,
     pub sandbox: Arc<SandboxConnector>,
@@ -52,7 +55,7 @@ fn encryption_key(config: &Config) -> Result<[u8; 32], ConfigError> {
             backend: "aws",
         });
     };
-    std::fs::create_dir_all(data_dir).map_err(|e| io(data_dir, e))?;
+    private_dir(data_dir).map_err(|e| io(data_dir, e))?;
     let path = data_dir.join("encryption.key");
     if let Ok(existing) = std::fs::read_to_string(&path) {
         return decode(&existing);
@@ -60,6 +63,22 @@ fn encryption_key(config: &Config) -> Result<[u8; 32], ConfigError> {
     let key = SystemRandom.secret32();
     write_private(&path, engine.encode(key).as_bytes()).map_err(|e| io(&path, e))?;
     Ok(key)
+}
+
+/// The data directory holds the store (key hashes, sealed credentials), the sealing key and
+/// media: the owner's alone (0700), however it was created before.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        builder.mode(0o700);
+        builder.create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    builder.create(dir)
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -197,13 +216,13 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
     let oauth = Arc::new(oauth_setups(config));
     match &config.backend {
         Backend::Embedded { data_dir } => {
-            std::fs::create_dir_all(data_dir).map_err(|e| io(data_dir, e))?;
+            private_dir(data_dir).map_err(|e| io(data_dir, e))?;
             let table = Arc::new(
                 EmbeddedTable::open(data_dir.join("herald.redb")).map_err(|e| io(data_dir, e))?,
             );
             let signing_key =
                 Sha256::digest([b"herald blob urls".as_slice(), &key].concat()).to_vec();
-            let blobs: Arc<dyn BlobStore> = Arc::new(
+            let fs_blobs = Arc::new(
                 FsBlobStore::new(
                     data_dir.join("blobs"),
                     &config.public_url,
@@ -215,6 +234,7 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                     message: e.to_string(),
                 })?,
             );
+            let blobs: Arc<dyn BlobStore> = fs_blobs.clone();
             let bus = Arc::new(InProcessBus::new());
             let (connectors, sandbox) =
                 connectors(config, table.clone(), blobs.clone(), clock.clone());
@@ -232,6 +252,7 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
             Ok(Built {
                 deps,
                 local_bus: Some(bus),
+                local_blobs: Some(fs_blobs),
                 embedded_table: Some(table),
                 sandbox,
             })
@@ -275,6 +296,7 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                     oauth,
                 },
                 local_bus: None,
+                local_blobs: None,
                 embedded_table: None,
                 sandbox,
             })

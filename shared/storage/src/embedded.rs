@@ -108,8 +108,18 @@ fn corrupt(e: String) -> TableError {
 
 impl EmbeddedTable {
     /// Opens (or creates) the database file at `path`.
+    /// Opens (or creates) the store at `path`, readable by its owner only (0600): it holds
+    /// key hashes and sealed credentials.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, TableError> {
         let db = Database::create(path.as_ref()).map_err(storage)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path.as_ref(), std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| {
+                    TableError::Unavailable(format!("cannot make the store private: {e}"))
+                })?;
+        }
         Self::start(db)
     }
 

@@ -3,5 +3,6 @@
 
 mod support;
 
+mod hosts;
 mod kill9;
 mod serve;

@@ -95,6 +95,20 @@ impl Server {
         ))
     }
 
+    /// SIGTERM, as a service manager stops it, then waits for the exit.
+    pub fn stop(mut self) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let status = self.child.wait().expect("reap");
+        assert!(
+            status.success(),
+            "herald serve stopped with {status}:\n{}",
+            self.log_text()
+        );
+    }
+
     pub fn kill(mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reap");

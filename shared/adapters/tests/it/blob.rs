@@ -576,6 +576,27 @@ mod fs_only {
         store.put(KEY, vec![3], "image/jpeg").await.unwrap();
     }
 
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn blobs_on_disk_are_the_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = TempDir::new();
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let store = FsBlobStore::new(dir.path(), "http://127.0.0.1:9", vec![1], clock).unwrap();
+        store.put(KEY, vec![1; 10], "image/jpeg").await.unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let files = files_under(dir.path());
+        assert!(!files.is_empty());
+        for file in &files {
+            assert_eq!(mode(file), 0o600, "{}", file.display());
+            let mut parent = file.parent();
+            while let Some(p) = parent.filter(|p| *p != dir.path()) {
+                assert_eq!(mode(p), 0o700, "{}", p.display());
+                parent = p.parent();
+            }
+        }
+    }
+
     #[tokio::test]
     async fn a_base_url_that_is_not_http_is_refused() {
         let dir = TempDir::new();

@@ -312,3 +312,63 @@ mod eventbridge {
         ));
     }
 }
+
+fn recording_rule(
+    seen: Arc<std::sync::Mutex<Vec<String>>>,
+    fail_first: usize,
+) -> herald_adapters::memory_bus::Handler {
+    let failures = Arc::new(std::sync::atomic::AtomicUsize::new(fail_first));
+    Arc::new(move |e: BusEvent| {
+        let seen = seen.clone();
+        let failures = failures.clone();
+        Box::pin(async move {
+            let left = failures.load(std::sync::atomic::Ordering::SeqCst);
+            if left > 0 {
+                failures.store(left - 1, std::sync::atomic::Ordering::SeqCst);
+                return Err("not now".to_owned());
+            }
+            seen.lock().unwrap().push(e.id);
+            Ok(())
+        })
+    })
+}
+
+#[tokio::test]
+async fn a_rule_has_each_event_it_matches_before_publish_answers_and_a_failing_handler_is_retried()
+{
+    let bus = InProcessBus::new();
+    let published = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let failed = Arc::new(std::sync::Mutex::new(Vec::new()));
+    bus.add_rule(
+        "published",
+        |e| e.kind == "post.published",
+        recording_rule(published.clone(), 0),
+    );
+    // Fails twice, then succeeds: within the handler's tries.
+    bus.add_rule(
+        "failed",
+        |e| e.kind == "post.failed",
+        recording_rule(failed.clone(), 2),
+    );
+    bus.publish(&[
+        event(0, "post.published"),
+        event(1, "post.failed"),
+        event(2, "post.published"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(*published.lock().unwrap(), vec!["evt_0000", "evt_0002"]);
+    assert_eq!(*failed.lock().unwrap(), vec!["evt_0001"]);
+}
+
+#[tokio::test]
+async fn a_handler_that_keeps_failing_is_given_up_on_without_holding_back_the_others() {
+    let bus = InProcessBus::new();
+    let broken = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let healthy = Arc::new(std::sync::Mutex::new(Vec::new()));
+    bus.add_rule("broken", |_| true, recording_rule(broken.clone(), 1_000));
+    bus.add_rule("healthy", |_| true, recording_rule(healthy.clone(), 0));
+    bus.publish(&events(0..2)).await.unwrap();
+    assert!(broken.lock().unwrap().is_empty());
+    assert_eq!(*healthy.lock().unwrap(), vec!["evt_0000", "evt_0001"]);
+}

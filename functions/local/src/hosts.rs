@@ -1,0 +1,102 @@
+//! The functions `herald serve` hosts beside the API, each through the handler its Lambda
+//! calls: the aggregator as a bus rule (EventBridge's rule on AWS), the transcoder on every
+//! upload the blob store announces (the bucket's `ObjectCreated` notification on AWS), the
+//! relay on its own loop (the table's stream on AWS), and the publisher on a fast tick.
+
+use herald_adapters::memory_bus::Handler;
+use herald_adapters::{FsBlobStore, InProcessBus};
+use herald_app::Deps;
+use herald_app::publish::Dispatcher;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How often the relay looks for events the table outbox holds.
+const RELAY_EVERY: Duration = Duration::from_millis(200);
+
+/// Events to the aggregator: every event Herald publishes, as the template's rule
+/// (`source: herald`) sends them.
+pub fn aggregator(bus: &InProcessBus, deps: Deps) {
+    let handler: Handler = Arc::new(move |event| {
+        let deps = deps.clone();
+        Box::pin(async move {
+            herald_aggregator::handle(&deps, event)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    });
+    bus.add_rule("aggregator", |_| true, handler);
+}
+
+/// Uploads to the transcoder: every original the blob store announces as written, as the
+/// template's notification filter (suffix `/original`) passes them.
+pub fn transcoder(
+    blobs: &FsBlobStore,
+    deps: Deps,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let mut created = blobs.subscribe_created();
+    tokio::spawn(async move {
+        loop {
+            let key = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                key = created.recv() => match key {
+                    Some(key) => key,
+                    None => return,
+                },
+            };
+            if !key.ends_with("/original") {
+                continue;
+            }
+            match herald_transcoder::handle(&deps, &key).await {
+                Ok(ready) => tracing::info!(blob_key = %key, ready, "upload transcoded"),
+                Err(e) => tracing::warn!(blob_key = %key, error = %e, "transcoding failed"),
+            }
+        }
+    })
+}
+
+/// The relay: pending outbox events to the bus, on its own loop, so events leave whether or
+/// not a publisher tick runs.
+pub fn relay(deps: Deps, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(RELAY_EVERY);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = ticker.tick() => {}
+            }
+            if let Err(e) = herald_relay::handle(&deps, herald_relay::StreamBatch::default()).await
+            {
+                tracing::warn!(error = %e, "event relay failed; trying again");
+            }
+        }
+        // What is already in the outbox leaves before the process does.
+        if let Err(e) = herald_relay::handle(&deps, herald_relay::StreamBatch::default()).await {
+            tracing::warn!(error = %e, "final event relay failed; the next start sends it");
+        }
+    })
+}
+
+/// The publisher's dispatcher on a fast tick.
+pub fn publisher(
+    dispatcher: Arc<Dispatcher>,
+    every: Duration,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = ticker.tick() => {}
+            }
+            if let Err(e) = dispatcher.tick().await {
+                tracing::warn!(error = %e, "publisher tick failed; trying again");
+            }
+        }
+    })
+}
