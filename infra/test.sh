@@ -21,4 +21,6 @@ trap 'kill $HERALD_SERVICE_PIDS 2>/dev/null || true; rm -f "$env_file"' EXIT
 
 step "building and running the tests"
 cargo test --workspace --no-fail-fast --features herald-platform/aws "$@"
+step "the README walk-through, word for word"
+python3 infra/walkthrough.py
 step "all tests passed"
