@@ -32,7 +32,9 @@ impl Account {
         if handle.is_empty() {
             return Err(crate::DomainError::field("handle", "must not be empty"));
         }
-        if handle.chars().count() > Self::MAX_HANDLE || handle.chars().any(char::is_control) {
+        if handle.chars().count() > Self::MAX_HANDLE
+            || crate::post::unprintable(handle, false).is_some()
+        {
             return Err(crate::DomainError::field(
                 "handle",
                 format!("must be at most {} printable characters", Self::MAX_HANDLE),

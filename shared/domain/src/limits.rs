@@ -179,6 +179,25 @@ impl AspectRange {
     }
 }
 
+/// The most replies a post's thread may have on `platform` (0: the network takes no
+/// threads). None of the networks documents a hard cap on a reply chain; 25 is the longest
+/// thread X's composer builds, and Bluesky, Threads and Mastodon threads are held to the same,
+/// so that one thread can go to all of them.
+pub fn max_thread(platform: Platform) -> usize {
+    match platform {
+        Platform::Sandbox
+        | Platform::X
+        | Platform::Bluesky
+        | Platform::Threads
+        | Platform::Mastodon => 25,
+        Platform::Linkedin
+        | Platform::Facebook
+        | Platform::Instagram
+        | Platform::Pinterest
+        | Platform::Tiktok => 0,
+    }
+}
+
 /// A network's documented limits. Numbers the network does not impose are `None`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NetworkLimits {

@@ -5,6 +5,31 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The first character `text` must not hold, if any: a control character (Unicode Cc: NUL,
+/// ESC, DEL, C1 ...) other than newline and tab where the text may span lines, or a bidi
+/// embedding or override (U+202A–U+202E), which can make a text display as something else
+/// than it is. Bidi isolates and marks (U+2066–U+2069, U+200E/U+200F) stay allowed: right-to-
+/// left writing needs them.
+pub fn unprintable(text: &str, multiline: bool) -> Option<char> {
+    text.chars().find(|&c| {
+        let allowed_space = multiline && (c == '\n' || c == '\t');
+        (c.is_control() && !allowed_space) || ('\u{202A}'..='\u{202E}').contains(&c)
+    })
+}
+
+/// The message for a refused character: which one, as a code point (it may not print).
+pub fn refusal(c: char, multiline: bool) -> String {
+    let allowed = if multiline {
+        " (newline and tab are allowed)"
+    } else {
+        ""
+    };
+    format!(
+        "must not hold control characters: found U+{:04X}{allowed}",
+        c as u32
+    )
+}
+
 /// Social posts build the audience; promotional ones sell. Teams keep promotion near 20%.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -158,6 +183,9 @@ pub struct Recurrence {
 impl Recurrence {
     pub const MAX_COUNT: u32 = 1000;
     pub const MAX_INTERVAL: u32 = 52;
+    /// A series ends within this many days of its first occurrence, by `until` or by its
+    /// `count` (two years: a plan, not a forever).
+    pub const HORIZON_DAYS: i64 = 731;
 
     pub fn check(&self, start: DateTime<Utc>) -> Result<(), DomainError> {
         let mut errors = Vec::new();
@@ -181,6 +209,35 @@ impl Recurrence {
                 "must be after scheduled_at",
             )),
             _ => {}
+        }
+        let horizon = start + chrono::Duration::days(Self::HORIZON_DAYS);
+        if self.until.is_some_and(|u| u > horizon) {
+            errors.push(FieldError::new(
+                "recurrence.until",
+                format!(
+                    "must be within {} days of scheduled_at",
+                    Self::HORIZON_DAYS
+                ),
+            ));
+        }
+        // The last occurrence a count reaches, for counts and intervals already in range.
+        if let Some(c) = self.count.filter(|c| (2..=Self::MAX_COUNT).contains(c))
+            && (1..=Self::MAX_INTERVAL).contains(&self.interval)
+        {
+            let period = match self.freq {
+                Frequency::Daily => 1,
+                Frequency::Weekly => 7,
+            };
+            let span = i64::from(c - 1) * i64::from(self.interval) * period;
+            if span > Self::HORIZON_DAYS {
+                errors.push(FieldError::new(
+                    "recurrence.count",
+                    format!(
+                        "the series would run {span} days; it must end within {} days",
+                        Self::HORIZON_DAYS
+                    ),
+                ));
+            }
         }
         if errors.is_empty() {
             Ok(())
@@ -290,11 +347,59 @@ impl Post {
                     format!("must be at most {} characters", Self::MAX_TEXT),
                 ));
             }
+            let max_thread = crate::limits::max_thread(*platform);
+            if variant.thread.len() > max_thread {
+                let message = if max_thread == 0 {
+                    format!("{platform} does not take threads")
+                } else {
+                    format!(
+                        "{platform}: a thread has at most {max_thread} replies, this one {}",
+                        variant.thread.len()
+                    )
+                };
+                errors.push(FieldError::new(
+                    format!("variants.{platform}.thread"),
+                    message,
+                ));
+            }
         }
+        self.check_characters(&mut errors);
         if errors.is_empty() {
             Ok(())
         } else {
             Err(DomainError::Invalid(errors))
+        }
+    }
+
+    /// Every text of the post free of control characters (see [`unprintable`]), each refusal
+    /// naming its field.
+    fn check_characters(&self, errors: &mut Vec<FieldError>) {
+        let mut check = |field: String, text: &str, multiline: bool| {
+            if let Some(c) = unprintable(text, multiline) {
+                errors.push(FieldError::new(field, refusal(c, multiline)));
+            }
+        };
+        check("text".into(), &self.text, true);
+        for (i, tag) in self.tags.iter().enumerate() {
+            check(format!("tags[{i}]"), tag, false);
+        }
+        for (platform, v) in &self.variants {
+            let at = |name: &str| format!("variants.{platform}.{name}");
+            if let Some(text) = &v.text {
+                check(at("text"), text, true);
+            }
+            if let Some(title) = &v.title {
+                check(at("title"), title, false);
+            }
+            if let Some(link) = &v.link {
+                check(at("link"), link, false);
+            }
+            if let Some(comment) = &v.first_comment {
+                check(at("first_comment"), comment, true);
+            }
+            for (n, reply) in v.thread.iter().enumerate() {
+                check(format!("variants.{platform}.thread[{n}]"), reply, true);
+            }
         }
     }
 
@@ -515,5 +620,45 @@ mod tests {
         let now = Utc::now();
         assert!(Post::check_schedule(now - chrono::Duration::minutes(1), now).is_err());
         assert!(Post::check_schedule(now + chrono::Duration::minutes(1), now).is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_unprintable_but_newline_and_tab_only_in_multiline_text() {
+        for c in ['\0', '\u{1b}', '\r', '\u{7f}', '\u{85}', '\u{9f}', '\u{202a}', '\u{202e}'] {
+            let text = format!("a{c}b");
+            assert_eq!(unprintable(&text, true), Some(c), "{:04X}", c as u32);
+            assert_eq!(unprintable(&text, false), Some(c));
+        }
+        assert_eq!(unprintable("a\nb\tc", true), None);
+        assert_eq!(unprintable("a\nb", false), Some('\n'));
+        assert_eq!(unprintable("\u{2067}x\u{2069}\u{200f}\u{200d}👨‍👩‍👧", false), None);
+    }
+
+    #[test]
+    fn a_series_ends_within_two_years_by_until_and_by_count() {
+        let start = Utc::now();
+        let daily = |count, until| Recurrence {
+            freq: Frequency::Daily,
+            interval: 1,
+            count,
+            until,
+        };
+        let days = chrono::Duration::days;
+        assert!(daily(None, Some(start + days(731))).check(start).is_ok());
+        assert!(daily(None, Some(start + days(732))).check(start).is_err());
+        assert!(daily(Some(732), None).check(start).is_ok());
+        assert!(daily(Some(733), None).check(start).is_err());
+        let weekly = Recurrence {
+            freq: Frequency::Weekly,
+            interval: 52,
+            count: Some(3),
+            until: None,
+        };
+        assert!(weekly.check(start).is_ok(), "728 days in two steps of a year");
+        let weekly = Recurrence {
+            count: Some(4),
+            ..weekly
+        };
+        assert!(weekly.check(start).is_err(), "three years in three steps");
     }
 }

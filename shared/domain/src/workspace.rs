@@ -25,6 +25,12 @@ impl Workspace {
                 format!("must be at most {} characters", Self::MAX_NAME),
             ));
         }
+        if let Some(c) = crate::post::unprintable(name, false) {
+            return Err(crate::DomainError::field(
+                "name",
+                crate::post::refusal(c, false),
+            ));
+        }
         Ok(name.to_owned())
     }
 }
