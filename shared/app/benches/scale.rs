@@ -135,6 +135,7 @@ async fn main() {
         random: Arc::new(herald_adapters::SystemRandom),
         connectors: Arc::new(connectors),
         sealer: Arc::new(Sealer::new([7; 32])),
+        guard: Arc::new(herald_networks::guard::Guard::new(false)),
         settings: Settings::default(),
         oauth: Default::default(),
     };

@@ -93,7 +93,7 @@ fn check_credentials(
         ));
     }
     if let Some(serde_json::Value::String(url)) = map.get(url_field)
-        && let Err(message) = deps.settings.check_service_url(url)
+        && let Err(message) = deps.guard.check_url(url)
     {
         errors.push(herald_domain::FieldError::new(
             format!("credentials.{url_field}"),
@@ -108,7 +108,7 @@ fn check_credentials(
 }
 
 fn sealing_aad(ws: &WorkspaceId, acct: &AccountId) -> Vec<u8> {
-    herald_networks::crypto::Sealer::account_aad(ws.as_str(), acct.as_str())
+    herald_ports::account_binding(ws.as_str(), acct.as_str())
 }
 
 /// The item holding an account's sealed credentials.
@@ -228,6 +228,6 @@ pub async fn context(deps: &Deps, account: &Account) -> Result<AccountContext, A
         workspace: account.workspace.clone(),
         account: account.id.clone(),
         handle: account.handle.clone(),
-        credentials,
+        credentials: credentials.into(),
     })
 }

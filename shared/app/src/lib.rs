@@ -18,7 +18,9 @@ pub mod workspaces;
 pub use error::AppError;
 
 use herald_domain::Platform;
-use herald_ports::{BlobStore, Clock, Connector, Connectors, EventBus, Random, Table};
+use herald_ports::{
+    BlobStore, Clock, Connector, Connectors, EventBus, OAuthFlow, Random, Sealer, Table, UrlGuard,
+};
 use std::sync::Arc;
 
 /// Everything a use case may reach, built once by the bootstrap and shared.
@@ -30,10 +32,13 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn Random>,
     pub connectors: Arc<Connectors>,
-    pub sealer: Arc<herald_networks::crypto::Sealer>,
+    /// Seals account credentials before they reach the table.
+    pub sealer: Arc<dyn Sealer>,
+    /// Checks user-supplied service URLs (SSRF guard).
+    pub guard: Arc<dyn UrlGuard>,
     pub settings: Settings,
-    /// The OAuth networks this server is registered with.
-    pub oauth: Arc<std::collections::BTreeMap<Platform, oauth::OAuthSetup>>,
+    /// The consent flows of the OAuth networks this server is registered with.
+    pub oauth: Arc<std::collections::BTreeMap<Platform, Arc<dyn OAuthFlow>>>,
 }
 
 /// Behaviour the operator chooses at start.
@@ -41,16 +46,6 @@ pub struct Deps {
 pub struct Settings {
     /// Lets service URLs (and webhook and import targets) be loopback addresses: local tests.
     pub allow_loopback: bool,
-}
-
-impl Settings {
-    /// A user-supplied service URL (a Mastodon instance, a Bluesky PDS) passes the same SSRF
-    /// guard as every outbound fetch; the connector checks every resolved address again.
-    pub fn check_service_url(&self, raw: &str) -> Result<url::Url, String> {
-        herald_networks::guard::Guard::new(self.allow_loopback)
-            .check_url(raw)
-            .map_err(|e| e.to_string())
-    }
 }
 
 impl Deps {

@@ -7,7 +7,6 @@ use crate::accounts::{AccountView, credentials_item};
 use crate::records::{from_json, json_item};
 use crate::{AppError, Deps, new_id};
 use herald_domain::{Account, AccountId, AccountStatus, Platform, WorkspaceId};
-use herald_networks::oauth;
 use herald_ports::{Condition, TxOp, Value};
 use herald_storage::keys;
 use serde::{Deserialize, Serialize};
@@ -15,14 +14,7 @@ use serde::{Deserialize, Serialize};
 /// How long a consent may take.
 const STATE_MINUTES: i64 = 15;
 
-/// An OAuth network as this server is registered with it.
-#[derive(Clone, Debug)]
-pub struct OAuthSetup {
-    pub provider: oauth::OAuthProvider,
-    pub app: oauth::OAuthApp,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct Pending {
     workspace: WorkspaceId,
     platform: Platform,
@@ -40,7 +32,7 @@ pub async fn start(
     handle: &str,
     ids: serde_json::Map<String, serde_json::Value>,
 ) -> Result<url::Url, AppError> {
-    let setup = deps.oauth.get(&platform).ok_or_else(|| {
+    let flow = deps.oauth.get(&platform).ok_or_else(|| {
         AppError::invalid(
             "platform",
             format!("{platform} is not enabled on this server"),
@@ -50,13 +42,14 @@ pub async fn start(
     if ids.len() > 10 || ids.values().any(|v| !v.is_string()) {
         return Err(AppError::invalid("ids", "at most 10 string ids"));
     }
-    let (verifier, challenge) = oauth::pkce_pair(deps.random.secret32());
+    // A PKCE verifier: 43 characters of base64url from 32 random bytes (RFC 7636 §4.1).
+    let verifier = flow.uses_pkce().then(|| base64url(&deps.random.secret32()));
     let nonce = hex::encode(deps.random.secret32());
     let pending = Pending {
         workspace: ws.clone(),
         platform,
         handle,
-        verifier: setup.provider.pkce.then_some(verifier),
+        verifier,
         ids,
     };
     let now = deps.clock.now();
@@ -67,12 +60,12 @@ pub async fn start(
     );
     deps.table.put(item, Some(Condition::item_absent())).await?;
     let state = format!("{ws}.{nonce}");
-    Ok(oauth::authorize_url(
-        &setup.provider,
-        &setup.app,
-        &state,
-        Some(&challenge),
-    ))
+    Ok(flow.consent_url(&state, pending.verifier.as_deref()))
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// The network sent the user back with a code: the account is created with sealed tokens.
@@ -111,30 +104,14 @@ pub async fn callback(
     if pending.platform != platform {
         return Err(AppError::invalid("state", "was issued for another network"));
     }
-    let setup = deps
+    let flow = deps
         .oauth
         .get(&pending.platform)
         .ok_or(AppError::NetworkNotConfigured(pending.platform))?;
-    let http = herald_networks::http::client();
-    let tokens = oauth::exchange_code(
-        &http,
-        &setup.provider,
-        &setup.app,
-        code,
-        pending.verifier.as_deref(),
-        now,
-    )
-    .await
-    .map_err(|e| AppError::invalid("code", format!("{}: {}", pending.platform, e.message)))?;
-    let mut base = pending.ids.clone();
-    if let serde_json::Value::Object(extra) = &tokens.extra {
-        for (k, v) in extra {
-            if v.is_string() || v.is_number() {
-                base.entry(k.clone()).or_insert(v.clone());
-            }
-        }
-    }
-    let credentials = tokens.into_credentials(&serde_json::Value::Object(base));
+    let credentials = flow
+        .exchange(code, pending.verifier.as_deref(), &pending.ids, now)
+        .await
+        .map_err(|e| AppError::invalid("code", format!("{}: {}", pending.platform, e.message)))?;
     let account = Account {
         id: new_id!(deps, AccountId),
         workspace: ws.clone(),

@@ -9,6 +9,7 @@ pub mod limits;
 pub mod media;
 pub mod platform;
 pub mod post;
+pub mod secret;
 pub mod workspace;
 
 pub use account::{Account, AccountStatus};
@@ -21,4 +22,5 @@ pub use platform::Platform;
 pub use post::{
     Frequency, Post, PostKind, PostLifecycle, PostStatus, Recurrence, Target, TargetStatus, Variant,
 };
+pub use secret::Secret;
 pub use workspace::{ApiKey, Member, Role, Workspace};

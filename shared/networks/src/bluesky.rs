@@ -884,7 +884,7 @@ impl Connector for BlueskyConnector {
             Some(s) => self.refresh_session(&creds, s).await?,
             None => self.create_session(&creds).await?,
         };
-        let mut updated = account.credentials.clone();
+        let mut updated = Value::clone(&account.credentials);
         updated["session"] = json!({
             "access_jwt": session.access_jwt,
             "refresh_jwt": session.refresh_jwt,

@@ -57,9 +57,10 @@ impl Sealer {
         Ok(Self::new(key))
     }
 
-    /// The associated data binding a sealed credential to one account of one workspace.
+    /// The associated data binding a sealed credential to one account of one workspace: the
+    /// port's one definition.
     pub fn account_aad(workspace: &str, account: &str) -> Vec<u8> {
-        format!("herald/credentials/{workspace}/{account}").into_bytes()
+        herald_ports::account_binding(workspace, account)
     }
 
     pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> String {
@@ -103,6 +104,21 @@ impl Sealer {
                 },
             )
             .map_err(|_| CryptoError::Rejected)
+    }
+}
+
+/// The sealing port, as the use cases reach it.
+impl herald_ports::Sealer for Sealer {
+    fn seal(&self, plaintext: &[u8], binding: &[u8]) -> String {
+        Sealer::seal(self, plaintext, binding)
+    }
+
+    fn open(&self, sealed: &str, binding: &[u8]) -> Result<Vec<u8>, herald_ports::SealError> {
+        Sealer::open(self, sealed, binding).map_err(|e| match e {
+            CryptoError::UnknownVersion(v) => herald_ports::SealError::UnknownVersion(v),
+            CryptoError::Rejected => herald_ports::SealError::Rejected,
+            CryptoError::BadKey | CryptoError::Malformed => herald_ports::SealError::Malformed,
+        })
     }
 }
 

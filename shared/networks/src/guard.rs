@@ -242,6 +242,16 @@ impl Resolve for GuardedResolver {
     }
 }
 
+/// The guard as the use cases reach it: a user-supplied service URL is checked here before it
+/// is kept, and every address it resolves to is checked again when a connector calls it.
+impl herald_ports::UrlGuard for Guard {
+    fn check_url(&self, raw: &str) -> Result<(), String> {
+        Guard::check_url(self, raw)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

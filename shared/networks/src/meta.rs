@@ -484,7 +484,7 @@ pub async fn refresh_long_lived(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MetaApp {
     pub client_id: String,
-    pub client_secret: String,
+    pub client_secret: herald_domain::Secret,
 }
 
 /// Exchanges a Facebook user or Page token for a fresh long-lived one
@@ -503,7 +503,7 @@ pub async fn exchange_long_lived(
             &[
                 ("grant_type", "fb_exchange_token".to_owned()),
                 ("client_id", app.client_id.clone()),
-                ("client_secret", app.client_secret.clone()),
+                ("client_secret", app.client_secret.expose().to_owned()),
                 ("fb_exchange_token", token.to_owned()),
             ],
         )

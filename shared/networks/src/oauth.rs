@@ -80,12 +80,12 @@ pub struct OAuthProvider {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OAuthApp {
     pub client_id: String,
-    pub client_secret: String,
+    pub client_secret: herald_domain::Secret,
     pub redirect_uri: String,
 }
 
 /// What a token endpoint answered.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Tokens {
     pub access_token: String,
     pub refresh_token: Option<String>,
@@ -94,6 +94,18 @@ pub struct Tokens {
     /// Everything else the network sent (TikTok's `open_id`, Instagram's `user_id`,
     /// LinkedIn's `refresh_token_expires_in`, ...).
     pub extra: Value,
+}
+
+/// Tokens are credentials: their debug form names which are there, never what they are.
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("access_token", &"***")
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "***"))
+            .field("expires_at", &self.expires_at)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Tokens {
@@ -277,7 +289,6 @@ pub fn provider(platform: Platform) -> Option<OAuthProvider> {
 
 /// A PKCE verifier (43 characters of base64url from 32 random bytes, RFC 7636 §4.1) and its
 /// S256 challenge, `base64url(sha256(verifier))`.
-/// A PKCE verifier made from 32 random bytes, and its S256 challenge.
 pub fn pkce_pair(bytes: [u8; 32]) -> (String, String) {
     let verifier = URL_SAFE_NO_PAD.encode(bytes);
     let challenge = pkce_challenge(&verifier);
@@ -343,6 +354,57 @@ pub async fn exchange_code(
     token_request(http, provider, &provider.token_url, app, form, now).await
 }
 
+/// A network's consent flow for this server's app: the `OAuthFlow` port the use cases see.
+pub struct OAuthClient {
+    http: reqwest::Client,
+    provider: OAuthProvider,
+    app: OAuthApp,
+}
+
+impl OAuthClient {
+    pub fn new(http: reqwest::Client, provider: OAuthProvider, app: OAuthApp) -> Self {
+        OAuthClient {
+            http,
+            provider,
+            app,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl herald_ports::OAuthFlow for OAuthClient {
+    fn uses_pkce(&self) -> bool {
+        self.provider.pkce
+    }
+
+    fn consent_url(&self, state: &str, verifier: Option<&str>) -> Url {
+        let challenge = verifier.map(pkce_challenge);
+        authorize_url(&self.provider, &self.app, state, challenge.as_deref())
+    }
+
+    async fn exchange(
+        &self,
+        code: &str,
+        verifier: Option<&str>,
+        ids: &serde_json::Map<String, Value>,
+        now: DateTime<Utc>,
+    ) -> Result<herald_domain::Secret<Value>, NetworkError> {
+        let tokens =
+            exchange_code(&self.http, &self.provider, &self.app, code, verifier, now).await?;
+        let mut base = ids.clone();
+        // Ids the network answered beside the tokens (TikTok's open_id, Instagram's user_id)
+        // are kept; the caller's own win.
+        if let Value::Object(extra) = &tokens.extra {
+            for (k, v) in extra {
+                if v.is_string() || v.is_number() {
+                    base.entry(k.clone()).or_insert(v.clone());
+                }
+            }
+        }
+        Ok(tokens.into_credentials(&Value::Object(base)).into())
+    }
+}
+
 /// New tokens from a refresh token (or, on Meta's long-lived tokens, from the current access
 /// token, which is what `refresh_token` must then hold).
 pub async fn refresh(
@@ -394,14 +456,15 @@ async fn token_request(
         .header(reqwest::header::ACCEPT, "application/json");
     match provider.client_auth {
         ClientAuth::Basic => {
-            let basic = STANDARD.encode(format!("{}:{}", app.client_id, app.client_secret));
+            let basic =
+                STANDARD.encode(format!("{}:{}", app.client_id, app.client_secret.expose()));
             req = req.header(reqwest::header::AUTHORIZATION, format!("Basic {basic}"));
             // X wants client_id in the body too for its PKCE flow; others ignore it.
             form.push(("client_id", app.client_id.clone()));
         }
         ClientAuth::Body => {
             form.push((provider.client_id_param, app.client_id.clone()));
-            form.push(("client_secret", app.client_secret.clone()));
+            form.push(("client_secret", app.client_secret.expose().to_owned()));
         }
     }
     let resp = send(req.form(&form)).await?;

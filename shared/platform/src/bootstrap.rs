@@ -101,26 +101,25 @@ fn oauth_app(
 ) -> herald_networks::oauth::OAuthApp {
     herald_networks::oauth::OAuthApp {
         client_id: app.client_id.clone(),
-        client_secret: app.client_secret.expose().to_owned(),
+        client_secret: app.client_secret.clone(),
         redirect_uri: format!("{}/v1/oauth/{platform}/callback", config.public_url),
     }
 }
 
 /// The consent flows of the OAuth networks whose app is configured.
-fn oauth_setups(
+fn oauth_flows(
     config: &Config,
-) -> std::collections::BTreeMap<Platform, herald_app::oauth::OAuthSetup> {
+) -> std::collections::BTreeMap<Platform, Arc<dyn herald_ports::OAuthFlow>> {
     config
         .network_apps
         .iter()
         .filter_map(|(p, app)| {
-            Some((
-                *p,
-                herald_app::oauth::OAuthSetup {
-                    provider: herald_networks::oauth::provider(*p)?,
-                    app: oauth_app(config, *p, app),
-                },
-            ))
+            let flow = herald_networks::oauth::OAuthClient::new(
+                herald_networks::http::client(),
+                herald_networks::oauth::provider(*p)?,
+                oauth_app(config, *p, app),
+            );
+            Some((*p, Arc::new(flow) as Arc<dyn herald_ports::OAuthFlow>))
         })
         .collect()
 }
@@ -213,7 +212,9 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
     let settings = Settings {
         allow_loopback: config.allow_loopback,
     };
-    let oauth = Arc::new(oauth_setups(config));
+    let oauth = Arc::new(oauth_flows(config));
+    let guard: Arc<dyn herald_ports::UrlGuard> =
+        Arc::new(herald_networks::guard::Guard::new(config.allow_loopback));
     match &config.backend {
         Backend::Embedded { data_dir } => {
             private_dir(data_dir).map_err(|e| io(data_dir, e))?;
@@ -246,6 +247,7 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                 random: random.clone(),
                 connectors: Arc::new(connectors),
                 sealer,
+                guard,
                 settings,
                 oauth,
             };
@@ -292,6 +294,7 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                     random: random.clone(),
                     connectors: Arc::new(connectors),
                     sealer,
+                    guard,
                     settings,
                     oauth,
                 },

@@ -2,7 +2,6 @@
 
 use herald_domain::Platform;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,24 +17,7 @@ pub enum ConfigError {
     Io { path: PathBuf, message: String },
 }
 
-/// A secret value: shown as `***` in logs and debug output.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use herald_domain::Secret;
 
 #[derive(Clone, Debug)]
 pub enum Backend {

@@ -4,18 +4,24 @@
 pub mod blob;
 pub mod bus;
 pub mod clock;
+pub mod guard;
 pub mod network;
+pub mod oauth;
 pub mod random;
+pub mod sealer;
 pub mod table;
 
 pub use blob::{BlobError, BlobReader, BlobStore};
 pub use bus::{BusError, BusEvent, EventBus};
 pub use clock::Clock;
+pub use guard::UrlGuard;
 pub use network::{
     AccountContext, Checkpoint, Connector, Connectors, MediaRef, NetworkError, NetworkErrorKind,
     NoCheckpoint, PostMetrics, PublishRequest, Published,
 };
+pub use oauth::OAuthFlow;
 pub use random::Random;
+pub use sealer::{SealError, Sealer, account_binding};
 pub use table::{
     Condition, Item, Key, Page, Query, SortCondition, Table, TableError, TxOp, Update, Value,
 };

@@ -12,7 +12,8 @@ pub struct AccountContext {
     pub workspace: WorkspaceId,
     pub account: AccountId,
     pub handle: String,
-    pub credentials: serde_json::Value,
+    /// Opened for the call only; never printed.
+    pub credentials: herald_domain::Secret<serde_json::Value>,
 }
 
 /// A media item as a network gets it: a URL it may fetch (a presigned GET) and the blob key,

@@ -46,7 +46,7 @@ impl Held<'_> {
                         None,
                     )
                     .await?;
-                context.credentials = fresh;
+                context.credentials = fresh.into();
             }
             Ok(None) => {}
             Err(e) => return self.after_error(e, false).await,

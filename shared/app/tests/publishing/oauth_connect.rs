@@ -1,10 +1,10 @@
 //! Connecting an OAuth account end to end against a double of X's token endpoint.
 
 use crate::support::World;
-use herald_app::oauth::{OAuthSetup, callback, start};
+use herald_app::oauth::{callback, start};
 use herald_app::{AppError, accounts};
 use herald_domain::Platform;
-use herald_networks::oauth::{OAuthApp, pkce_challenge, provider};
+use herald_networks::oauth::{OAuthApp, OAuthClient, pkce_challenge, provider};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use wiremock::matchers::{body_string_contains, method, path};
@@ -14,15 +14,17 @@ async fn world_with_x(token_server: &MockServer) -> World {
     let mut w = World::new().await;
     let mut x = provider(Platform::X).unwrap();
     x.token_url = url::Url::parse(&format!("{}/2/oauth2/token", token_server.uri())).unwrap();
-    let setup = OAuthSetup {
-        provider: x,
-        app: OAuthApp {
+    let flow = OAuthClient::new(
+        herald_networks::http::client(),
+        x,
+        OAuthApp {
             client_id: "herald-client".into(),
             client_secret: "shh".into(),
             redirect_uri: "https://herald.example/v1/oauth/x/callback".into(),
         },
-    };
-    w.deps.oauth = Arc::new(BTreeMap::from([(Platform::X, setup)]));
+    );
+    let flow: Arc<dyn herald_ports::OAuthFlow> = Arc::new(flow);
+    w.deps.oauth = Arc::new(BTreeMap::from([(Platform::X, flow)]));
     w
 }
 

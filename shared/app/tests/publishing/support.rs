@@ -73,6 +73,7 @@ impl World {
             random: Arc::new(herald_adapters::SeededRandom::new(9)),
             connectors: Arc::new(connectors),
             sealer: Arc::new(Sealer::new([7; 32])),
+            guard: Arc::new(herald_networks::guard::Guard::new(false)),
             settings: Settings::default(),
             oauth: Default::default(),
         };

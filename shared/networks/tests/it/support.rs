@@ -139,7 +139,7 @@ pub fn account_named(handle: &str, credentials: Value) -> AccountContext {
         workspace: WorkspaceId::generate(1, 1),
         account: AccountId::generate(1, 2),
         handle: handle.into(),
-        credentials,
+        credentials: credentials.into(),
     }
 }
 
