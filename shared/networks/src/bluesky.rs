@@ -82,7 +82,7 @@ pub fn limits() -> NetworkLimits {
 }
 
 /// A PDS session: what createSession and refreshSession answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Session {
     pub access_jwt: String,
     pub refresh_jwt: String,
@@ -90,6 +90,16 @@ pub struct Session {
     /// The access token's `exp` claim; None when it cannot be read (then it is used until the
     /// PDS answers ExpiredToken).
     pub access_expires: Option<DateTime<Utc>>,
+}
+
+/// The tokens are credentials: debug output names the account, never the tokens.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("did", &self.did)
+            .field("access_expires", &self.access_expires)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Session {

@@ -599,11 +599,19 @@ pub fn map_token_error(
 
 /// The common part of an OAuth network's credentials JSON:
 /// `{"access_token", "refresh_token"?, "expires_at"? (RFC 3339), ...network-specific ids}`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct OAuthCredentials {
     pub access_token: String,
     pub refresh_token: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for OAuthCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthCredentials")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl OAuthCredentials {

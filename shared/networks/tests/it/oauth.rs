@@ -351,3 +351,22 @@ async fn meta_long_lived_tokens_refresh_with_a_get_carrying_the_current_token() 
         .unwrap();
     assert_eq!(t.access_token, "th-long-2");
 }
+
+#[test]
+fn credentials_and_tokens_never_print_their_secrets() {
+    let creds = oauth::OAuthCredentials::from_json(
+        Platform::X,
+        &json!({"access_token": "AT-very-secret", "refresh_token": "RT-very-secret"}),
+    )
+    .unwrap();
+    let printed = format!("{creds:?}");
+    assert!(!printed.contains("very-secret"), "{printed}");
+    let app = OAuthApp {
+        client_id: "client".into(),
+        client_secret: "CS-very-secret".into(),
+        redirect_uri: "https://herald.example/cb".into(),
+    };
+    let printed = format!("{app:?}");
+    assert!(!printed.contains("very-secret"), "{printed}");
+    assert!(printed.contains("client"), "{printed}");
+}
