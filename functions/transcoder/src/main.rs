@@ -27,8 +27,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = &built.deps;
     lambda_runtime::run(service_fn(|event: LambdaEvent<S3Event>| async move {
         for record in event.payload.records {
-            // S3 event keys arrive URL-encoded (`+` for spaces); Herald's keys have neither.
-            herald_transcoder::handle(deps, &record.s3.object.key)
+            let raw = &record.s3.object.key;
+            let Some(key) = herald_transcoder::event_object_key(raw) else {
+                tracing::warn!(
+                    key = raw,
+                    "an S3 event key that is not URL-encoded; ignored"
+                );
+                continue;
+            };
+            herald_transcoder::handle(deps, &key)
                 .await
                 .map_err(lambda_runtime::Error::from)?;
         }

@@ -1,8 +1,11 @@
 //! Test helpers shared by every crate's integration tests: one moto server (the local AWS
-//! emulator) per test process, SDK configuration pointing at it, and a reset between tests.
+//! emulator) per test process, SDK configuration pointing at it, a reset between tests, and a
+//! Lambda Runtime API to host the functions' real binaries (`lambda`).
 //!
 //! `HERALD_MOTO_ENDPOINT` set in the environment (e.g. `http://127.0.0.1:5000`) makes the tests
 //! use that server instead of starting one; CI installs moto with `pip install 'moto[server]'`.
+
+pub mod lambda;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -160,7 +163,7 @@ fn try_start_moto() -> Result<String, String> {
 }
 
 #[cfg(target_os = "linux")]
-fn set_parent_death_signal(command: &mut Command) {
+pub(crate) fn set_parent_death_signal(command: &mut Command) {
     use std::os::unix::process::CommandExt;
     // SAFETY: prctl is async-signal-safe and touches only the child being set up.
     unsafe {
@@ -172,7 +175,7 @@ fn set_parent_death_signal(command: &mut Command) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn set_parent_death_signal(_command: &mut Command) {}
+pub(crate) fn set_parent_death_signal(_command: &mut Command) {}
 
 fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
     http_request(

@@ -1,0 +1,368 @@
+//! The cloud path, as deployed: every function's release binary hosted through a Lambda Runtime
+//! API on loopback, `HERALD_BACKEND=aws` against moto, the table, environment, rule pattern,
+//! upload filter and stream filter all taken from template.yaml.
+//!
+//! Needs the release binaries (`HERALD_LAMBDA_BIN_DIR`, or target/release checked against the
+//! sources) and moto; without either it fails, it never skips. infra/test.sh builds them first.
+
+mod aws;
+mod template;
+
+use aws::{Cloud, api_event};
+use herald_testkit::lambda::Function;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// How long a cold start may take before its first poll. Measured here: tens of ms for most;
+/// intake reads the admin key parameter and writes the admin key first. Generous for a
+/// loaded 2-core CI machine; a function that hangs at init fails well inside it.
+const READY_WITHIN: Duration = Duration::from_secs(10);
+
+const ADMIN_KEY: &str = "hk_admin_cloud-path-admin-key-0001";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_cloud_path_publishes_relays_aggregates_and_transcodes_through_every_binary() {
+    let cloud = Cloud::create("main").await;
+    cloud.put_admin_key_parameter(ADMIN_KEY).await;
+
+    // Every function's cold start, timed; two intakes at once with the same key (two cold
+    // starts racing to install it) must both come up.
+    let mut started = Vec::new();
+    for function in [
+        "IntakeFunction",
+        "IntakeFunction",
+        "PublisherFunction",
+        "TranscoderFunction",
+        "AggregatorFunction",
+        "RelayFunction",
+    ] {
+        started.push(cloud.start(function, &[]).await);
+    }
+    let mut timings = Vec::new();
+    for f in &mut started {
+        let took = f
+            .ready(READY_WITHIN)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        timings.push(format!("{} {} ms", f.name, took.as_millis()));
+    }
+    eprintln!("exec → first poll: {}", timings.join(", "));
+    let [
+        intake,
+        intake_twin,
+        publisher,
+        transcoder,
+        aggregator,
+        relay,
+    ] = <[Function; 6]>::try_from(started)
+        .ok()
+        .expect("six functions");
+
+    // An HTTP API (payload v2) request through intake: the admin key from the SSM parameter.
+    let ws = call(
+        &intake,
+        "POST",
+        "/v1/workspaces",
+        ADMIN_KEY,
+        json!({"name": "Cloud"}),
+    )
+    .await;
+    assert_eq!(ws.0, 201, "{ws:?}");
+    let ws_id = ws.1["id"].as_str().expect("id").to_owned();
+    let key = ws.1["api_key"].as_str().expect("api_key").to_owned();
+    // The bare secret is no admin key, on AWS either; the twin knows the same key.
+    let bare = ADMIN_KEY.strip_prefix("hk_admin_").unwrap();
+    let refused = call(
+        &intake_twin,
+        "POST",
+        "/v1/workspaces",
+        bare,
+        json!({"name": "X"}),
+    )
+    .await;
+    assert_eq!(refused.0, 401, "{refused:?}");
+    let twin = call(
+        &intake_twin,
+        "POST",
+        "/v1/workspaces",
+        ADMIN_KEY,
+        json!({"name": "Twin"}),
+    )
+    .await;
+    assert_eq!(twin.0, 201, "{twin:?}");
+
+    let acct = call(
+        &intake,
+        "POST",
+        "/v1/accounts",
+        &key,
+        json!({"platform": "sandbox", "handle": "cloud"}),
+    )
+    .await;
+    assert_eq!(acct.0, 201, "{acct:?}");
+    let acct_id = acct.1["id"].as_str().expect("id").to_owned();
+
+    // A post due in two seconds; one scheduled publisher run covers the minute ahead.
+    let due = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let post = call(
+        &intake,
+        "POST",
+        "/v1/posts",
+        &key,
+        json!({"text": "Hello from the cloud path", "accounts": [acct_id],
+               "scheduled_at": due.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)}),
+    )
+    .await;
+    assert_eq!(post.0, 201, "{post:?}");
+    let post_id = post.1["id"].as_str().expect("id").to_owned();
+    let run = publisher
+        .invoke(&aws::schedule_event())
+        .await
+        .expect("publisher run");
+    assert_eq!(run["published"], 1, "{run}");
+    assert!(
+        chrono::Utc::now() >= due,
+        "published before its time: {run}"
+    );
+    let view = call(
+        &intake,
+        "GET",
+        &format!("/v1/posts/{post_id}"),
+        &key,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(view.0, 200, "{view:?}");
+    assert_eq!(view.1["status"], "published", "{view:?}");
+
+    // The publisher's run relayed post.published to the bus; the template's rule (an SQS
+    // target here) shows the envelope EventBridge made of it.
+    let envelope = cloud.next_bus_event("post.published").await;
+    assert_eq!(envelope["source"], "herald", "{envelope}");
+    assert_eq!(
+        envelope["detail"]["workspace"],
+        ws_id.as_str(),
+        "{envelope}"
+    );
+    let published_event = envelope["detail"]["id"]
+        .as_str()
+        .expect("event id")
+        .to_owned();
+
+    // That very envelope, handed to the aggregator, counts once, however often it arrives.
+    for _ in 0..2 {
+        aggregator.invoke(&envelope).await.expect("aggregator");
+    }
+    let day = envelope["detail"]["time"].as_str().expect("time")[..10].to_owned();
+    assert_eq!(cloud.published_count(&ws_id, &day).await, Some(1));
+
+    // The relay on its own trigger: a second post is published by a publisher that cannot
+    // reach the bus, so its event stays in the outbox; the table's stream record of that
+    // event item, through the template's filter, wakes the relay, which delivers it.
+    let unreachable_bus = cloud
+        .start("PublisherFunction", &[("HERALD_EVENT_BUS", "no-such-bus")])
+        .await;
+    let mut stuck = unreachable_bus;
+    stuck
+        .ready(READY_WITHIN)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let due = chrono::Utc::now() + chrono::Duration::seconds(1);
+    let second = call(
+        &intake,
+        "POST",
+        "/v1/posts",
+        &key,
+        json!({"text": "Relayed by the stream", "accounts": [acct_id],
+               "scheduled_at": due.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)}),
+    )
+    .await;
+    assert_eq!(second.0, 201, "{second:?}");
+    let second_id = second.1["id"].as_str().expect("id").to_owned();
+    let _ = stuck.invoke(&aws::schedule_event()).await; // fails at the relay: the bus is gone
+    let view = call(
+        &intake,
+        "GET",
+        &format!("/v1/posts/{second_id}"),
+        &key,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(view.1["status"], "published", "{view:?}");
+    assert!(
+        cloud.bus_is_quiet().await,
+        "an event reached the bus without the relay"
+    );
+
+    let records = cloud.stream_records().await;
+    let filters = cloud
+        .template
+        .filter_patterns("RelayFunction", "EventItems", "DynamoDB");
+    let passed: Vec<&Value> = records
+        .iter()
+        .filter(|r| filters.iter().any(|f| template::matches(f, r)))
+        .collect();
+    // Every write went to the stream, and the filter let through the event items' inserts
+    // only: two events, of two posts; not the posts, targets, keys or counters.
+    assert!(
+        records.len() > passed.len() + 5,
+        "{} records",
+        records.len()
+    );
+    assert_eq!(passed.len(), 2, "{passed:#?}");
+    for r in &passed {
+        assert_eq!(r["dynamodb"]["NewImage"]["kind"]["S"], "event", "{r}");
+    }
+    let woke = Instant::now();
+    let report = relay
+        .invoke(&aws::stream_event(&passed))
+        .await
+        .expect("relay run");
+    assert_eq!(
+        report,
+        json!({"records": 2, "relayed": 1}),
+        "the first event was relayed already"
+    );
+    let envelope = cloud.next_bus_event("post.published").await;
+    eprintln!(
+        "relay wake → event on the queue: {} ms",
+        woke.elapsed().as_millis()
+    );
+    assert_ne!(envelope["detail"]["id"], published_event.as_str());
+    assert_eq!(envelope["detail"]["workspace"], ws_id.as_str());
+    // Woken again by the same records (a retried batch), it relays nothing twice.
+    let again = relay
+        .invoke(&aws::stream_event(&passed))
+        .await
+        .expect("relay run");
+    assert_eq!(again["relayed"], 0, "{again}");
+    assert!(cloud.bus_is_quiet().await);
+
+    // An upload: the media item waits (processing), the object lands where the transcoder's
+    // key says, and S3's own notification of it (to a queue here) reaches the transcoder.
+    let bytes = b"\x89PNG\r\n\x1a\n not really a picture, but 64 bytes long ......".to_vec();
+    let media_id = cloud
+        .create_processing_media(&ws_id, "image/png", bytes.len() as u64)
+        .await;
+    cloud.upload_original(&ws_id, &media_id, bytes).await;
+    let notification = cloud.next_upload_notification().await;
+    // S3 URL-encodes the key in its events (moto even the slashes); the transcoder decodes.
+    let key_in_event = notification["Records"][0]["s3"]["object"]["key"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        key_in_event.replace("%2F", "/"),
+        format!("{ws_id}/media/{media_id}/original")
+    );
+    transcoder.invoke(&notification).await.expect("transcoder");
+    assert_eq!(cloud.media_status(&ws_id, &media_id).await, "ready");
+
+    // The functions kept running: no crash after their invocations.
+    for f in [
+        &intake,
+        &intake_twin,
+        &publisher,
+        &transcoder,
+        &aggregator,
+        &relay,
+    ] {
+        assert!(
+            !f.log().contains("panicked"),
+            "{} panicked:\n{}",
+            f.name,
+            f.log()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_takes_a_plain_admin_key_over_the_parameter_and_a_new_one_revokes_the_old() {
+    let cloud = Cloud::create("keys").await;
+    cloud.put_admin_key_parameter("parameter-admin-key").await;
+    let env_key = "environment-admin-key";
+    let mut intake = cloud
+        .start("IntakeFunction", &[("HERALD_ADMIN_KEY", env_key)])
+        .await;
+    intake
+        .ready(READY_WITHIN)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let by_env = call(
+        &intake,
+        "POST",
+        "/v1/workspaces",
+        env_key,
+        json!({"name": "A"}),
+    )
+    .await;
+    assert_eq!(by_env.0, 201, "{by_env:?}");
+    let by_param = call(
+        &intake,
+        "POST",
+        "/v1/workspaces",
+        "parameter-admin-key",
+        json!({"name": "B"}),
+    )
+    .await;
+    assert_eq!(by_param.0, 401, "{by_param:?}");
+
+    // The operator puts a new key in the parameter; the next cold start revokes the old key,
+    // for every instance (the warm one included: the key lives in the table).
+    cloud.put_admin_key_parameter("rotated-admin-key").await;
+    let mut rotated = cloud.start("IntakeFunction", &[]).await;
+    rotated
+        .ready(READY_WITHIN)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for f in [&intake, &rotated] {
+        let old = call(f, "POST", "/v1/workspaces", env_key, json!({"name": "C"})).await;
+        assert_eq!(old.0, 401, "{old:?}");
+        let new = call(
+            f,
+            "POST",
+            "/v1/workspaces",
+            "rotated-admin-key",
+            json!({"name": "D"}),
+        )
+        .await;
+        assert_eq!(new.0, 201, "{new:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_without_a_usable_admin_key_fails_its_init_and_says_why() {
+    let cloud = Cloud::create("nokey").await;
+    // The parameter named by the template does not exist.
+    let mut missing = cloud.start("IntakeFunction", &[]).await;
+    let failed = missing
+        .ready(READY_WITHIN)
+        .await
+        .expect_err("intake started without a key");
+    assert!(failed.contains("HERALD_ADMIN_KEY_PARAMETER"), "{failed}");
+    // A key too short to be one.
+    cloud.put_admin_key_parameter("short").await;
+    let mut weak = cloud.start("IntakeFunction", &[]).await;
+    let failed = weak
+        .ready(READY_WITHIN)
+        .await
+        .expect_err("intake took a 5-character key");
+    assert!(failed.contains("8 to 512"), "{failed}");
+    assert!(
+        !failed.contains("short\""),
+        "the error shows the key: {failed}"
+    );
+}
+
+/// One HTTP API request through intake: status and JSON body.
+async fn call(intake: &Function, method: &str, path: &str, key: &str, body: Value) -> (u16, Value) {
+    let answer = intake
+        .invoke(&api_event(method, path, key, &body))
+        .await
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let status = answer["statusCode"].as_u64().expect("statusCode") as u16;
+    let body = answer["body"]
+        .as_str()
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    (status, body)
+}
