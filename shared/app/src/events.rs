@@ -6,7 +6,7 @@
 use crate::records::{from_json, json_item};
 use crate::{AppError, Deps, new_id};
 use chrono::{DateTime, Utc};
-use herald_domain::{EventId, WorkspaceId};
+use herald_domain::{Event, EventId, EventKind, WorkspaceId};
 use herald_ports::{BusEvent, Condition, Key, Query, TxOp, Update, Value};
 use herald_storage::keys;
 
@@ -14,21 +14,15 @@ use herald_storage::keys;
 const KEEP_DAYS: i64 = 30;
 
 /// The write that records an event, to put in the state change's transaction.
-pub fn record(
-    deps: &Deps,
-    ws: &WorkspaceId,
-    kind: &str,
-    data: serde_json::Value,
-    now: DateTime<Utc>,
-) -> TxOp {
-    let id = new_id!(deps, EventId).to_string();
-    let event = BusEvent {
+pub fn record(deps: &Deps, ws: &WorkspaceId, kind: EventKind, now: DateTime<Utc>) -> TxOp {
+    let id = new_id!(deps, EventId);
+    let event = BusEvent::of(&Event {
         id: id.clone(),
-        kind: kind.to_owned(),
-        workspace: ws.to_string(),
+        workspace: ws.clone(),
         time: now,
-        data,
-    };
+        kind,
+    });
+    let id = id.to_string();
     let mut item = json_item(&keys::event(ws, now, &id), "event", &event);
     let (qpk, qsk) = keys::event_queue_entry(ws, now, &id);
     item.insert(keys::GSI2_PK.into(), qpk.into());

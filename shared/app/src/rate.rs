@@ -27,17 +27,13 @@ fn counter(t: &Target, limit: &RateLimit, index: i64) -> Key {
     }
 }
 
-/// Takes one publish from every allowance. `None`: go ahead. `Some(t)`: an allowance is spent
-/// until `t`, and nothing was taken.
-pub async fn take(
-    deps: &Deps,
+/// The writes taking one publish from every allowance, to put in the claim's transaction,
+/// with the end of each allowance's window (when it renews), in the same order.
+pub fn take_ops(
     target: &Target,
     limits: &[RateLimit],
     now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, AppError> {
-    if limits.is_empty() {
-        return Ok(None);
-    }
+) -> (Vec<TxOp>, Vec<DateTime<Utc>>) {
     let mut ends = Vec::with_capacity(limits.len());
     let ops = limits
         .iter()
@@ -59,7 +55,22 @@ pub async fn take(
                 condition: Some(room),
             }
         })
-        .collect::<Vec<_>>();
+        .collect();
+    (ops, ends)
+}
+
+/// Takes one publish from every allowance. `None`: go ahead. `Some(t)`: an allowance is spent
+/// until `t`, and nothing was taken.
+pub async fn take(
+    deps: &Deps,
+    target: &Target,
+    limits: &[RateLimit],
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, AppError> {
+    if limits.is_empty() {
+        return Ok(None);
+    }
+    let (ops, ends) = take_ops(target, limits, now);
     match deps.table.transact(ops).await {
         Ok(()) => Ok(None),
         Err(TableError::TransactionCancelled { failed }) if !failed.is_empty() => {

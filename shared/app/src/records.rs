@@ -33,6 +33,8 @@ pub mod attr {
     pub const SCHEDULED_AT: &str = "scheduled_at";
     /// Set on targets of a repeating post.
     pub const RECURRING: &str = "recurring";
+    /// Set by a cancel on a target being published or confirmed: nothing more may be sent.
+    pub const CANCELLED: &str = "cancelled";
 }
 
 /// An item holding `value` as JSON under `data`, tagged with its record kind.
@@ -78,6 +80,8 @@ pub struct TargetRecord {
     pub first_sent_at: Option<DateTime<Utc>>,
     /// Remote ids of completed steps of a multi-step publish.
     pub progress: BTreeMap<String, String>,
+    /// The post was cancelled while this target was in flight or unconfirmed.
+    pub cancelled: bool,
 }
 
 pub fn target_key(t: &Target) -> Key {
@@ -148,5 +152,6 @@ pub fn target_from(item: &Item) -> Result<TargetRecord, AppError> {
         claim: s(item, attr::CLAIM).map(str::to_owned),
         first_sent_at: time(item, attr::FIRST_SENT_AT),
         progress,
+        cancelled: item.get(attr::CANCELLED) == Some(&Value::Bool(true)),
     })
 }

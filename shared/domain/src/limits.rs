@@ -232,7 +232,27 @@ pub struct MediaFacts {
     pub height: Option<u32>,
 }
 
+/// Sends one publisher process keeps in flight at once on a real network: enough that a
+/// burst at one instant goes out within a second or two at a few hundred milliseconds a call,
+/// few enough that one process does not look like an attack to the network (which answers
+/// 429s long before). Per network, so a slow one does not hold up the others.
+pub const REAL_NETWORK_IN_FLIGHT: usize = 32;
+
+/// Sends in flight at once per publisher process on `platform`: `None` is unbounded (the
+/// sandbox, Herald's own network, takes whatever the work is).
+pub const fn max_in_flight(platform: Platform) -> Option<usize> {
+    match platform {
+        Platform::Sandbox => None,
+        _ => Some(REAL_NETWORK_IN_FLIGHT),
+    }
+}
+
 impl NetworkLimits {
+    /// Sends in flight at once per publisher process on this network (`None`: unbounded).
+    pub fn max_in_flight(&self) -> Option<usize> {
+        max_in_flight(self.platform)
+    }
+
     /// Every rule the content breaks, each naming the network, the field and the limit.
     pub fn check(
         &self,
@@ -347,6 +367,14 @@ impl NetworkLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sandbox_takes_any_number_of_sends_at_once_and_real_networks_a_bounded_one() {
+        assert_eq!(max_in_flight(Platform::Sandbox), None);
+        for p in [Platform::Bluesky, Platform::Mastodon, Platform::X] {
+            assert_eq!(max_in_flight(p), Some(REAL_NETWORK_IN_FLIGHT), "{p:?}");
+        }
+    }
 
     #[test]
     fn x_counts_urls_as_23_and_cjk_as_two() {

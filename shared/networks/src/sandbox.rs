@@ -54,7 +54,33 @@ pub enum Fault {
     AcceptThenHang,
     /// The lookup of recent posts fails once.
     LookupUnavailable,
+    /// The connection drops before the network kept anything: the caller cannot tell whether
+    /// the post went out (it did not).
+    DropBeforeAccepting,
+    /// Renewing the account's credentials fails once (a network that cannot be reached).
+    RefreshUnavailable,
 }
+
+impl Fault {
+    /// Which call a fault is for.
+    fn call(&self) -> Call {
+        match self {
+            Fault::LookupUnavailable => Call::Lookup,
+            Fault::RefreshUnavailable => Call::Refresh,
+            _ => Call::Publish,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Call {
+    Publish,
+    Lookup,
+    Refresh,
+}
+
+/// The test knob naming the round trip every sandbox call takes, in milliseconds.
+pub const LATENCY_ENV: &str = "HERALD_SANDBOX_LATENCY_MS";
 
 /// One post the sandbox received.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -75,6 +101,10 @@ pub struct SandboxConnector {
     clock: Arc<dyn Clock>,
     faults: Mutex<VecDeque<Fault>>,
     limits: NetworkLimits,
+    /// How long every call takes, as a real network's round trip does (load tests).
+    latency: std::time::Duration,
+    /// Publish calls that reached the network (whatever they answered).
+    sends: std::sync::atomic::AtomicU64,
 }
 
 impl SandboxConnector {
@@ -84,6 +114,40 @@ impl SandboxConnector {
             clock,
             faults: Mutex::new(VecDeque::new()),
             limits: LIMITS,
+            latency: std::time::Duration::ZERO,
+            sends: Default::default(),
+        }
+    }
+
+    /// Every call takes `latency` before it is served.
+    pub fn with_latency(mut self, latency: std::time::Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// The latency `HERALD_SANDBOX_LATENCY_MS` asks for (none when unset); a value that is not
+    /// a whole number of milliseconds is refused, naming the knob.
+    pub fn latency_from_env() -> Result<std::time::Duration, String> {
+        match std::env::var(LATENCY_ENV) {
+            Err(_) => Ok(std::time::Duration::ZERO),
+            Ok(v) => v
+                .trim()
+                .parse::<u64>()
+                .map(std::time::Duration::from_millis)
+                .map_err(|_| {
+                    format!("{LATENCY_ENV} must be a whole number of milliseconds, not {v:?}")
+                }),
+        }
+    }
+
+    /// How many publish calls reached the network.
+    pub fn sends(&self) -> u64 {
+        self.sends.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    async fn round_trip(&self) {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
         }
     }
 
@@ -98,10 +162,9 @@ impl SandboxConnector {
         self.faults.lock().expect("faults lock").extend(faults);
     }
 
-    fn next_fault(&self, lookup: bool) -> Option<Fault> {
+    fn next_fault(&self, call: Call) -> Option<Fault> {
         let mut faults = self.faults.lock().expect("faults lock");
-        let is_lookup = |f: &Fault| *f == Fault::LookupUnavailable;
-        let position = faults.iter().position(|f| is_lookup(f) == lookup)?;
+        let position = faults.iter().position(|f| f.call() == call)?;
         faults.remove(position)
     }
 
@@ -202,7 +265,9 @@ impl Connector for SandboxConnector {
         request: &PublishRequest,
         _checkpoint: &dyn Checkpoint,
     ) -> Result<Published, NetworkError> {
-        let fault = self.next_fault(false);
+        self.round_trip().await;
+        self.sends.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let fault = self.next_fault(Call::Publish);
         match fault {
             Some(Fault::Unavailable) => {
                 return Err(NetworkError {
@@ -230,6 +295,11 @@ impl Connector for SandboxConnector {
                     ..NetworkError::permanent(format!("sandbox: {message}"))
                 });
             }
+            Some(Fault::DropBeforeAccepting) => {
+                return Err(NetworkError::uncertain(
+                    "sandbox: connection reset while sending",
+                ));
+            }
             _ => {}
         }
         let remote_id = self
@@ -253,7 +323,8 @@ impl Connector for SandboxConnector {
         request: &PublishRequest,
         since: DateTime<Utc>,
     ) -> Result<Option<Published>, NetworkError> {
-        if self.next_fault(true).is_some() {
+        self.round_trip().await;
+        if self.next_fault(Call::Lookup).is_some() {
             return Err(NetworkError::transient("sandbox: lookup unavailable"));
         }
         let entries = outbox(
@@ -274,6 +345,7 @@ impl Connector for SandboxConnector {
     }
 
     async fn delete(&self, account: &AccountContext, remote_id: &str) -> Result<(), NetworkError> {
+        self.round_trip().await;
         let entries = outbox(
             self.table.as_ref(),
             &account.workspace,
@@ -307,6 +379,7 @@ impl Connector for SandboxConnector {
         remote_id: &str,
         text: &str,
     ) -> Result<Published, NetworkError> {
+        self.round_trip().await;
         let request = PublishRequest {
             marker: format!("reply-to-{remote_id}"),
             text: text.to_owned(),
@@ -332,6 +405,24 @@ impl Connector for SandboxConnector {
         _remote_id: &str,
     ) -> Result<PostMetrics, NetworkError> {
         // Engagement on sandbox posts arrives as events (POST /v1/sandbox/{account}/events).
+        self.round_trip().await;
         Ok(PostMetrics::default())
+    }
+
+    async fn refresh_credentials(
+        &self,
+        _account: &AccountContext,
+        _now: DateTime<Utc>,
+    ) -> Result<Option<serde_json::Value>, NetworkError> {
+        // Sandbox credentials never expire: only an injected fault makes this a call at all.
+        match self.next_fault(Call::Refresh) {
+            Some(_) => {
+                self.round_trip().await;
+                Err(NetworkError::transient(
+                    "sandbox: token endpoint unreachable",
+                ))
+            }
+            None => Ok(None),
+        }
     }
 }

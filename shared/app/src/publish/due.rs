@@ -5,19 +5,19 @@ use crate::records::{self, attr, ms};
 use crate::{AppError, Deps};
 use chrono::{DateTime, Duration, Utc};
 use herald_domain::Target;
-use herald_ports::{Key, Query, Update, Value};
+use herald_ports::{Item, Key, Query, Update, Value};
 use herald_storage::keys;
 
 /// How far back the due index is read when no run has left a watermark yet.
 const FIRST_LOOKBACK_DAYS: i64 = 7;
 
-/// Due-index entries due by `until`, oldest bucket first, from the watermark on. Then the
+/// Due-index entries (with their items) due by `until`, oldest bucket first, from the watermark on. Then the
 /// watermark moves up to the oldest bucket still holding an entry that is already due.
 pub(super) async fn due_entries(
     deps: &Deps,
     now: DateTime<Utc>,
     until: DateTime<Utc>,
-) -> Result<Vec<(DateTime<Utc>, Key)>, AppError> {
+) -> Result<Vec<(DateTime<Utc>, Key, Item)>, AppError> {
     let mark_key = keys::system("DUE_WATERMARK");
     let watermark = deps
         .table
@@ -48,7 +48,9 @@ pub(super) async fn due_entries(
                 if due <= now {
                     oldest_due = Some(oldest_due.map_or(due, |o| o.min(due)));
                 }
-                out.push((due, keys::target(&ws, &post, &acct)));
+                // The index holds whole items: the claim starts from what it read here, and
+                // its condition catches an index a little behind the table.
+                out.push((due, keys::target(&ws, &post, &acct), item));
             }
         }
         bucket += Duration::hours(1);
@@ -62,7 +64,7 @@ pub(super) async fn due_entries(
         item.insert("at".into(), ms(new_mark));
         deps.table.put(item, None).await?;
     }
-    out.sort();
+    out.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     Ok(out)
 }
 

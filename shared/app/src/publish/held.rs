@@ -1,18 +1,22 @@
 //! The steps of a held (claimed) target: check, send, and record the outcome with its event.
 
 use super::due::lease_update;
-use super::{Outcome, PublishOptions, marker, next_delay};
+use super::prepare::Cache;
+use super::retry::{Decision, Failure, decide};
+use super::{Outcome, PublishOptions, marker};
 use crate::records::{self, TargetRecord, attr, ms};
-use crate::{AppError, Deps, accounts, events, posts};
+use crate::{AppError, Deps, events};
 use async_trait::async_trait;
 use chrono::Duration;
+use herald_domain::event::{self, EventKind};
 use herald_domain::{MediaItem, Post, TargetStatus};
 use herald_ports::{
-    Checkpoint, Condition, Key, MediaRef, NetworkError, NetworkErrorKind, PublishRequest,
+    AccountContext, Checkpoint, Condition, Connector, Key, MediaRef, NetworkError, PublishRequest,
     Published, TableError, TxOp, Update, Value,
 };
 use herald_storage::keys;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A target this process holds the claim on.
 pub(super) struct Held<'a> {
@@ -21,6 +25,15 @@ pub(super) struct Held<'a> {
     pub(super) key: Key,
     pub(super) claim: String,
     pub(super) record: TargetRecord,
+    /// An earlier attempt may have reached the network: ask it before sending.
+    pub(super) must_check: bool,
+}
+
+/// A held target ready to go: everything read and built before its second.
+pub(super) struct Prepared {
+    connector: Arc<dyn Connector>,
+    context: AccountContext,
+    request: PublishRequest,
 }
 
 impl Held<'_> {
@@ -28,31 +41,46 @@ impl Held<'_> {
         Condition::eq(attr::CLAIM, self.claim.as_str())
     }
 
-    pub(super) async fn carry(&mut self, must_check: bool) -> Result<Outcome, AppError> {
+    /// Takes the work off the due instant: the post, the account and its credentials (renewed
+    /// when due), the media links and the request, all before the target's second.
+    pub(super) async fn prepare(
+        &mut self,
+        cache: &Cache,
+    ) -> Result<Result<Prepared, Outcome>, AppError> {
         let t = self.record.target.clone();
-        let (post, _) = posts::load(self.deps, &t.workspace, &t.post).await?;
-        let account = accounts::get(self.deps, &t.workspace, &t.account).await?;
-        let connector = self.deps.connector(t.platform)?.clone();
-        let mut context = accounts::context(self.deps, &account).await?;
-        let request = self.request(&post).await?;
-
-        let now = self.deps.clock.now();
-        match connector.refresh_credentials(&context, now).await {
-            Ok(Some(fresh)) => {
-                self.deps
-                    .table
-                    .put(
-                        accounts::credentials_item(self.deps, &t.workspace, &t.account, &fresh),
-                        None,
-                    )
-                    .await?;
-                context.credentials = fresh.into();
-            }
-            Ok(None) => {}
-            Err(e) => return self.after_error(e, false).await,
+        if self.record.cancelled && !self.must_check {
+            // Cancelled and never sent: nothing to ask the network.
+            return self.cancelled().await.map(Err);
         }
+        let connector = self.deps.connector(t.platform)?.clone();
+        let post = cache.post(self.deps, &t.workspace, &t.post).await?;
+        let now = self.deps.clock.now();
+        let context = match cache
+            .account(self.deps, connector.as_ref(), &t.workspace, &t.account, now)
+            .await?
+        {
+            Ok(context) => context,
+            Err(e) => return self.after_error(e, false).await.map(Err),
+        };
+        let request = self.request(&post).await?;
+        Ok(Ok(Prepared {
+            connector,
+            context,
+            request,
+        }))
+    }
 
-        if must_check {
+    /// At the target's second: the check an unsure earlier attempt needs, then the send and its
+    /// one outcome transaction.
+    pub(super) async fn send(&mut self, prepared: Prepared) -> Result<Outcome, AppError> {
+        let Prepared {
+            connector,
+            context,
+            request,
+        } = prepared;
+        let t = self.record.target.clone();
+        if self.must_check {
+            let now = self.deps.clock.now();
             let since = self.record.first_sent_at.unwrap_or(now) - Duration::minutes(5);
             match connector.find_published(&context, &request, since).await {
                 Ok(Some(found)) => {
@@ -62,31 +90,67 @@ impl Held<'_> {
                 Ok(None) => {}
                 Err(e) => return self.after_error(e, true).await,
             }
-            if self.record.target.attempts >= self.options.max_attempts {
-                return self
-                    .failed(format!(
-                        "gave up after {} attempts",
-                        self.record.target.attempts
-                    ))
-                    .await;
+            if self.record.cancelled {
+                return self.cancelled().await;
             }
-            // Not on the network: this attempt may send.
-            let now = self.deps.clock.now();
-            let mut update = Update::new()
-                .set(attr::STATUS, TargetStatus::Publishing.as_str())
-                .add(attr::ATTEMPTS, 1);
-            if self.record.first_sent_at.is_none() {
-                update = update.set(attr::FIRST_SENT_AT, ms(now));
+            if t.attempts > self.options.max_attempts {
+                let reason = match &t.error {
+                    Some(e) => format!("{e} (gave up after {} attempts)", t.attempts - 1),
+                    None => format!("gave up after {} attempts", t.attempts - 1),
+                };
+                return self.failed(reason).await;
             }
-            self.write(update).await?;
-            self.record.target.attempts += 1;
         }
-
+        // Not on the network (or never sent): this attempt may send, unless a cancel came first.
+        if !self.go().await? {
+            return self.cancelled().await;
+        }
         let checkpoint = TargetCheckpoint { held: self };
         let result = connector.publish(&context, &request, &checkpoint).await;
         match result {
             Ok(published) => self.published(published, Outcome::Published).await,
             Err(e) => self.after_error(e, false).await,
+        }
+    }
+
+    /// The move to sending, conditional on no cancel: a cancel that answered before it stops
+    /// the send; one after it finds the send begun. Answers false when the post was cancelled.
+    async fn go(&mut self) -> Result<bool, AppError> {
+        let now = self.deps.clock.now();
+        let mut update = Update::new().set(attr::STATUS, TargetStatus::Publishing.as_str());
+        if self.record.first_sent_at.is_none() {
+            update = update.set(attr::FIRST_SENT_AT, ms(now));
+        }
+        let not_cancelled = self
+            .mine()
+            .and(Condition::NotExists(attr::CANCELLED.into()));
+        match self
+            .deps
+            .table
+            .update(&self.key, update, Some(not_cancelled))
+            .await
+        {
+            Ok(_) => {
+                self.record.first_sent_at.get_or_insert(now);
+                self.record.target.status = TargetStatus::Publishing;
+                Ok(true)
+            }
+            Err(TableError::ConditionFailed { .. }) => self.cancelled_meanwhile().await.map(|c| !c),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// After a write conditional on no cancel failed: whether the claim is still ours and the
+    /// post was cancelled (false never; a lost claim is a conflict).
+    async fn cancelled_meanwhile(&mut self) -> Result<bool, AppError> {
+        let item = self.deps.table.get(&self.key).await?;
+        let current = item.as_ref().map(records::target_from).transpose()?;
+        match current {
+            Some(r) if r.claim.as_deref() == Some(self.claim.as_str()) && r.cancelled => {
+                self.record.cancelled = true;
+                Ok(true)
+            }
+            _ => Err(AppError::Conflict("the claim was taken over".into())),
         }
     }
 
@@ -154,25 +218,19 @@ impl Held<'_> {
     }
 
     /// Records the outcome and its event in one transaction, releasing the claim.
-    async fn finish(
-        &self,
-        update: Update,
-        event: (&str, serde_json::Value),
-    ) -> Result<(), AppError> {
+    async fn finish(&self, update: Update, event: Option<EventKind>) -> Result<(), AppError> {
         let t = &self.record.target;
         let now = self.deps.clock.now();
-        let ops = vec![
-            TxOp::Update {
-                key: self.key.clone(),
-                update: update
-                    .remove(attr::CLAIM)
-                    .remove(attr::LEASE_UNTIL)
-                    .remove(keys::GSI1_PK)
-                    .remove(keys::GSI1_SK),
-                condition: Some(self.mine()),
-            },
-            events::record(self.deps, &t.workspace, event.0, event.1, now),
-        ];
+        let mut ops = vec![TxOp::Update {
+            key: self.key.clone(),
+            update: update
+                .remove(attr::CLAIM)
+                .remove(attr::LEASE_UNTIL)
+                .remove(keys::GSI1_PK)
+                .remove(keys::GSI1_SK),
+            condition: Some(self.mine()),
+        }];
+        ops.extend(event.map(|e| events::record(self.deps, &t.workspace, e, now)));
         match self.deps.table.transact(ops).await {
             Ok(()) => Ok(()),
             Err(TableError::TransactionCancelled { failed }) if failed.contains(&0) => {
@@ -193,12 +251,16 @@ impl Held<'_> {
         if let Some(url) = &p.url {
             update = update.set(attr::URL, url.as_str());
         }
-        let data = serde_json::json!({
-            "post": t.post, "account": t.account, "platform": t.platform,
-            "remote_id": p.remote_id, "url": p.url, "published_at": now,
-            "scheduled_at": t.due_at,
+        let event = EventKind::PostPublished(event::PostPublished {
+            post: t.post.clone(),
+            account: t.account.clone(),
+            platform: t.platform,
+            remote_id: p.remote_id.clone(),
+            url: p.url.clone(),
+            published_at: now,
+            scheduled_at: t.due_at,
         });
-        self.finish(update, ("post.published", data)).await?;
+        self.finish(update, Some(event)).await?;
         tracing::info!(post = %t.post, account = %t.account, platform = %t.platform, remote_id = %p.remote_id, lateness_ms = t.due_at.map(|d| (now - d).num_milliseconds()), "target published");
         Ok(outcome)
     }
@@ -208,72 +270,101 @@ impl Held<'_> {
         let update = Update::new()
             .set(attr::STATUS, TargetStatus::Failed.as_str())
             .set(attr::ERROR, reason.as_str());
-        let data = serde_json::json!({
-            "post": t.post, "account": t.account, "platform": t.platform, "error": reason,
+        let event = EventKind::PostFailed(event::PostFailed {
+            post: t.post.clone(),
+            account: t.account.clone(),
+            platform: t.platform,
+            error: reason.clone(),
         });
-        self.finish(update, ("post.failed", data)).await?;
+        self.finish(update, Some(event)).await?;
         tracing::warn!(post = %t.post, account = %t.account, platform = %t.platform, error = %reason, "target failed");
         Ok(Outcome::Failed)
     }
 
-    /// A network error: fail for good, retry later, or leave the attempt to be confirmed.
-    async fn after_error(&self, e: NetworkError, checking: bool) -> Result<Outcome, AppError> {
+    /// Ends a cancelled target that nothing of can be on the network.
+    async fn cancelled(&self) -> Result<Outcome, AppError> {
         let t = &self.record.target;
-        let now = self.deps.clock.now();
-        let attempts = t.attempts.max(1);
-        let jitter = self.deps.random.unit();
-        let reason = format!("{}: {}", t.platform, e.message);
-        match e.kind {
-            NetworkErrorKind::Permanent => return self.failed(reason).await,
-            NetworkErrorKind::Unauthorized => {
-                self.needs_reconnect().await?;
-                return self
-                    .failed(format!("{reason} (reconnect the account)"))
-                    .await;
-            }
-            // An uncertain last attempt may still have gone out: it is confirmed, not failed.
-            NetworkErrorKind::Transient | NetworkErrorKind::RateLimited { .. }
-                if attempts >= self.options.max_attempts && !checking =>
-            {
-                return self
-                    .failed(format!("{reason} (gave up after {attempts} attempts)"))
-                    .await;
-            }
-            _ => {}
+        let update = Update::new().set(attr::STATUS, TargetStatus::Cancelled.as_str());
+        self.finish(update, None).await?;
+        tracing::info!(post = %t.post, account = %t.account, "target of a cancelled post ends unsent");
+        Ok(Outcome::Cancelled)
+    }
+
+    /// A network error, at any step: what follows is `retry::decide`'s.
+    async fn after_error(&mut self, e: NetworkError, checking: bool) -> Result<Outcome, AppError> {
+        let reason = format!("{}: {}", self.record.target.platform, e.message);
+        loop {
+            let t = &self.record.target;
+            let now = self.deps.clock.now();
+            let decision = decide(&Failure {
+                kind: &e.kind,
+                attempts: t.attempts,
+                max_attempts: self.options.max_attempts,
+                checking,
+                cancelled: self.record.cancelled,
+                now,
+                jitter: self.deps.random.unit(),
+            });
+            let (at, outcome) = match decision {
+                Decision::Fail { gave_up: false } => return self.failed(reason).await,
+                Decision::Fail { gave_up: true } => {
+                    let attempts = t.attempts;
+                    return self
+                        .failed(format!("{reason} (gave up after {attempts} attempts)"))
+                        .await;
+                }
+                Decision::Reconnect => {
+                    self.needs_reconnect().await?;
+                    return self
+                        .failed(format!("{reason} (reconnect the account)"))
+                        .await;
+                }
+                Decision::Cancel => return self.cancelled().await,
+                Decision::Check { at } => {
+                    // Someone must ask the network before any resend: keep it unconfirmed, with
+                    // the lease running out at the next check.
+                    self.write(
+                        lease_update(t, at)
+                            .set(attr::STATUS, TargetStatus::Unconfirmed.as_str())
+                            .remove(attr::CLAIM)
+                            .set(attr::ERROR, reason.as_str()),
+                    )
+                    .await?;
+                    (at, Outcome::Unconfirmed)
+                }
+                Decision::Retry { at } => {
+                    let (pk, sk) = keys::due_entry(at, &t.workspace, &t.post, &t.account);
+                    let update = Update::new()
+                        .set(attr::STATUS, TargetStatus::Scheduled.as_str())
+                        .set(attr::DUE_AT, ms(at))
+                        .set(attr::ERROR, reason.as_str())
+                        .set(keys::GSI1_PK, pk)
+                        .set(keys::GSI1_SK, sk)
+                        .remove(attr::CLAIM)
+                        .remove(attr::LEASE_UNTIL);
+                    let not_cancelled = self
+                        .mine()
+                        .and(Condition::NotExists(attr::CANCELLED.into()));
+                    match self
+                        .deps
+                        .table
+                        .update(&self.key, update, Some(not_cancelled))
+                        .await
+                    {
+                        Ok(_) => (at, Outcome::Retrying),
+                        // Cancelled meanwhile: decide again, knowing it.
+                        Err(TableError::ConditionFailed { .. }) => {
+                            self.cancelled_meanwhile().await?;
+                            continue;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            };
+            let t = &self.record.target;
+            tracing::info!(post = %t.post, account = %t.account, error = %reason, retry_at = %at, ?outcome, "target will be tried again");
+            return Ok(outcome);
         }
-        let retry_in = match &e.kind {
-            NetworkErrorKind::RateLimited { retry_at: Some(at) } => Some(*at - now),
-            _ => None,
-        };
-        let at = now + next_delay(attempts, retry_in, jitter);
-        let outcome = if e.kind == NetworkErrorKind::Uncertain || checking {
-            // Someone must ask the network before any resend: keep it unconfirmed, with the
-            // lease running out at the next check.
-            self.write(
-                lease_update(t, at)
-                    .set(attr::STATUS, TargetStatus::Unconfirmed.as_str())
-                    .remove(attr::CLAIM)
-                    .set(attr::ERROR, reason.as_str()),
-            )
-            .await?;
-            Outcome::Unconfirmed
-        } else {
-            let (pk, sk) = keys::due_entry(at, &t.workspace, &t.post, &t.account);
-            self.write(
-                Update::new()
-                    .set(attr::STATUS, TargetStatus::Scheduled.as_str())
-                    .set(attr::DUE_AT, ms(at))
-                    .set(attr::ERROR, reason.as_str())
-                    .set(keys::GSI1_PK, pk)
-                    .set(keys::GSI1_SK, sk)
-                    .remove(attr::CLAIM)
-                    .remove(attr::LEASE_UNTIL),
-            )
-            .await?;
-            Outcome::Retrying
-        };
-        tracing::info!(post = %t.post, account = %t.account, error = %reason, retry_at = %at, ?outcome, "target will be tried again");
-        Ok(outcome)
     }
 
     async fn needs_reconnect(&self) -> Result<(), AppError> {
@@ -288,7 +379,10 @@ impl Held<'_> {
         }
         account.status = herald_domain::AccountStatus::NeedsReconnect;
         let now = self.deps.clock.now();
-        let data = serde_json::json!({"account": t.account, "platform": t.platform});
+        let event = EventKind::AccountNeedsReconnect(event::AccountNeedsReconnect {
+            account: t.account.clone(),
+            platform: t.platform,
+        });
         self.deps
             .table
             .transact(vec![
@@ -296,13 +390,7 @@ impl Held<'_> {
                     item: records::json_item(&key, "account", &account),
                     condition: Some(Condition::item_present()),
                 },
-                events::record(
-                    self.deps,
-                    &t.workspace,
-                    "account.needs_reconnect",
-                    data,
-                    now,
-                ),
+                events::record(self.deps, &t.workspace, event, now),
             ])
             .await?;
         Ok(())

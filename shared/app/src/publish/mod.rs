@@ -10,11 +10,12 @@ mod claim;
 mod dispatcher;
 mod due;
 mod held;
+mod prepare;
 mod retry;
 
 pub use claim::process;
 pub use dispatcher::{Dispatcher, RunReport, TickReport};
-pub use retry::next_delay;
+pub use retry::{Decision, Failure, decide, next_delay};
 
 use chrono::Duration;
 use herald_domain::Target;
@@ -26,13 +27,15 @@ pub struct PublishOptions {
     /// How long a claim holds. Longer than any single network call (the HTTP timeout), so a
     /// live attempt is never taken over; checkpoints extend it during long uploads.
     pub lease: Duration,
-    /// How far ahead a run looks: targets due within it are waited for and sent at their
-    /// second (on Lambda, the minute until the next scheduled run).
+    /// How far ahead a run looks: targets due within it are claimed and prepared at once, then
+    /// sent at their second (on Lambda, the minute until the next scheduled run). A post due
+    /// within it can no longer be moved, only cancelled.
     pub lookahead: Duration,
     /// Publish attempts before a target fails for good.
     pub max_attempts: u32,
-    /// Targets in flight at once.
-    pub concurrency: usize,
+    /// Caps the sends in flight at once on every network; `None` leaves each network its own
+    /// bound (`NetworkLimits::max_in_flight`).
+    pub concurrency: Option<usize>,
     /// This process is the only publisher (the embedded store allows one process): claims
     /// left by earlier processes are dead and are taken over at once, not at lease expiry.
     pub exclusive: bool,
@@ -44,7 +47,7 @@ impl Default for PublishOptions {
             lease: Duration::minutes(5),
             lookahead: Duration::seconds(1),
             max_attempts: 6,
-            concurrency: 64,
+            concurrency: None,
             exclusive: false,
         }
     }
@@ -62,6 +65,8 @@ pub enum Outcome {
     Unconfirmed,
     /// The network's allowance for the account (or app) is spent: moved to when it renews.
     Deferred,
+    /// Its post was cancelled before it was sent: it ends without reaching the network.
+    Cancelled,
     /// Someone else holds it, or it is not due.
     Skipped,
 }

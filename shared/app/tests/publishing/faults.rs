@@ -137,7 +137,7 @@ async fn ticks_skip_the_index_while_due_targets_wait_for_permits_and_none_is_los
         w.deps.clone(),
         PublishOptions {
             lookahead: Duration::zero(),
-            concurrency: 1,
+            concurrency: Some(1),
             ..PublishOptions::default()
         },
     );

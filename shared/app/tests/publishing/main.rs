@@ -2,6 +2,8 @@
 //! network accepted, outages and a throttling table. Each test counts what the sandbox network
 //! received: zero lost, zero duplicated. Time is a manual clock; nothing sleeps to wait.
 
+mod attempts;
+mod cancel;
 mod faults;
 mod oauth_connect;
 mod series;
