@@ -61,11 +61,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
                     .strip_prefix("Failed to deserialize query string: ")
                     .unwrap_or(&text)
                     .to_owned();
-                let field = message
-                    .split('`')
-                    .nth(1)
-                    .unwrap_or("query")
-                    .to_owned();
+                let field = message.split('`').nth(1).unwrap_or("query").to_owned();
                 Err(ApiError::invalid(&field, message))
             }
         }
@@ -130,8 +126,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<Deps>> for Json<T> {
 /// server's body deadline fails the read with an `io::ErrorKind::TimedOut`), or cut off (400).
 fn body_error(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
     use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
-    if let BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) = rejection
-    {
+    if let BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) = rejection {
         return ApiError::TooLarge;
     }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&rejection);

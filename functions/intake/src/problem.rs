@@ -233,7 +233,11 @@ pub async fn ensure_problem(response: Response) -> Response {
         } else {
             text
         };
-        ("refused", status.canonical_reason().unwrap_or("Refused"), detail)
+        (
+            "refused",
+            status.canonical_reason().unwrap_or("Refused"),
+            detail,
+        )
     };
     let mut answer = problem(status, slug, title, detail, vec![]);
     for (name, value) in &parts.headers {

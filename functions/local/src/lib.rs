@@ -5,6 +5,7 @@
 //! was in flight.
 
 pub mod hosts;
+pub mod http;
 
 use anyhow::Context;
 use herald_app::publish::{Dispatcher, PublishOptions};
@@ -104,13 +105,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, data = %args.data.display(), startup_ms = started.elapsed().as_millis() as u64, "herald listening");
     println!("herald listening on http://{addr}");
     let stop = shutdown.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down: finishing what is in flight");
-            stop.cancel();
-        })
-        .await?;
+    http::serve(listener, app, http::Limits::from_env()?, async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing what is in flight");
+        stop.cancel();
+    })
+    .await?;
     shutdown.cancel();
     let _ = publisher.await;
     let _ = upkeep.await;

@@ -80,7 +80,11 @@ async fn a_calendar_of_1203_posts_comes_back_whole_once_and_in_order_over_pages(
     assert_eq!(pages, 3, "500 + 500 + 203");
     let got = ids(&items);
     assert_eq!(got.len(), 1203);
-    assert_eq!(got.iter().collect::<BTreeSet<_>>().len(), 1203, "a post came twice");
+    assert_eq!(
+        got.iter().collect::<BTreeSet<_>>().len(),
+        1203,
+        "a post came twice"
+    );
     assert_eq!(got, expected, "calendar order over pages");
 
     let (items, pages) = all_pages(&app, &ws, &path, None).await;

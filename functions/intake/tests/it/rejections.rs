@@ -25,7 +25,10 @@ async fn a_repeated_query_parameter_is_a_400_problem_naming_it() {
     let from = app.at(Duration::zero());
     let to = app.at(Duration::days(1));
     let a = app
-        .get(&format!("/v1/posts?from={from}&from={from}&to={to}"), &ws.key)
+        .get(
+            &format!("/v1/posts?from={from}&from={from}&to={to}"),
+            &ws.key,
+        )
         .await;
     let b = a.problem(StatusCode::BAD_REQUEST);
     assert_eq!(b["errors"][0]["field"], "from", "{b}");
@@ -73,7 +76,9 @@ async fn a_wrong_method_is_a_405_problem_with_allow() {
     ] {
         let a = raw(&app, method.clone(), uri, &ws.key).await;
         let b = a.problem(StatusCode::METHOD_NOT_ALLOWED);
-        let allow = a.header("allow").unwrap_or_else(|| panic!("{method} {uri}: no Allow"));
+        let allow = a
+            .header("allow")
+            .unwrap_or_else(|| panic!("{method} {uri}: no Allow"));
         assert!(allow.contains(allowed), "{method} {uri}: Allow {allow}");
         assert!(b["detail"].as_str().unwrap().contains(allowed), "{b}");
     }
@@ -128,8 +133,6 @@ async fn the_bearer_scheme_is_read_in_any_case() {
             .header(header::AUTHORIZATION, value.clone())
             .body(Body::empty())
             .unwrap();
-        app.send(request)
-            .await
-            .problem(StatusCode::UNAUTHORIZED);
+        app.send(request).await.problem(StatusCode::UNAUTHORIZED);
     }
 }

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod edge;
 mod hosts;
 mod kill9;
 mod serve;

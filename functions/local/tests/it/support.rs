@@ -20,6 +20,17 @@ pub struct Server {
 impl Server {
     /// Starts a server with `admin_key` as HERALD_ADMIN_KEY (none: the server makes one).
     pub fn start(data: &Path, logs: &Path, run: usize, admin_key: Option<&str>) -> Server {
+        Server::start_with(data, logs, run, admin_key, &Options::default())
+    }
+
+    /// As `start`, with more environment and limits for the process.
+    pub fn start_with(
+        data: &Path,
+        logs: &Path,
+        run: usize,
+        admin_key: Option<&str>,
+        options: &Options,
+    ) -> Server {
         let log = logs.join(format!("run-{run}.log"));
         // A free port can be taken between the probe and the server's bind: try a few. The log
         // is appended to, so what an attempt printed before failing to bind stays readable.
@@ -56,7 +67,13 @@ impl Server {
             command
                 .env("HERALD_LOG_FORMAT", "json")
                 .env("RUST_LOG", "info");
+            for (name, value) in &options.env {
+                command.env(name, value);
+            }
             die_with_parent(&mut command);
+            if let Some(limit) = options.descriptor_limit {
+                limit_descriptors(&mut command, limit);
+            }
             let child = command.spawn().expect("spawn herald serve");
             let mut server = Server {
                 child,
@@ -114,6 +131,24 @@ impl Server {
         self.child.wait().expect("reap");
     }
 
+    /// Sends SIGTERM and answers the exit status, or None if the process is still running
+    /// after `wait`.
+    #[cfg(unix)]
+    pub fn terminate(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+        // SAFETY: kill only signals the child this handle owns.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -145,6 +180,42 @@ fn die_with_parent(command: &mut Command) {
 
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_command: &mut Command) {}
+
+/// What a test sets for the server beyond the usual.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub env: Vec<(String, String)>,
+    /// RLIMIT_NOFILE (soft and hard) for the server process.
+    pub descriptor_limit: Option<u64>,
+}
+
+impl Options {
+    pub fn env(mut self, name: &str, value: impl ToString) -> Self {
+        self.env.push((name.to_owned(), value.to_string()));
+        self
+    }
+}
+
+#[cfg(unix)]
+fn limit_descriptors(command: &mut Command, limit: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe and touches only the child being set up.
+    unsafe {
+        command.pre_exec(move || {
+            let rlimit = libc::rlimit {
+                rlim_cur: limit as libc::rlim_t,
+                rlim_max: limit as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(unix))]
+fn limit_descriptors(_command: &mut Command, _limit: u64) {}
 
 /// One HTTP/1.1 request on its own connection; answers the status and the JSON body.
 pub fn http(
