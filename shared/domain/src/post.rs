@@ -214,10 +214,7 @@ impl Recurrence {
         if self.until.is_some_and(|u| u > horizon) {
             errors.push(FieldError::new(
                 "recurrence.until",
-                format!(
-                    "must be within {} days of scheduled_at",
-                    Self::HORIZON_DAYS
-                ),
+                format!("must be within {} days of scheduled_at", Self::HORIZON_DAYS),
             ));
         }
         // The last occurrence a count reaches, for counts and intervals already in range.
@@ -624,14 +621,19 @@ mod tests {
 
     #[test]
     fn control_characters_are_unprintable_but_newline_and_tab_only_in_multiline_text() {
-        for c in ['\0', '\u{1b}', '\r', '\u{7f}', '\u{85}', '\u{9f}', '\u{202a}', '\u{202e}'] {
+        for c in [
+            '\0', '\u{1b}', '\r', '\u{7f}', '\u{85}', '\u{9f}', '\u{202a}', '\u{202e}',
+        ] {
             let text = format!("a{c}b");
             assert_eq!(unprintable(&text, true), Some(c), "{:04X}", c as u32);
             assert_eq!(unprintable(&text, false), Some(c));
         }
         assert_eq!(unprintable("a\nb\tc", true), None);
         assert_eq!(unprintable("a\nb", false), Some('\n'));
-        assert_eq!(unprintable("\u{2067}x\u{2069}\u{200f}\u{200d}👨‍👩‍👧", false), None);
+        assert_eq!(
+            unprintable("\u{2067}x\u{2069}\u{200f}\u{200d}👨‍👩‍👧", false),
+            None
+        );
     }
 
     #[test]
@@ -654,7 +656,10 @@ mod tests {
             count: Some(3),
             until: None,
         };
-        assert!(weekly.check(start).is_ok(), "728 days in two steps of a year");
+        assert!(
+            weekly.check(start).is_ok(),
+            "728 days in two steps of a year"
+        );
         let weekly = Recurrence {
             count: Some(4),
             ..weekly
