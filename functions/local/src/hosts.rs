@@ -6,7 +6,7 @@
 use herald_adapters::memory_bus::Handler;
 use herald_adapters::{FsBlobStore, InProcessBus};
 use herald_app::Deps;
-use herald_app::publish::Dispatcher;
+use herald_publisher::{Invocation, Publisher};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -80,9 +80,9 @@ pub fn relay(deps: Deps, shutdown: CancellationToken) -> tokio::task::JoinHandle
     })
 }
 
-/// The publisher's dispatcher on a fast tick.
+/// The publisher on a fast tick, through the handler its Lambda calls.
 pub fn publisher(
-    dispatcher: Arc<Dispatcher>,
+    publisher: Arc<Publisher>,
     every: Duration,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
@@ -94,7 +94,7 @@ pub fn publisher(
                 _ = shutdown.cancelled() => return,
                 _ = ticker.tick() => {}
             }
-            if let Err(e) = dispatcher.tick().await {
+            if let Err(e) = publisher.handle(Invocation::Tick).await {
                 tracing::warn!(error = %e, "publisher tick failed; trying again");
             }
         }

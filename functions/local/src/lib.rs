@@ -8,8 +8,8 @@ pub mod hosts;
 pub mod http;
 
 use anyhow::Context;
-use herald_app::publish::{Dispatcher, PublishOptions};
 use herald_platform::{Backend, Config, build};
+use herald_publisher::Publisher;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -61,18 +61,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let shutdown = tokio_util::sync::CancellationToken::new();
 
-    let dispatcher = Arc::new(Dispatcher::new(
-        deps.clone(),
-        PublishOptions {
-            lookahead: chrono::Duration::milliseconds(args.tick_ms as i64 * 2),
-            exclusive: true,
-            ..PublishOptions::default()
-        },
-    ));
-    let recovered = dispatcher.recover().await?;
-    if recovered.started > 0 {
+    let tick = Duration::from_millis(args.tick_ms.max(10));
+    let publisher = Arc::new(Publisher::local(deps.clone(), tick));
+    let recovered = publisher.recover().await?;
+    if recovered > 0 {
         tracing::info!(
-            targets = recovered.started,
+            targets = recovered,
             "resolving work an earlier run left in flight"
         );
     }
@@ -90,11 +84,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // The relay stops last, after in-flight publishes have recorded their outcomes.
     let relay_stop = tokio_util::sync::CancellationToken::new();
     let relay = hosts::relay(deps.clone(), relay_stop.clone());
-    let publisher = hosts::publisher(
-        dispatcher.clone(),
-        Duration::from_millis(args.tick_ms.max(10)),
-        shutdown.clone(),
-    );
+    let ticks = hosts::publisher(publisher.clone(), tick, shutdown.clone());
     let upkeep = tokio::spawn(upkeep_loop(
         built.embedded_table.clone(),
         deps.clock.clone(),
@@ -112,10 +102,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
     .await?;
     shutdown.cancel();
-    let _ = publisher.await;
+    let _ = ticks.await;
     let _ = upkeep.await;
     let _ = transcoder.await;
-    if tokio::time::timeout(DRAIN, dispatcher.drain())
+    if tokio::time::timeout(DRAIN, publisher.drain())
         .await
         .is_err()
     {

@@ -181,12 +181,24 @@ fn posts_survive_repeated_kill_9_while_publishing_with_no_loss_and_no_duplicate(
 
     // Each account received each post exactly once.
     for account in &accounts {
-        let (status, outbox) =
-            server.call("GET", &format!("/v1/sandbox/{account}/outbox"), &key, None);
-        assert_eq!(status, 200, "{outbox}");
-        let items = outbox["items"].as_array().expect("items");
+        // The outbox pages (API.md, "Lists"): read every page.
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                None => format!("/v1/sandbox/{account}/outbox?limit=500"),
+                Some(c) => format!("/v1/sandbox/{account}/outbox?limit=500&cursor={c}"),
+            };
+            let (status, page) = server.call("GET", &path, &key, None);
+            assert_eq!(status, 200, "{page}");
+            items.extend(page["items"].as_array().expect("items").iter().cloned());
+            match page["next"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
         let mut received: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for item in items {
+        for item in &items {
             received
                 .entry(item["text"].as_str().expect("text"))
                 .or_default()
