@@ -136,7 +136,8 @@ fn connectors(
         bluesky, facebook, guard::Guard, http, instagram, linkedin, mastodon, meta, pinterest,
         threads, tiktok, x,
     };
-    let sandbox = Arc::new(SandboxConnector::new(table, clock.clone()));
+    let sandbox =
+        Arc::new(SandboxConnector::new(table, clock.clone()).with_latency(config.sandbox_latency));
     let mut map = Connectors::new();
     map.insert(Platform::Sandbox, sandbox.clone() as Arc<dyn Connector>);
     let guard = || Guard::new(config.allow_loopback);

@@ -51,6 +51,8 @@ pub struct Config {
     /// Whether the TikTok app passed TikTok's audit (`HERALD_TIKTOK_AUDITED=1`); until then
     /// TikTok allows private posts only.
     pub tiktok_audited: bool,
+    /// The round trip every sandbox call takes (`HERALD_SANDBOX_LATENCY_MS`, load tests).
+    pub sandbox_latency: std::time::Duration,
 }
 
 /// An OAuth app registered with a network.
@@ -139,6 +141,11 @@ impl Config {
                 })
                 .collect(),
             tiktok_audited: flag("HERALD_TIKTOK_AUDITED")?,
+            sandbox_latency: herald_networks::sandbox::SandboxConnector::latency_from_env()
+                .map_err(|message| ConfigError::Invalid {
+                    name: herald_networks::sandbox::LATENCY_ENV,
+                    message,
+                })?,
         })
     }
 }
