@@ -98,6 +98,8 @@ fn descriptor_limit() -> u64 {
         };
         // SAFETY: getrlimit writes only the struct it is given.
         if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+            // rlim_t is u64 on Linux, not everywhere.
+            #[allow(clippy::unnecessary_cast)]
             return limit.rlim_cur as u64;
         }
     }

@@ -139,7 +139,7 @@ fn open(deps: &Deps, scope: &Scope, cursor: &str) -> Result<Item, AppError> {
         return Err(refused());
     }
     let mut standard = cursor.replace('-', "+").replace('_', "/");
-    while standard.len() % 4 != 0 {
+    while !standard.len().is_multiple_of(4) {
         standard.push('=');
     }
     let plain = deps
