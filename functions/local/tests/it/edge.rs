@@ -251,3 +251,41 @@ fn idle_sockets_under_a_descriptor_limit_of_256_do_not_keep_healthz_from_answeri
     );
     drop(idle);
 }
+
+#[test]
+fn a_timeout_that_is_not_a_number_stops_the_start_naming_its_variable() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_herald"));
+    command
+        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("data"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("HERALD_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .env("HERALD_ADMIN_KEY", ADMIN)
+        .env("HERALD_IDLE_TIMEOUT_MS", "soon")
+        .spawn()
+        .expect("spawn herald serve");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("herald serve started with HERALD_IDLE_TIMEOUT_MS=soon");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = child.wait_with_output().expect("output");
+    let said = String::from_utf8_lossy(&output.stderr).into_owned()
+        + &String::from_utf8_lossy(&output.stdout);
+    assert!(!status.success());
+    assert!(said.contains("HERALD_IDLE_TIMEOUT_MS"), "{said}");
+}
