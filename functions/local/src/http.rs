@@ -138,7 +138,7 @@ pub async fn serve(
     let stop = CancellationToken::new();
     let tasks = TaskTracker::new();
     tokio::pin!(shutdown);
-    loop {
+    'accept: loop {
         let stream = tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -153,14 +153,17 @@ pub async fn serve(
                 }
             },
         };
-        let permit = match slots.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                open.evict_longest_waiting();
-                tokio::select! {
-                    _ = &mut shutdown => break,
-                    permit = slots.clone().acquire_owned() => permit.context("connection slots")?,
-                }
+        // At the bound, make room. When every connection is serving a request, look again
+        // shortly: one that finishes and waits for its next request gives way then.
+        let permit = loop {
+            if let Ok(permit) = slots.clone().try_acquire_owned() {
+                break permit;
+            }
+            open.evict_longest_waiting();
+            tokio::select! {
+                _ = &mut shutdown => break 'accept,
+                permit = slots.clone().acquire_owned() => break permit.context("connection slots")?,
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
             }
         };
         let conn = open.register();
@@ -256,6 +259,10 @@ impl Open {
     /// Asks the connection that has waited longest with no request in flight to close.
     fn evict_longest_waiting(&self) {
         let conns = self.conns.lock().expect("open lock");
+        let closing = |c: &Arc<Conn>| c.evict.is_cancelled() && c.phase() != Phase::Serving;
+        if conns.values().any(closing) {
+            return; // one is already giving way
+        }
         let oldest = conns
             .values()
             .filter(|c| !c.evict.is_cancelled())
