@@ -71,3 +71,58 @@ async fn read_parameter(_backend: &Backend, _name: &str) -> Result<Secret, Confi
         message: "this build has no AWS support (feature `aws`)".into(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(backend: Backend, key: Option<&str>, parameter: Option<&str>) -> Config {
+        Config {
+            backend,
+            public_url: "http://127.0.0.1:8080".into(),
+            encryption_key: None,
+            admin_key: key.map(|k| Secret::new(k.to_owned())),
+            admin_key_parameter: parameter.map(str::to_owned),
+            allow_loopback: false,
+            network_apps: Default::default(),
+            tiktok_audited: false,
+            sandbox_latency: std::time::Duration::ZERO,
+        }
+    }
+
+    fn aws() -> Backend {
+        Backend::Aws {
+            table: "t".into(),
+            bucket: "b".into(),
+            event_bus: "e".into(),
+            // Nothing answers here: a test that reached for SSM would fail.
+            endpoint: Some("http://127.0.0.1:9".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_plain_admin_key_wins_without_asking_ssm() {
+        let c = config(aws(), Some("plain-admin-key"), Some("/herald/admin-key"));
+        let key = configured(&c).await.unwrap().expect("a key");
+        assert_eq!(key.expose(), "plain-admin-key");
+    }
+
+    #[tokio::test]
+    async fn on_aws_an_admin_key_is_required_and_the_error_names_both_ways() {
+        let e = configured(&config(aws(), None, None)).await.unwrap_err();
+        let message = e.to_string();
+        assert!(
+            message.contains("HERALD_ADMIN_KEY or HERALD_ADMIN_KEY_PARAMETER"),
+            "{message}"
+        );
+        let embedded = Backend::Embedded {
+            data_dir: "./unused".into(),
+        };
+        assert!(
+            configured(&config(embedded, None, None))
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
