@@ -5,10 +5,13 @@
 //! Needs the release binaries (`HERALD_LAMBDA_BIN_DIR`, or target/release checked against the
 //! sources) and moto; without either it fails, it never skips. infra/test.sh builds them first.
 
-mod aws;
+mod cloud;
+mod events;
+mod observe;
 mod template;
 
-use aws::{Cloud, api_event};
+use cloud::Cloud;
+use events::api_event;
 use herald_testkit::lambda::Function;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -118,7 +121,7 @@ async fn the_cloud_path_publishes_relays_aggregates_and_transcodes_through_every
     assert_eq!(post.0, 201, "{post:?}");
     let post_id = post.1["id"].as_str().expect("id").to_owned();
     let run = publisher
-        .invoke(&aws::schedule_event())
+        .invoke(&events::schedule_event())
         .await
         .expect("publisher run");
     assert_eq!(run["published"], 1, "{run}");
@@ -181,7 +184,7 @@ async fn the_cloud_path_publishes_relays_aggregates_and_transcodes_through_every
     .await;
     assert_eq!(second.0, 201, "{second:?}");
     let second_id = second.1["id"].as_str().expect("id").to_owned();
-    let _ = stuck.invoke(&aws::schedule_event()).await; // fails at the relay: the bus is gone
+    let _ = stuck.invoke(&events::schedule_event()).await; // fails at the relay: the bus is gone
     let view = call(
         &intake,
         "GET",
@@ -217,7 +220,7 @@ async fn the_cloud_path_publishes_relays_aggregates_and_transcodes_through_every
     }
     let woke = Instant::now();
     let report = relay
-        .invoke(&aws::stream_event(&passed))
+        .invoke(&events::stream_event(&passed))
         .await
         .expect("relay run");
     assert_eq!(
@@ -234,7 +237,7 @@ async fn the_cloud_path_publishes_relays_aggregates_and_transcodes_through_every
     assert_eq!(envelope["detail"]["workspace"], ws_id.as_str());
     // Woken again by the same records (a retried batch), it relays nothing twice.
     let again = relay
-        .invoke(&aws::stream_event(&passed))
+        .invoke(&events::stream_event(&passed))
         .await
         .expect("relay run");
     assert_eq!(again["relayed"], 0, "{again}");

@@ -4,15 +4,13 @@
 //! the admin key parameter. Names carry the test's own suffix: tests share one moto.
 
 use crate::template::{Setting, Template, to_json};
-use aws_sdk_dynamodb::types::AttributeValue;
 use herald_testkit::lambda::{Function, release_binary};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
 
 /// The account moto answers as.
-const ACCOUNT: &str = "123456789012";
-const REGION: &str = "us-east-1";
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
 /// A fixed sealing key (base64 of 32 bytes) standing in for the template's SSM parameter.
 const ENCRYPTION_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
@@ -23,13 +21,13 @@ pub struct Cloud {
     pub bucket: String,
     pub bus: String,
     pub parameter: String,
-    bus_queue: String,
-    upload_queue: String,
-    http: reqwest::Client,
-    ddb: aws_sdk_dynamodb::Client,
-    s3: aws_sdk_s3::Client,
-    sqs: aws_sdk_sqs::Client,
-    ssm: aws_sdk_ssm::Client,
+    pub(crate) bus_queue: String,
+    pub(crate) upload_queue: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) ddb: aws_sdk_dynamodb::Client,
+    pub(crate) s3: aws_sdk_s3::Client,
+    pub(crate) sqs: aws_sdk_sqs::Client,
+    pub(crate) ssm: aws_sdk_ssm::Client,
 }
 
 impl Cloud {
@@ -249,203 +247,9 @@ impl Cloud {
         Function::start(&format!("{function}-{}", self.table), &binary, &env).await
     }
 
-    /// The next message on the bus's queue of `detail-type` `kind`: EventBridge's envelope.
-    pub async fn next_bus_event(&self, kind: &str) -> Value {
-        let envelope = self
-            .next_message(&self.bus_queue, |m| m["detail-type"] == kind)
-            .await;
-        envelope.unwrap_or_else(|| panic!("no {kind} event reached the bus within 20 s"))
-    }
-
-    /// Whether the bus's queue stays empty for a second.
-    pub async fn bus_is_quiet(&self) -> bool {
-        self.receive(&self.bus_queue, 1).await.is_empty()
-    }
-
-    /// The next S3 event notification of the upload queue (S3's test event skipped).
-    pub async fn next_upload_notification(&self) -> Value {
-        self.next_message(&self.upload_queue, |m| m["Records"].is_array())
-            .await
-            .expect("no upload notification within 20 s")
-    }
-
-    async fn next_message(&self, queue: &str, wanted: impl Fn(&Value) -> bool) -> Option<Value> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while tokio::time::Instant::now() < deadline {
-            for body in self.receive(queue, 2).await {
-                if wanted(&body) {
-                    return Some(body);
-                }
-            }
-        }
-        None
-    }
-
-    async fn receive(&self, queue: &str, wait_s: i32) -> Vec<Value> {
-        let answer = self
-            .sqs
-            .receive_message()
-            .queue_url(queue)
-            .wait_time_seconds(wait_s)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .expect("receive");
-        let mut bodies = Vec::new();
-        for m in answer.messages.unwrap_or_default() {
-            if let Some(handle) = &m.receipt_handle {
-                self.sqs
-                    .delete_message()
-                    .queue_url(queue)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .expect("delete");
-            }
-            let body = m.body.unwrap_or_default();
-            bodies.push(serde_json::from_str(&body).unwrap_or(Value::String(body)));
-        }
-        bodies
-    }
-
-    /// Every record of the table's stream so far, as Lambda hands them to a function.
-    pub async fn stream_records(&self) -> Vec<Value> {
-        let table = self
-            .dynamodb(
-                "DynamoDB_20120810.DescribeTable",
-                &json!({"TableName": self.table}),
-            )
-            .await;
-        let arn = table["Table"]["LatestStreamArn"]
-            .as_str()
-            .expect("the template's table has a stream")
-            .to_owned();
-        let stream = self
-            .dynamodb(
-                "DynamoDBStreams_20120810.DescribeStream",
-                &json!({"StreamArn": arn}),
-            )
-            .await;
-        let mut records = Vec::new();
-        for shard in stream["StreamDescription"]["Shards"]
-            .as_array()
-            .expect("shards")
-        {
-            let iterator = self
-                .dynamodb(
-                    "DynamoDBStreams_20120810.GetShardIterator",
-                    &json!({"StreamArn": arn, "ShardId": shard["ShardId"],
-                            "ShardIteratorType": "TRIM_HORIZON"}),
-                )
-                .await;
-            let mut next = iterator["ShardIterator"].clone();
-            while let Some(it) = next.as_str().map(str::to_owned) {
-                let page = self
-                    .dynamodb(
-                        "DynamoDBStreams_20120810.GetRecords",
-                        &json!({"ShardIterator": it}),
-                    )
-                    .await;
-                let got = page["Records"].as_array().cloned().unwrap_or_default();
-                if got.is_empty() {
-                    break;
-                }
-                for mut r in got {
-                    r["eventSourceARN"] = json!(arn);
-                    r["awsRegion"] = json!(REGION);
-                    records.push(r);
-                }
-                next = page["NextShardIterator"].clone();
-            }
-        }
-        records
-    }
-
-    /// The day's `published` counter of a workspace, as the aggregator keeps it.
-    pub async fn published_count(&self, ws: &str, day: &str) -> Option<i64> {
-        let ws = herald_domain::WorkspaceId::parse(ws).expect("a workspace id");
-        let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("a date");
-        let item = self
-            .get(herald_storage::keys::metrics_day(&ws, day))
-            .await?;
-        match item.get("published") {
-            Some(AttributeValue::N(n)) => n.parse().ok(),
-            other => panic!("published counter: {other:?}"),
-        }
-    }
-
-    /// A media item waiting for its upload, as intake's upload route writes one.
-    pub async fn create_processing_media(&self, ws: &str, content_type: &str, size: u64) -> String {
-        let ws = herald_domain::WorkspaceId::parse(ws).expect("a workspace id");
-        let now = chrono::Utc::now();
-        let id = herald_domain::MediaId::generate(now.timestamp_millis() as u64, rand_u128());
-        let media = herald_domain::MediaItem {
-            id: id.clone(),
-            workspace: ws.clone(),
-            filename: "cloud.png".into(),
-            content_type: content_type.into(),
-            size,
-            status: herald_domain::MediaStatus::Processing,
-            renditions: vec![],
-            error: None,
-            created_at: now,
-        };
-        let key = herald_storage::keys::media(&ws, &id);
-        let item = herald_app::records::json_item(&key, "media", &media);
-        let mut put = self.ddb.put_item().table_name(&self.table);
-        for (name, value) in item {
-            put = put.item(name, attribute(value));
-        }
-        put.send().await.expect("media item");
-        id.to_string()
-    }
-
-    /// The original of a media item, put where uploads land (`ws_…/media/med_…/original`).
-    pub async fn upload_original(&self, ws: &str, media: &str, bytes: Vec<u8>) {
-        self.s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(format!("{ws}/media/{media}/original"))
-            .content_type("image/png")
-            .body(bytes.into())
-            .send()
-            .await
-            .expect("upload");
-    }
-
-    pub async fn media_status(&self, ws: &str, media: &str) -> String {
-        let ws = herald_domain::WorkspaceId::parse(ws).expect("a workspace id");
-        let id = herald_domain::MediaId::parse(media).expect("a media id");
-        let item = self
-            .get(herald_storage::keys::media(&ws, &id))
-            .await
-            .expect("the media item");
-        let Some(AttributeValue::S(data)) = item.get(herald_app::records::DATA) else {
-            panic!("media item without data: {item:?}");
-        };
-        let media: Value = serde_json::from_str(data).expect("media JSON");
-        media["status"].as_str().expect("status").to_owned()
-    }
-
-    async fn get(
-        &self,
-        key: herald_ports::Key,
-    ) -> Option<std::collections::HashMap<String, AttributeValue>> {
-        self.ddb
-            .get_item()
-            .table_name(&self.table)
-            .key(herald_ports::table::PK, AttributeValue::S(key.pk))
-            .key(herald_ports::table::SK, AttributeValue::S(key.sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .expect("get item")
-            .item
-    }
-
     /// A DynamoDB (or DynamoDB Streams) JSON API call, for what the template spells in the
     /// API's own names. moto does not check signatures; the scope names the service.
-    async fn dynamodb(&self, target: &str, body: &Value) -> Value {
+    pub(crate) async fn dynamodb(&self, target: &str, body: &Value) -> Value {
         let answer = self
             .http
             .post(&self.endpoint)
@@ -463,77 +267,9 @@ impl Cloud {
     }
 }
 
-fn auth_header(service: &str) -> String {
+pub(crate) fn auth_header(service: &str) -> String {
     format!(
         "AWS4-HMAC-SHA256 Credential=test/20260101/{REGION}/{service}/aws4_request, \
          SignedHeaders=host, Signature=0"
     )
-}
-
-fn attribute(v: herald_ports::Value) -> AttributeValue {
-    use herald_ports::Value as V;
-    match v {
-        V::S(s) => AttributeValue::S(s),
-        V::N(n) => AttributeValue::N(n.to_string()),
-        V::Bool(b) => AttributeValue::Bool(b),
-        V::Null => AttributeValue::Null(true),
-        other => panic!("the test writes no {other:?}"),
-    }
-}
-
-fn rand_u128() -> u128 {
-    use std::hash::{BuildHasher, RandomState};
-    let a = RandomState::new().hash_one(1u8) as u128;
-    let b = RandomState::new().hash_one(2u8) as u128;
-    (a << 64) | b
-}
-
-/// An HTTP API (payload format 2.0) event for the template's `ANY /{proxy+}` route.
-pub fn api_event(method: &str, path: &str, key: &str, body: &Value) -> Value {
-    let mut headers = json!({
-        "authorization": format!("Bearer {key}"),
-        "host": "api.example.test",
-        "user-agent": "cloud-path-test",
-    });
-    let body = if body.is_null() {
-        Value::Null
-    } else {
-        headers["content-type"] = json!("application/json");
-        json!(body.to_string())
-    };
-    json!({
-        "version": "2.0",
-        "routeKey": "ANY /{proxy+}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": headers,
-        "pathParameters": {"proxy": path.trim_start_matches('/')},
-        "requestContext": {
-            "accountId": ACCOUNT,
-            "apiId": "cloudpath",
-            "domainName": "api.example.test",
-            "domainPrefix": "api",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                     "sourceIp": "127.0.0.1", "userAgent": "cloud-path-test"},
-            "requestId": "cloud-path",
-            "routeKey": "ANY /{proxy+}",
-            "stage": "$default",
-            "time": "01/Dec/2026:09:00:00 +0000",
-            "timeEpoch": 1_796_115_600_000u64,
-        },
-        "body": body,
-        "isBase64Encoded": false,
-    })
-}
-
-/// What EventBridge Scheduler hands the publisher every minute.
-pub fn schedule_event() -> Value {
-    json!({"version": "0", "id": "cloud-path", "detail-type": "Scheduled Event",
-           "source": "aws.scheduler", "account": ACCOUNT, "region": REGION,
-           "time": chrono::Utc::now().to_rfc3339(), "resources": [], "detail": {}})
-}
-
-/// A batch of stream records as the event source mapping hands it to the relay.
-pub fn stream_event(records: &[&Value]) -> Value {
-    json!({ "Records": records })
 }
