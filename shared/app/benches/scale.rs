@@ -1,9 +1,10 @@
-//! The agency burst: N posts across M accounts all due at the same instant. Prints the time
-//! until the last one is out, lateness p50/p99/max, table operations per published target,
-//! duplicates and losses.
+//! The agency burst: N posts across M accounts all due at the same instant, once per sandbox
+//! latency (each call to the network taking that long, as a real round trip does). Prints, per
+//! latency, the time until the last one is out, lateness p50/p99/max, table operations per
+//! published target, duplicates and losses.
 //!
-//!   cargo bench -p herald-app --bench scale -- [embedded|moto] [POSTS] [ACCOUNTS]
-//!   (defaults: embedded 10000 100; moto 1000 20)
+//!   cargo bench -p herald-app --bench scale -- [embedded|moto] [POSTS] [ACCOUNTS] [LATENCIES_MS]
+//!   (defaults: embedded 10000 100 0,300; moto 1000 20 0,300)
 
 use async_trait::async_trait;
 use chrono::{Duration, Utc};
@@ -64,6 +65,9 @@ impl Table for Counting {
     }
 }
 
+/// How far ahead the bench's publisher claims and prepares (`herald serve` should look as far).
+const LOOKAHEAD_S: i64 = 10;
+
 fn percentile(sorted: &[i64], p: f64) -> i64 {
     if sorted.is_empty() {
         return 0;
@@ -96,9 +100,74 @@ async fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(default_accounts);
 
+    let latencies: Vec<u64> = args
+        .get(3)
+        .map(|s| s.split(',').filter_map(|l| l.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![0, 300]);
+    let mut figures = Vec::new();
+    for latency in latencies {
+        figures.push(burst(&backend, n, m, latency).await);
+    }
+    println!("scale bench: backend={backend} posts={n} accounts={m}");
+    for f in &figures {
+        println!("{f}");
+    }
+    for f in &figures {
+        assert_eq!(f.duplicates, 0, "duplicates at {} ms", f.latency_ms);
+        assert_eq!(f.lost, 0, "losses at {} ms", f.latency_ms);
+    }
+}
+
+/// What one burst came to.
+struct Figures {
+    latency_ms: u64,
+    scheduled_in: std::time::Duration,
+    n: usize,
+    last_out_ms: i64,
+    p50: i64,
+    p99: i64,
+    max: i64,
+    ops_per_target: f64,
+    duplicates: usize,
+    lost: usize,
+}
+
+impl std::fmt::Display for Figures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "  sandbox latency {} ms:", self.latency_ms)?;
+        writeln!(
+            f,
+            "    scheduling:          {:.1} s ({:.0} posts/s)",
+            self.scheduled_in.as_secs_f64(),
+            self.n as f64 / self.scheduled_in.as_secs_f64()
+        )?;
+        writeln!(
+            f,
+            "    last one out after:  {:.2} s",
+            self.last_out_ms as f64 / 1000.0
+        )?;
+        writeln!(
+            f,
+            "    lateness p50/p99/max: {} / {} / {} ms",
+            self.p50, self.p99, self.max
+        )?;
+        writeln!(
+            f,
+            "    table ops per target (publishing, incl. index reads and event relay): {:.1}",
+            self.ops_per_target
+        )?;
+        write!(
+            f,
+            "    duplicates: {}   lost: {}",
+            self.duplicates, self.lost
+        )
+    }
+}
+
+async fn burst(backend: &str, n: usize, m: usize, latency_ms: u64) -> Figures {
     let dir = std::env::temp_dir().join(format!("herald-scale-{:x}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
-    let inner: Arc<dyn Table> = match backend.as_str() {
+    let inner: Arc<dyn Table> = match backend {
         "moto" => {
             let endpoint = herald_testkit::moto_endpoint().await;
             let sdk = herald_testkit::aws_sdk_config(&endpoint).await;
@@ -116,7 +185,10 @@ async fn main() {
         calls: AtomicU64::new(0),
     });
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let sandbox = Arc::new(SandboxConnector::new(table.clone(), clock.clone()));
+    let sandbox = Arc::new(
+        SandboxConnector::new(table.clone(), clock.clone())
+            .with_latency(std::time::Duration::from_millis(latency_ms)),
+    );
     let mut connectors = Connectors::new();
     connectors.insert(Platform::Sandbox, sandbox as Arc<dyn Connector>);
     let deps = Deps {
@@ -155,8 +227,12 @@ async fn main() {
 
     // Schedule everything for one instant, far enough ahead that scheduling finishes first.
     let per_post_ms: i64 = if backend == "moto" { 200 } else { 2 };
-    let due = Utc::now() + Duration::milliseconds(3_000 + per_post_ms * n as i64);
-    eprintln!("scheduling {n} posts across {m} accounts on {backend}, all due at {due}");
+    let due = Utc::now()
+        + Duration::milliseconds(3_000 + per_post_ms * n as i64)
+        + Duration::seconds(LOOKAHEAD_S);
+    eprintln!(
+        "scheduling {n} posts across {m} accounts on {backend}, all due at {due}, the network taking {latency_ms} ms a call"
+    );
     let scheduling = std::time::Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     let next = Arc::new(AtomicU64::new(0));
@@ -208,18 +284,19 @@ async fn main() {
     }
     let ops_before = table.calls.load(Ordering::Relaxed);
 
-    // The local host's loop: a tick every 100 ms looking 200 ms ahead.
+    // The local host's loop: a tick every 100 ms, claiming and preparing what is due within
+    // the lookahead, so at the second only the sends and their records remain.
     let dispatcher = Dispatcher::new(
         deps.clone(),
         PublishOptions {
-            lookahead: Duration::milliseconds(200),
+            lookahead: Duration::seconds(LOOKAHEAD_S),
             exclusive: true,
             // Sandbox calls take milliseconds; a short lease lets a claim whose record failed
             // (moto's 500s) be resolved within the run.
             lease: Duration::seconds(20),
             // moto serves one request at a time and copies the whole table for every write of
             // a transaction; requests in flight only queue up there, each holding a copy.
-            concurrency: if backend == "moto" { 2 } else { 64 },
+            concurrency: if backend == "moto" { Some(2) } else { None },
             ..PublishOptions::default()
         },
     );
@@ -239,9 +316,11 @@ async fn main() {
             last_change = std::time::Instant::now();
             continue;
         }
-        // Counting the outbox is a query per account: on moto, where a query walks the whole
-        // table, counting every 100 ms would slow the publisher it measures.
-        if backend == "moto" && last_progress.elapsed() < std::time::Duration::from_secs(5) {
+        // Counting the outbox is a query per account (and reads every post out so far): on
+        // moto, where a query walks the whole table, and during the burst anywhere, counting
+        // every 100 ms would slow the publisher it measures.
+        let every = if backend == "moto" { 5 } else { 1 };
+        if last_progress.elapsed() < std::time::Duration::from_secs(every) {
             continue;
         }
         let mut total = 0;
@@ -255,10 +334,8 @@ async fn main() {
             last_count = total;
             last_change = std::time::Instant::now();
         }
-        if last_progress.elapsed() > std::time::Duration::from_secs(2) {
-            eprintln!("  {total}/{n} out");
-            last_progress = std::time::Instant::now();
-        }
+        eprintln!("  {total}/{n} out");
+        last_progress = std::time::Instant::now();
         if total >= n {
             break;
         }
@@ -284,28 +361,17 @@ async fn main() {
     let duplicates: usize = seen.values().map(|c| c.saturating_sub(1)).sum();
     let lost = n - seen.len();
     lateness.sort();
-    println!("scale bench: backend={backend} posts={n} accounts={m}");
-    println!(
-        "  scheduling:          {:.1} s ({:.0} posts/s)",
-        scheduled_in.as_secs_f64(),
-        n as f64 / scheduled_in.as_secs_f64()
-    );
-    println!(
-        "  last one out after:  {:.2} s",
-        (last_out - due).num_milliseconds() as f64 / 1000.0
-    );
-    println!(
-        "  lateness p50/p99/max: {} / {} / {} ms",
-        percentile(&lateness, 0.5),
-        percentile(&lateness, 0.99),
-        lateness.last().copied().unwrap_or(0)
-    );
-    println!(
-        "  table ops per target (publishing, incl. index reads and event relay): {:.1}",
-        ops_publishing as f64 / n.max(1) as f64
-    );
-    println!("  duplicates: {duplicates}   lost: {lost}");
     let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(duplicates, 0, "duplicates");
-    assert_eq!(lost, 0, "losses");
+    Figures {
+        latency_ms,
+        scheduled_in,
+        n,
+        last_out_ms: (last_out - due).num_milliseconds(),
+        p50: percentile(&lateness, 0.5),
+        p99: percentile(&lateness, 0.99),
+        max: lateness.last().copied().unwrap_or(0),
+        ops_per_target: ops_publishing as f64 / n.max(1) as f64,
+        duplicates,
+        lost,
+    }
 }
