@@ -128,16 +128,7 @@ impl SandboxConnector {
     /// The latency `HERALD_SANDBOX_LATENCY_MS` asks for (none when unset); a value that is not
     /// a whole number of milliseconds is refused, naming the knob.
     pub fn latency_from_env() -> Result<std::time::Duration, String> {
-        match std::env::var(LATENCY_ENV) {
-            Err(_) => Ok(std::time::Duration::ZERO),
-            Ok(v) => v
-                .trim()
-                .parse::<u64>()
-                .map(std::time::Duration::from_millis)
-                .map_err(|_| {
-                    format!("{LATENCY_ENV} must be a whole number of milliseconds, not {v:?}")
-                }),
-        }
+        parse_latency(std::env::var(LATENCY_ENV).ok().as_deref())
     }
 
     /// How many publish calls reached the network.
@@ -204,6 +195,20 @@ impl SandboxConnector {
             .await
             .map_err(|e| NetworkError::uncertain(format!("sandbox storage: {e}")))?;
         Ok(remote_id)
+    }
+}
+
+/// A latency knob's value: unset is none.
+fn parse_latency(value: Option<&str>) -> Result<std::time::Duration, String> {
+    match value {
+        None => Ok(std::time::Duration::ZERO),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .map(std::time::Duration::from_millis)
+            .map_err(|_| {
+                format!("{LATENCY_ENV} must be a whole number of milliseconds, not {v:?}")
+            }),
     }
 }
 
@@ -424,5 +429,66 @@ impl Connector for SandboxConnector {
             }
             None => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use herald_ports::NoCheckpoint;
+    use std::time::Duration;
+
+    fn request() -> PublishRequest {
+        PublishRequest {
+            marker: "hrld-test".into(),
+            text: "hello".into(),
+            title: None,
+            link: None,
+            media: Vec::new(),
+            first_comment: None,
+            thread: Vec::new(),
+            progress: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_latency_knob_reads_whole_milliseconds_and_refuses_anything_else() {
+        assert_eq!(parse_latency(None), Ok(Duration::ZERO));
+        assert_eq!(parse_latency(Some("300")), Ok(Duration::from_millis(300)));
+        assert_eq!(parse_latency(Some(" 0 ")), Ok(Duration::ZERO));
+        for bad in ["", "-5", "0.3", "300ms", "1e3"] {
+            let e = parse_latency(Some(bad)).unwrap_err();
+            assert!(e.contains(LATENCY_ENV), "{bad:?}: {e}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_call_takes_the_latency_it_was_given() {
+        let table = Arc::new(herald_storage::embedded::EmbeddedTable::in_memory().unwrap());
+        let clock = Arc::new(herald_adapters::SystemClock);
+        let sandbox = SandboxConnector::new(table, clock).with_latency(Duration::from_millis(300));
+        let account = AccountContext {
+            workspace: WorkspaceId::generate(1, 1),
+            account: AccountId::generate(1, 2),
+            handle: "brand".into(),
+            credentials: serde_json::Value::Null.into(),
+        };
+        let started = tokio::time::Instant::now();
+        sandbox
+            .publish(&account, &request(), &NoCheckpoint)
+            .await
+            .unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        let started = tokio::time::Instant::now();
+        let since = chrono::DateTime::<Utc>::MIN_UTC;
+        assert!(
+            sandbox
+                .find_published(&account, &request(), since)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert_eq!(sandbox.sends(), 1);
     }
 }

@@ -17,6 +17,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+/// Each network's send permits and their number; none for an unbounded network.
+type SendPools = HashMap<Platform, Option<(Arc<Semaphore>, usize)>>;
+
 /// Targets claimed and prepared at once: preparing is table reads and writes (and a credential
 /// renewal now and then), so a burst is prepared in order of its seconds, not all at once.
 const PREPARING: usize = 256;
@@ -30,7 +33,7 @@ pub struct Dispatcher {
     /// Prefixes this process's claims, so an exclusive publisher knows its own.
     instance: Arc<str>,
     /// Each bounded network's sends in flight (none for an unbounded one).
-    sending: Arc<Mutex<HashMap<Platform, Option<(Arc<Semaphore>, usize)>>>>,
+    sending: Arc<Mutex<SendPools>>,
     preparing: Arc<Semaphore>,
     /// Prepared targets already due and waiting for a send permit.
     backlog: Arc<AtomicUsize>,
@@ -56,7 +59,7 @@ struct Shared {
     deps: Deps,
     options: PublishOptions,
     instance: Arc<str>,
-    sending: Arc<Mutex<HashMap<Platform, Option<(Arc<Semaphore>, usize)>>>>,
+    sending: Arc<Mutex<SendPools>>,
     preparing: Arc<Semaphore>,
     backlog: Arc<AtomicUsize>,
     unprepared: Arc<AtomicUsize>,

@@ -10,17 +10,18 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 type Cell<T> = Arc<OnceCell<T>>;
+type Cells<K, T> = Mutex<HashMap<K, Cell<T>>>;
 
 /// One tick's reads. A failed table read is not kept (the next target reads again); a network's
 /// refusal to renew credentials is, so every target of that account counts it as its attempt
 /// without asking the network again within the tick.
 #[derive(Default)]
 pub(super) struct Cache {
-    accounts: Mutex<HashMap<(WorkspaceId, AccountId), Cell<Result<AccountContext, NetworkError>>>>,
-    posts: Mutex<HashMap<(WorkspaceId, PostId), Cell<Arc<Post>>>>,
+    accounts: Cells<(WorkspaceId, AccountId), Result<AccountContext, NetworkError>>,
+    posts: Cells<(WorkspaceId, PostId), Arc<Post>>,
 }
 
-fn cell<K: Eq + std::hash::Hash, T>(map: &Mutex<HashMap<K, Cell<T>>>, key: K) -> Cell<T> {
+fn cell<K: Eq + std::hash::Hash, T>(map: &Cells<K, T>, key: K) -> Cell<T> {
     map.lock()
         .expect("cache lock")
         .entry(key)

@@ -2,6 +2,7 @@
 //! network accepted, outages and a throttling table. Each test counts what the sandbox network
 //! received: zero lost, zero duplicated. Time is a manual clock; nothing sleeps to wait.
 
+mod ahead;
 mod attempts;
 mod cancel;
 mod faults;
