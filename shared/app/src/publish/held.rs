@@ -1,18 +1,18 @@
-//! The steps of a held (claimed) target: check, send, and record the outcome with its event.
+//! The steps of a held (claimed) target: prepared ahead, then at its second checked (when an
+//! earlier attempt may be out), sent, and carried to what follows a failure.
 
 use super::due::lease_update;
 use super::prepare::Cache;
 use super::retry::{Decision, Failure, decide};
-use super::{Outcome, PublishOptions, marker};
+use super::{Outcome, PublishOptions};
 use crate::records::{self, TargetRecord, attr, ms};
-use crate::{AppError, Deps, events};
+use crate::{AppError, Deps};
 use async_trait::async_trait;
 use chrono::Duration;
-use herald_domain::event::{self, EventKind};
-use herald_domain::{MediaItem, Post, TargetStatus};
+use herald_domain::TargetStatus;
 use herald_ports::{
-    AccountContext, Checkpoint, Condition, Connector, Key, MediaRef, NetworkError, PublishRequest,
-    Published, TableError, TxOp, Update, Value,
+    AccountContext, Checkpoint, Condition, Connector, Key, NetworkError, PublishRequest,
+    TableError, Update, Value,
 };
 use herald_storage::keys;
 use std::collections::BTreeMap;
@@ -37,7 +37,7 @@ pub(super) struct Prepared {
 }
 
 impl Held<'_> {
-    fn mine(&self) -> Condition {
+    pub(super) fn mine(&self) -> Condition {
         Condition::eq(attr::CLAIM, self.claim.as_str())
     }
 
@@ -154,53 +154,6 @@ impl Held<'_> {
         }
     }
 
-    async fn request(&self, post: &Post) -> Result<PublishRequest, AppError> {
-        let t = &self.record.target;
-        let variant = post.variants.get(&t.platform);
-        let mut media = Vec::new();
-        for id in post.media_for(t.platform) {
-            let item = self
-                .deps
-                .table
-                .get(&keys::media(&t.workspace, id))
-                .await?
-                .ok_or(AppError::NotFound("media"))?;
-            let m: MediaItem = records::from_json(&item)?;
-            let rendition = m
-                .renditions
-                .iter()
-                .find(|r| r.platform == Some(t.platform))
-                .or_else(|| m.renditions.iter().find(|r| r.profile == "original"))
-                .ok_or_else(|| AppError::Corrupt(format!("media {id} has no rendition")))?;
-            let url = self
-                .deps
-                .blobs
-                .presign_get(&rendition.blob_key, std::time::Duration::from_secs(3600))
-                .await?;
-            media.push(MediaRef {
-                id: id.clone(),
-                content_type: rendition.content_type.clone(),
-                bytes: rendition.bytes,
-                width: rendition.width,
-                height: rendition.height,
-                duration_seconds: None,
-                url,
-                blob_key: rendition.blob_key.clone(),
-                alt_text: None,
-            });
-        }
-        Ok(PublishRequest {
-            marker: marker(t),
-            text: post.text_for(t.platform).to_owned(),
-            title: variant.and_then(|v| v.title.clone()),
-            link: variant.and_then(|v| v.link.clone()),
-            media,
-            first_comment: variant.and_then(|v| v.first_comment.clone()),
-            thread: variant.map(|v| v.thread.clone()).unwrap_or_default(),
-            progress: self.record.progress.clone(),
-        })
-    }
-
     /// Writes to the held target; losing the claim means another run took it over.
     async fn write(&self, update: Update) -> Result<(), AppError> {
         match self
@@ -215,79 +168,6 @@ impl Held<'_> {
             }
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// Records the outcome and its event in one transaction, releasing the claim.
-    async fn finish(&self, update: Update, event: Option<EventKind>) -> Result<(), AppError> {
-        let t = &self.record.target;
-        let now = self.deps.clock.now();
-        let mut ops = vec![TxOp::Update {
-            key: self.key.clone(),
-            update: update
-                .remove(attr::CLAIM)
-                .remove(attr::LEASE_UNTIL)
-                .remove(keys::GSI1_PK)
-                .remove(keys::GSI1_SK),
-            condition: Some(self.mine()),
-        }];
-        ops.extend(event.map(|e| events::record(self.deps, &t.workspace, e, now)));
-        match self.deps.table.transact(ops).await {
-            Ok(()) => Ok(()),
-            Err(TableError::TransactionCancelled { failed }) if failed.contains(&0) => {
-                Err(AppError::Conflict("the claim was taken over".into()))
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    async fn published(&self, p: Published, outcome: Outcome) -> Result<Outcome, AppError> {
-        let t = &self.record.target;
-        let now = self.deps.clock.now();
-        let mut update = Update::new()
-            .set(attr::STATUS, TargetStatus::Published.as_str())
-            .set(attr::REMOTE_ID, p.remote_id.as_str())
-            .set(attr::PUBLISHED_AT, ms(now))
-            .remove(attr::ERROR);
-        if let Some(url) = &p.url {
-            update = update.set(attr::URL, url.as_str());
-        }
-        let event = EventKind::PostPublished(event::PostPublished {
-            post: t.post.clone(),
-            account: t.account.clone(),
-            platform: t.platform,
-            remote_id: p.remote_id.clone(),
-            url: p.url.clone(),
-            published_at: now,
-            scheduled_at: t.due_at,
-        });
-        self.finish(update, Some(event)).await?;
-        tracing::info!(post = %t.post, account = %t.account, platform = %t.platform, remote_id = %p.remote_id, lateness_ms = t.due_at.map(|d| (now - d).num_milliseconds()), "target published");
-        Ok(outcome)
-    }
-
-    async fn failed(&self, reason: String) -> Result<Outcome, AppError> {
-        let t = &self.record.target;
-        let update = Update::new()
-            .set(attr::STATUS, TargetStatus::Failed.as_str())
-            .set(attr::ERROR, reason.as_str());
-        let event = EventKind::PostFailed(event::PostFailed {
-            post: t.post.clone(),
-            account: t.account.clone(),
-            platform: t.platform,
-            error: reason.clone(),
-        });
-        self.finish(update, Some(event)).await?;
-        tracing::warn!(post = %t.post, account = %t.account, platform = %t.platform, error = %reason, "target failed");
-        Ok(Outcome::Failed)
-    }
-
-    /// Ends a cancelled target that nothing of can be on the network.
-    async fn cancelled(&self) -> Result<Outcome, AppError> {
-        let t = &self.record.target;
-        let update = Update::new().set(attr::STATUS, TargetStatus::Cancelled.as_str());
-        self.finish(update, None).await?;
-        tracing::info!(post = %t.post, account = %t.account, "target of a cancelled post ends unsent");
-        Ok(Outcome::Cancelled)
     }
 
     /// A network error, at any step: what follows is `retry::decide`'s.
@@ -365,35 +245,6 @@ impl Held<'_> {
             tracing::info!(post = %t.post, account = %t.account, error = %reason, retry_at = %at, ?outcome, "target will be tried again");
             return Ok(outcome);
         }
-    }
-
-    async fn needs_reconnect(&self) -> Result<(), AppError> {
-        let t = &self.record.target;
-        let key = keys::account(&t.workspace, &t.account);
-        let Some(item) = self.deps.table.get(&key).await? else {
-            return Ok(());
-        };
-        let mut account: herald_domain::Account = records::from_json(&item)?;
-        if account.status == herald_domain::AccountStatus::NeedsReconnect {
-            return Ok(());
-        }
-        account.status = herald_domain::AccountStatus::NeedsReconnect;
-        let now = self.deps.clock.now();
-        let event = EventKind::AccountNeedsReconnect(event::AccountNeedsReconnect {
-            account: t.account.clone(),
-            platform: t.platform,
-        });
-        self.deps
-            .table
-            .transact(vec![
-                TxOp::Put {
-                    item: records::json_item(&key, "account", &account),
-                    condition: Some(Condition::item_present()),
-                },
-                events::record(self.deps, &t.workspace, event, now),
-            ])
-            .await?;
-        Ok(())
     }
 }
 

@@ -10,7 +10,9 @@ mod claim;
 mod dispatcher;
 mod due;
 mod held;
+mod outcome;
 mod prepare;
+mod request;
 mod retry;
 
 pub use claim::process;
