@@ -103,7 +103,7 @@ pub struct SandboxConnector {
     limits: NetworkLimits,
     /// How long every call takes, as a real network's round trip does (load tests).
     latency: std::time::Duration,
-    /// Publish calls that reached the network (whatever they answered).
+    /// Publish calls made (counted as each begins, whatever it answers).
     sends: std::sync::atomic::AtomicU64,
 }
 
@@ -131,7 +131,7 @@ impl SandboxConnector {
         parse_latency(std::env::var(LATENCY_ENV).ok().as_deref())
     }
 
-    /// How many publish calls reached the network.
+    /// How many publish calls were made.
     pub fn sends(&self) -> u64 {
         self.sends.load(std::sync::atomic::Ordering::SeqCst)
     }
@@ -270,8 +270,8 @@ impl Connector for SandboxConnector {
         request: &PublishRequest,
         _checkpoint: &dyn Checkpoint,
     ) -> Result<Published, NetworkError> {
-        self.round_trip().await;
         self.sends.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.round_trip().await;
         let fault = self.next_fault(Call::Publish);
         match fault {
             Some(Fault::Unavailable) => {

@@ -128,3 +128,30 @@ async fn a_target_claimed_ahead_of_its_second_is_not_sent_when_the_post_is_cance
     assert_eq!(view.targets[0].status, TargetStatus::Cancelled);
     assert_eq!(view.status, PostStatus::Cancelled);
 }
+
+#[tokio::test]
+async fn a_send_that_fails_after_the_post_was_cancelled_ends_cancelled_not_retried() {
+    let w = World::with_sandbox_latency(std::time::Duration::from_millis(300)).await;
+    let acct = w.account("brand").await;
+    let post = w.post("Going out", &[&acct], Duration::zero()).await;
+    // The network takes 300 ms, then refuses with a 503: DELETE lands while it is thinking.
+    w.sandbox.inject([Fault::Unavailable]);
+    let d = w.dispatcher();
+    d.tick().await.unwrap();
+    for _ in 0..100 {
+        if w.sandbox.sends() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(w.sandbox.sends(), 1, "the send is in flight");
+    posts::cancel(&w.deps, &w.ws, &post).await.unwrap();
+    assert_eq!(d.drain().await, vec![Outcome::Cancelled]);
+    let view = w.view(&post).await;
+    assert_eq!(view.targets[0].status, TargetStatus::Cancelled, "{view:?}");
+    w.clock.advance(Duration::hours(1));
+    let later = w.dispatcher().run_once().await.unwrap();
+    assert_eq!(later.due, 0, "nothing rescheduled: {later:?}");
+    assert_eq!(w.sandbox.sends(), 1);
+    assert!(w.outbox(&acct).await.is_empty());
+}

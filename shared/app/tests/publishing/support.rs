@@ -30,19 +30,26 @@ impl World {
     /// A world whose sandbox allows only `limits`.
     pub async fn with_sandbox_limits(limits: &'static [RateLimit]) -> World {
         let table = Arc::new(EmbeddedTable::in_memory().unwrap());
-        World::build(table.clone(), table, Some(limits)).await
+        World::build(table.clone(), table, Some(limits), None).await
+    }
+
+    /// A world whose sandbox takes `latency` for every call (in real time).
+    pub async fn with_sandbox_latency(latency: std::time::Duration) -> World {
+        let table = Arc::new(EmbeddedTable::in_memory().unwrap());
+        World::build(table.clone(), table, None, Some(latency)).await
     }
 
     /// A world whose table is `table` (a fault-injecting wrapper, say); the sandbox network
     /// keeps its posts in `network_table`, so the network itself stays healthy.
     pub async fn on(table: Arc<dyn Table>, network_table: Arc<dyn Table>) -> World {
-        World::build(table, network_table, None).await
+        World::build(table, network_table, None, None).await
     }
 
     async fn build(
         table: Arc<dyn Table>,
         network_table: Arc<dyn Table>,
         limits: Option<&'static [RateLimit]>,
+        latency: Option<std::time::Duration>,
     ) -> World {
         let clock = Arc::new(ManualClock::new(
             chrono::DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
@@ -52,6 +59,9 @@ impl World {
         let mut sandbox = SandboxConnector::new(network_table, clock.clone());
         if let Some(limits) = limits {
             sandbox = sandbox.with_publish_limits(limits);
+        }
+        if let Some(latency) = latency {
+            sandbox = sandbox.with_latency(latency);
         }
         let sandbox = Arc::new(sandbox);
         let mut connectors = Connectors::new();
