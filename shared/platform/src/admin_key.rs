@@ -22,7 +22,7 @@ pub async fn configured(config: &Config) -> Result<Option<Secret>, ConfigError> 
             backend: "aws",
         }),
         (backend, Some(name)) => {
-            let key = read_parameter(backend, name).await?;
+            let key = crate::parameters::read_secure(backend, PARAMETER, name).await?;
             herald_app::auth::check_admin_token(key.expose()).map_err(|message| {
                 ConfigError::Invalid {
                     name: PARAMETER,
@@ -34,44 +34,6 @@ pub async fn configured(config: &Config) -> Result<Option<Secret>, ConfigError> 
     }
 }
 
-#[cfg(feature = "aws")]
-async fn read_parameter(backend: &Backend, name: &str) -> Result<Secret, ConfigError> {
-    let endpoint = match backend {
-        Backend::Aws { endpoint, .. } => endpoint.as_deref(),
-        Backend::Embedded { .. } => None,
-    };
-    let ssm = aws_sdk_ssm::Client::new(&crate::aws::sdk_config(endpoint).await);
-    let answer = ssm
-        .get_parameter()
-        .name(name)
-        .with_decryption(true)
-        .send()
-        .await
-        .map_err(|e| ConfigError::Invalid {
-            name: PARAMETER,
-            message: format!(
-                "cannot read SSM parameter {name}: {}",
-                aws_sdk_ssm::error::DisplayErrorContext(e)
-            ),
-        })?;
-    answer
-        .parameter
-        .and_then(|p| p.value)
-        .map(Secret::new)
-        .ok_or_else(|| ConfigError::Invalid {
-            name: PARAMETER,
-            message: format!("SSM parameter {name} has no value"),
-        })
-}
-
-#[cfg(not(feature = "aws"))]
-async fn read_parameter(_backend: &Backend, _name: &str) -> Result<Secret, ConfigError> {
-    Err(ConfigError::Invalid {
-        name: PARAMETER,
-        message: "this build has no AWS support (feature `aws`)".into(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +43,7 @@ mod tests {
             backend,
             public_url: "http://127.0.0.1:8080".into(),
             encryption_key: None,
+            encryption_key_parameter: None,
             admin_key: key.map(|k| Secret::new(k.to_owned())),
             admin_key_parameter: parameter.map(str::to_owned),
             allow_loopback: false,

@@ -32,33 +32,39 @@ fn io(path: &Path, e: impl std::fmt::Display) -> ConfigError {
     }
 }
 
-/// The sealing key: configured, or for a local server, made on first start and kept (0600).
-fn encryption_key(config: &Config) -> Result<[u8; 32], ConfigError> {
+/// The sealing key: configured, read from its SSM SecureString (on AWS), or for a local
+/// server, made on first start and kept (0600).
+async fn encryption_key(config: &Config) -> Result<[u8; 32], ConfigError> {
     use base64::Engine;
     let engine = base64::engine::general_purpose::STANDARD;
-    let decode = |s: &str| -> Result<[u8; 32], ConfigError> {
+    let decode = |name: &'static str, s: &str| -> Result<[u8; 32], ConfigError> {
         engine
             .decode(s.trim())
             .ok()
             .and_then(|b| <[u8; 32]>::try_from(b).ok())
             .ok_or(ConfigError::Invalid {
-                name: "HERALD_ENCRYPTION_KEY",
+                name,
                 message: "must be 32 bytes, base64".into(),
             })
     };
     if let Some(key) = &config.encryption_key {
-        return decode(key.expose());
+        return decode("HERALD_ENCRYPTION_KEY", key.expose());
+    }
+    if let (Backend::Aws { .. }, Some(name)) = (&config.backend, &config.encryption_key_parameter) {
+        const SETTING: &str = "HERALD_ENCRYPTION_KEY_PARAMETER";
+        let key = crate::parameters::read_secure(&config.backend, SETTING, name).await?;
+        return decode(SETTING, key.expose());
     }
     let Backend::Embedded { data_dir } = &config.backend else {
         return Err(ConfigError::Missing {
-            name: "HERALD_ENCRYPTION_KEY",
+            name: "HERALD_ENCRYPTION_KEY or HERALD_ENCRYPTION_KEY_PARAMETER",
             backend: "aws",
         });
     };
     private_dir(data_dir).map_err(|e| io(data_dir, e))?;
     let path = data_dir.join("encryption.key");
     if let Ok(existing) = std::fs::read_to_string(&path) {
-        return decode(&existing);
+        return decode("HERALD_ENCRYPTION_KEY", &existing);
     }
     let key = SystemRandom.secret32();
     write_private(&path, engine.encode(key).as_bytes()).map_err(|e| io(&path, e))?;
@@ -208,7 +214,7 @@ fn connectors(
 pub async fn build(config: &Config) -> Result<Built, ConfigError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let random: Arc<dyn Random> = Arc::new(SystemRandom);
-    let key = encryption_key(config)?;
+    let key = encryption_key(config).await?;
     let sealer = Arc::new(Sealer::new(key));
     let settings = Settings {
         allow_loopback: config.allow_loopback,
@@ -310,5 +316,54 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
             name: "HERALD_BACKEND",
             message: "this build has no AWS support (feature `aws`)".into(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aws_config(key: Option<&str>, parameter: Option<&str>) -> Config {
+        Config {
+            backend: Backend::Aws {
+                table: "t".into(),
+                bucket: "b".into(),
+                event_bus: "e".into(),
+                // Nothing answers here: a test that reached for SSM would fail.
+                endpoint: Some("http://127.0.0.1:9".into()),
+            },
+            public_url: "http://127.0.0.1:8080".into(),
+            encryption_key: key.map(|k| crate::config::Secret::new(k.to_owned())),
+            encryption_key_parameter: parameter.map(str::to_owned),
+            admin_key: None,
+            admin_key_parameter: None,
+            allow_loopback: false,
+            network_apps: Default::default(),
+            tiktok_audited: false,
+            sandbox_latency: std::time::Duration::ZERO,
+        }
+    }
+
+    #[tokio::test]
+    async fn on_aws_the_sealing_key_is_required_and_the_error_names_both_ways() {
+        let e = encryption_key(&aws_config(None, None)).await.unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("HERALD_ENCRYPTION_KEY or HERALD_ENCRYPTION_KEY_PARAMETER"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_plain_sealing_key_wins_without_asking_ssm_and_a_bad_one_is_named() {
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let got = encryption_key(&aws_config(Some(key), Some("/herald/encryption-key")))
+            .await
+            .unwrap();
+        assert_eq!(got[1], 1);
+        let e = encryption_key(&aws_config(Some("c2hvcnQ="), None))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("HERALD_ENCRYPTION_KEY"), "{e}");
     }
 }

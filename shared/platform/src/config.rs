@@ -39,6 +39,9 @@ pub struct Config {
     pub public_url: String,
     /// The AES-256 key sealing account credentials (base64); embedded: kept in the data dir.
     pub encryption_key: Option<Secret>,
+    /// On AWS: the SSM SecureString holding that key (`HERALD_ENCRYPTION_KEY_PARAMETER`),
+    /// read at cold start when `encryption_key` is not set.
+    pub encryption_key_parameter: Option<String>,
     /// The admin key (`HERALD_ADMIN_KEY`); when set it wins over `admin_key_parameter`.
     pub admin_key: Option<Secret>,
     /// On AWS: the SSM SecureString holding the admin key (`HERALD_ADMIN_KEY_PARAMETER`), read
@@ -112,6 +115,7 @@ impl Config {
             backend,
             public_url: var("HERALD_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into()),
             encryption_key: var("HERALD_ENCRYPTION_KEY").map(Secret::new),
+            encryption_key_parameter: var("HERALD_ENCRYPTION_KEY_PARAMETER"),
             admin_key: var("HERALD_ADMIN_KEY")
                 .map(|key| {
                     herald_app::auth::check_admin_token(&key)

@@ -5,6 +5,7 @@ pub mod admin_key;
 mod aws;
 pub mod bootstrap;
 pub mod config;
+mod parameters;
 pub mod telemetry;
 
 pub use bootstrap::{Built, build};

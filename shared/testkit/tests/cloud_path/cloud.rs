@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// The account moto answers as.
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
-/// A fixed sealing key (base64 of 32 bytes) standing in for the template's SSM parameter.
+/// A fixed sealing key (base64 of 32 bytes), put in the template's SSM SecureString.
 const ENCRYPTION_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 pub struct Cloud {
@@ -21,6 +21,8 @@ pub struct Cloud {
     pub bucket: String,
     pub bus: String,
     pub parameter: String,
+    /// The SecureString holding the sealing key, as the template's parameter names it.
+    pub encryption_parameter: String,
     pub(crate) bus_queue: String,
     pub(crate) upload_queue: String,
     pub(crate) http: reqwest::Client,
@@ -49,6 +51,7 @@ impl Cloud {
             bucket: format!("herald-media-{suffix}"),
             bus: format!("herald-events-{suffix}"),
             parameter: format!("/herald-{suffix}/admin-key"),
+            encryption_parameter: format!("/herald-{suffix}/encryption-key"),
             bus_queue: String::new(),
             upload_queue: String::new(),
             http: reqwest::Client::new(),
@@ -60,6 +63,7 @@ impl Cloud {
             template,
         };
         cloud.create_table().await;
+        cloud.put_encryption_key_parameter().await;
         cloud.bus_queue = cloud.create_bus_and_rule(&sdk).await;
         cloud.upload_queue = cloud.create_bucket_and_notification().await;
         cloud
@@ -186,6 +190,18 @@ impl Cloud {
         (url, format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"))
     }
 
+    async fn put_encryption_key_parameter(&self) {
+        self.ssm
+            .put_parameter()
+            .name(&self.encryption_parameter)
+            .value(ENCRYPTION_KEY)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .overwrite(true)
+            .send()
+            .await
+            .expect("encryption key parameter");
+    }
+
     pub async fn put_admin_key_parameter(&self, key: &str) {
         self.ssm
             .put_parameter()
@@ -210,9 +226,10 @@ impl Cloud {
                 ("HERALD_TABLE", Setting::Tagged(_, r)) if r == "Table" => self.table.clone(),
                 ("HERALD_EVENT_BUS", Setting::Tagged(_, r)) if r == "EventBus" => self.bus.clone(),
                 ("HERALD_BUCKET", Setting::Tagged(t, _)) if t == "Sub" => self.bucket.clone(),
-                ("HERALD_ENCRYPTION_KEY", Setting::Tagged(t, v)) if v.contains("resolve:ssm:") => {
-                    assert_eq!(t, "Sub");
-                    ENCRYPTION_KEY.to_owned()
+                ("HERALD_ENCRYPTION_KEY_PARAMETER", Setting::Tagged(_, r))
+                    if r == "EncryptionKeyParameter" =>
+                {
+                    self.encryption_parameter.clone()
                 }
                 ("HERALD_ADMIN_KEY_PARAMETER", Setting::Tagged(_, r))
                     if r == "AdminKeyParameter" =>
