@@ -19,20 +19,29 @@ cfn-lint template.yaml
 
 # Before the tests, not from them: a cargo run inside `cargo test` would wait on the same
 # target dir. The cloud-path test (herald-testkit, tests/cloud_path) runs these binaries.
-step "building the Lambda functions as deployed (release)"
+# The release build (mostly its link-time optimisation) runs while the services install and
+# start, which mostly waits on npm and the network.
+step "building the Lambda functions as deployed (release), meanwhile starting the services"
+release_log=$(mktemp "${TMPDIR:-/tmp}/herald-release.XXXXXX")
 cargo build --release -p herald-intake -p herald-publisher -p herald-transcoder \
-    -p herald-aggregator -p herald-relay
+    -p herald-aggregator -p herald-relay >"$release_log" 2>&1 &
+release_pid=$!
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 export HERALD_LAMBDA_BIN_DIR="$target_dir/release"
 
-step "starting the Bluesky PDS and mastodon-mock"
 env_file=$(mktemp "${TMPDIR:-/tmp}/herald-env.XXXXXX")
 export HERALD_WATCH_PID=$$
+trap 'kill $release_pid 2>/dev/null || true; kill ${HERALD_SERVICE_PIDS:-} 2>/dev/null || true; rm -f "$env_file" "$release_log"' EXIT
 bash infra/services.sh start "$env_file"
 # shellcheck disable=SC1090
 source "$env_file"
-trap 'kill $HERALD_SERVICE_PIDS 2>/dev/null || true; rm -f "$env_file"' EXIT
+if ! wait "$release_pid"; then
+    cat "$release_log" >&2
+    echo "the release build failed" >&2
+    exit 1
+fi
+step "release binaries built: $(tail -1 "$release_log")"
 
 step "building and running the tests"
 cargo test --workspace --no-fail-fast "$@"
