@@ -1,7 +1,6 @@
 //! Composing, scheduling and cancelling posts. A post and all its targets are written in one
 //! transaction, together with the idempotency record when the client sent a key.
 
-mod calendar;
 mod cancel;
 mod create;
 mod idempotency;
@@ -11,7 +10,6 @@ mod store;
 mod validate;
 mod view;
 
-pub use calendar::{CALENDAR_MAX, calendar};
 pub use cancel::cancel;
 pub use create::create;
 pub use schedule::schedule;

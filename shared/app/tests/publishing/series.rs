@@ -43,14 +43,13 @@ async fn a_daily_series_publishes_each_occurrence_once_and_then_ends() {
         assert_eq!(w.outbox(&acct).await.len(), (day + 1).min(3), "day {day}");
         w.clock.advance(Duration::days(1));
     }
-    let window = posts::calendar(
-        &w.deps,
-        &w.ws,
-        first.scheduled_at.unwrap(),
-        first.scheduled_at.unwrap() + Duration::days(10),
-    )
-    .await
-    .unwrap();
+    let window = w
+        .calendar(
+            first.scheduled_at.unwrap(),
+            first.scheduled_at.unwrap() + Duration::days(10),
+        )
+        .await
+        .unwrap();
     assert_eq!(window.len(), 3, "exactly count occurrences exist");
     assert!(window.iter().all(|p| p.status == PostStatus::Published));
     assert_eq!(
@@ -77,14 +76,10 @@ async fn cancelling_the_next_occurrence_ends_a_series() {
     });
     let first = posts::create(&w.deps, &w.ws, new, None).await.unwrap().post;
     w.dispatcher().run_once().await.unwrap();
-    let window = posts::calendar(
-        &w.deps,
-        &w.ws,
-        w.clock.now(),
-        w.clock.now() + Duration::days(8),
-    )
-    .await
-    .unwrap();
+    let window = w
+        .calendar(w.clock.now(), w.clock.now() + Duration::days(8))
+        .await
+        .unwrap();
     let next = window
         .iter()
         .find(|p| p.id != first.id)
@@ -164,14 +159,10 @@ async fn queued_posts_take_the_accounts_next_free_slots_in_its_time_zone() {
     assert_eq!(times, expected);
 
     // Cancelling frees its slot for the next queued post.
-    let second = posts::calendar(
-        &w.deps,
-        &w.ws,
-        expected[1],
-        expected[1] + Duration::minutes(1),
-    )
-    .await
-    .unwrap();
+    let second = w
+        .calendar(expected[1], expected[1] + Duration::minutes(1))
+        .await
+        .unwrap();
     posts::cancel(&w.deps, &w.ws, &second[0].id).await.unwrap();
     let mut new = new_post(&w, "fills the gap", &acct);
     new.queue = true;
@@ -187,14 +178,13 @@ async fn queueing_to_an_account_without_a_queue_is_refused_and_writes_nothing() 
     new.queue = true;
     let refused = posts::create(&w.deps, &w.ws, new, None).await;
     assert!(matches!(refused, Err(AppError::Invalid(_))), "{refused:?}");
-    let all = posts::calendar(
-        &w.deps,
-        &w.ws,
-        w.clock.now() - Duration::days(1),
-        w.clock.now() + Duration::days(360),
-    )
-    .await
-    .unwrap();
+    let all = w
+        .calendar(
+            w.clock.now() - Duration::days(1),
+            w.clock.now() + Duration::days(360),
+        )
+        .await
+        .unwrap();
     assert!(all.is_empty());
 }
 
@@ -278,7 +268,8 @@ async fn a_post_to_several_queues_takes_their_first_shared_free_slot_and_gives_i
     assert_eq!(queued(&w, "us freed", &[&ny]).await.scheduled_at, Some(wed));
 
     // Cancelling gives the slot back in both queues too.
-    let second = posts::calendar(&w.deps, &w.ws, next_wed, next_wed + Duration::minutes(1))
+    let second = w
+        .calendar(next_wed, next_wed + Duration::minutes(1))
         .await
         .unwrap();
     posts::cancel(&w.deps, &w.ws, &second[0].id).await.unwrap();

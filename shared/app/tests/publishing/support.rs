@@ -145,6 +145,25 @@ impl World {
         posts::get(&self.deps, &self.ws, post).await.unwrap()
     }
 
+    /// The calendar window `[from, to)` whole, read page by page as a client would.
+    pub async fn calendar(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<PostView>, herald_app::AppError> {
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let request = herald_app::page::PageRequest { limit: 500, cursor };
+            let page = herald_app::calendar::page(&self.deps, &self.ws, from, to, &request).await?;
+            all.extend(page.items);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
     pub async fn outbox(&self, acct: &AccountId) -> Vec<OutboxEntry> {
         herald_networks::sandbox::outbox(self.deps.table.as_ref(), &self.ws, acct, None)
             .await
