@@ -37,12 +37,15 @@ impl Publisher {
     }
 
     /// As `herald serve` runs it: the only publisher of its store (claims an earlier process
-    /// left are dead), ticking every `tick` and looking two ticks ahead.
+    /// left are dead), ticking every `tick`. It looks a second ahead (at least two ticks), so
+    /// a burst is claimed and prepared before its second and only the sends remain then; a
+    /// post due within that second can no longer be moved, only cancelled.
     pub fn local(deps: Deps, tick: Duration) -> Self {
+        let ahead = (tick.as_millis() as i64 * 2).max(1_000);
         Self::with_options(
             deps,
             PublishOptions {
-                lookahead: chrono::Duration::milliseconds(tick.as_millis() as i64 * 2),
+                lookahead: chrono::Duration::milliseconds(ahead),
                 exclusive: true,
                 ..PublishOptions::default()
             },
