@@ -13,6 +13,9 @@ step() { echo "== $* ($(date +%H:%M:%S))" >&2; }
 step "installing the AWS emulator (moto) if missing"
 bash infra/moto.sh install >/dev/null
 
+step "installing the ICS checker (PyPI icalendar) if missing"
+python3 -c "import icalendar" 2>/dev/null || python3 -m pip install --quiet icalendar
+
 step "linting template.yaml (cfn-lint)"
 command -v cfn-lint >/dev/null 2>&1 || python3 -m pip install --quiet cfn-lint
 cfn-lint template.yaml

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json as AxumJson, Router};
 use herald_app::Deps;
 use problem::ApiError;
-use routes::{accounts, oauth, posts, sandbox, workspaces};
+use routes::{accounts, calendar_feeds, oauth, posts, sandbox, workspaces};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -38,6 +38,12 @@ pub fn router(deps: Arc<Deps>) -> Router {
         .route("/v1/sandbox/{account}/outbox", get(sandbox::outbox))
         .route("/v1/oauth/{platform}/start", get(oauth::start))
         .route("/v1/oauth/{platform}/callback", get(oauth::callback))
+        .route("/v1/calendar/feeds", post(calendar_feeds::create))
+        .route(
+            "/v1/calendar/feeds/{id}",
+            axum::routing::delete(calendar_feeds::revoke),
+        )
+        .route(calendar_feeds::FEED_PATH, get(calendar_feeds::read))
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(deps);

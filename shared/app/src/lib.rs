@@ -6,6 +6,8 @@ pub mod auth;
 pub mod calendar;
 pub mod error;
 pub mod events;
+pub mod feeds;
+pub mod import;
 pub mod oauth;
 pub mod page;
 pub mod posts;

@@ -16,6 +16,7 @@
 //! - OAuth state:      `T#{ws}#OAUTH` / `STATE#{nonce}`  (single use, expires)
 //! - rate counter:     `T#{ws}#RATE` / `{acct}#{window}#{index}`; app-wide ones under system
 //! - daily metrics:    `T#{ws}#METRICS` / `DAY#{date}`
+//! - calendar feed:    `T#{ws}` / `FEED#{feed}`          (the hash of its URL's secret)
 //! - system state:     `T#_sys` / ...
 //!
 //! The tenant id leads every partition key of the table. Two sparse indexes serve the system
@@ -245,6 +246,11 @@ pub fn app_rate(platform: Platform, window_seconds: u64, index: i64) -> Key {
 /// A workspace's counters for one day.
 pub fn metrics_day(ws: &WorkspaceId, day: NaiveDate) -> Key {
     Key::new(format!("T#{ws}#METRICS"), format!("DAY#{day}"))
+}
+
+/// A secret calendar feed: `T#{ws}` / `FEED#{feed}`, holding the hash of its URL's secret.
+pub fn calendar_feed(ws: &WorkspaceId, feed: &str) -> Key {
+    Key::new(tenant(ws), format!("FEED#{feed}"))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The API's handlers, one module per resource. Each parses, calls one use case, answers.
 
 pub mod accounts;
+pub mod calendar_feeds;
 pub mod oauth;
 pub mod posts;
 pub mod sandbox;

@@ -6,6 +6,7 @@ mod accounts;
 mod admin_key;
 mod auth;
 mod bad_input;
+mod feeds;
 mod hostile_text;
 mod lists;
 mod posts;

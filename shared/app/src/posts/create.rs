@@ -25,38 +25,11 @@ pub async fn create(
     {
         return Ok(replay);
     }
-    if let Some(at) = new.scheduled_at {
-        Post::check_schedule(at, now)?;
-    }
-    if new.queue && new.scheduled_at.is_some() {
-        return Err(AppError::invalid(
-            "queue",
-            "give scheduled_at or queue, not both",
-        ));
-    }
-    let id = new_id!(deps, PostId);
-    let queue_slot = if new.queue {
-        Some(crate::queue::next_shared_free(deps, ws, &new.accounts, &id, now).await?)
-    } else {
-        None
-    };
-    let scheduled_at = new.scheduled_at.or(queue_slot.as_ref().map(|(at, _)| *at));
-    if let Some(recurrence) = &new.recurrence {
-        let start = scheduled_at.ok_or_else(|| {
-            AppError::invalid("recurrence", "a repeating post needs scheduled_at or queue")
-        })?;
-        recurrence.check(start)?;
-    }
-    let post = compose(
-        ws,
-        &new,
-        id,
-        scheduled_at,
-        queue_slot.as_ref().map(|(at, _)| *at),
-        now,
-    );
-    let accounts = validate(deps, &post).await?;
-    let targets = targets_of(&post, accounts);
+    let Prepared {
+        post,
+        targets,
+        queue_slot,
+    } = prepare(deps, ws, &new, now).await?;
     let view = PostView::of(&post, &targets);
     let mut ops = post_writes(&post, &targets);
     let slot_ops = queue_slot.map(|(_, slot_ops)| {
@@ -95,6 +68,63 @@ pub async fn create(
     Ok(Created {
         post: view,
         replayed: false,
+    })
+}
+
+/// Checks a create as `create` does, writing nothing: what a dry run of an import asks.
+pub async fn check(deps: &Deps, ws: &WorkspaceId, new: &NewPost) -> Result<(), AppError> {
+    prepare(deps, ws, new, deps.clock.now()).await.map(|_| ())
+}
+
+/// A create validated and composed, its writes not made yet.
+struct Prepared {
+    post: Post,
+    targets: Vec<Target>,
+    queue_slot: Option<(DateTime<Utc>, Vec<herald_ports::TxOp>)>,
+}
+
+async fn prepare(
+    deps: &Deps,
+    ws: &WorkspaceId,
+    new: &NewPost,
+    now: DateTime<Utc>,
+) -> Result<Prepared, AppError> {
+    if let Some(at) = new.scheduled_at {
+        Post::check_schedule(at, now)?;
+    }
+    if new.queue && new.scheduled_at.is_some() {
+        return Err(AppError::invalid(
+            "queue",
+            "give scheduled_at or queue, not both",
+        ));
+    }
+    let id = new_id!(deps, PostId);
+    let queue_slot = if new.queue {
+        Some(crate::queue::next_shared_free(deps, ws, &new.accounts, &id, now).await?)
+    } else {
+        None
+    };
+    let scheduled_at = new.scheduled_at.or(queue_slot.as_ref().map(|(at, _)| *at));
+    if let Some(recurrence) = &new.recurrence {
+        let start = scheduled_at.ok_or_else(|| {
+            AppError::invalid("recurrence", "a repeating post needs scheduled_at or queue")
+        })?;
+        recurrence.check(start)?;
+    }
+    let post = compose(
+        ws,
+        new,
+        id,
+        scheduled_at,
+        queue_slot.as_ref().map(|(at, _)| *at),
+        now,
+    );
+    let accounts = validate(deps, &post).await?;
+    let targets = targets_of(&post, accounts);
+    Ok(Prepared {
+        post,
+        targets,
+        queue_slot,
     })
 }
 

@@ -11,7 +11,7 @@ mod validate;
 mod view;
 
 pub use cancel::cancel;
-pub use create::create;
+pub use create::{check, create};
 pub use schedule::schedule;
 pub use series::ensure_next_occurrence;
 pub use store::{get, load};
