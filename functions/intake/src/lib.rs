@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json as AxumJson, Router};
 use herald_app::Deps;
 use problem::ApiError;
-use routes::{accounts, calendar_feeds, oauth, posts, sandbox, workspaces};
+use routes::{accounts, calendar_feeds, import, oauth, posts, sandbox, workspaces};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -44,6 +44,10 @@ pub fn router(deps: Arc<Deps>) -> Router {
             axum::routing::delete(calendar_feeds::revoke),
         )
         .route(calendar_feeds::FEED_PATH, get(calendar_feeds::read))
+        .route(
+            "/v1/posts/import",
+            post(import::import).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BODY)),
+        )
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(deps);

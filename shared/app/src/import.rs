@@ -206,7 +206,8 @@ fn parse_row(
 ) -> Result<NewPost, Vec<FieldError>> {
     let cell = |c: usize| columns[c].and_then(|i| record.get(i)).unwrap_or("");
     let mut errors = Vec::new();
-    let text = cell(0).to_owned();
+    // A line break inside a quoted cell may arrive as CRLF: it is one newline of the text.
+    let text = cell(0).replace("\r\n", "\n");
     if let Some(message) = formula(&text) {
         errors.push(FieldError::new("text", message));
     }

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod calendar_feeds;
+pub mod import;
 pub mod oauth;
 pub mod posts;
 pub mod sandbox;

@@ -7,6 +7,7 @@ mod admin_key;
 mod auth;
 mod bad_input;
 mod feeds;
+mod import;
 mod hostile_text;
 mod lists;
 mod posts;
