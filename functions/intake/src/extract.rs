@@ -1,11 +1,14 @@
-//! Request extractors: the caller's key and JSON bodies with field-named errors.
+//! Request extractors: the caller's key and what its role may do, and JSON bodies with
+//! field-named errors.
 
 use crate::problem::ApiError;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts};
 use herald_app::auth::{self, Principal};
 use herald_app::{AppError, Deps};
+use herald_domain::{Action, WorkspaceId};
 use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 /// The authenticated caller: `Authorization: Bearer <key>`, the scheme in any case
@@ -23,6 +26,58 @@ impl FromRequestParts<Arc<Deps>> for Caller {
             .and_then(bearer_token)
             .ok_or(ApiError::App(AppError::Unauthorized))?;
         Ok(Caller(auth::authenticate(deps, token).await?))
+    }
+}
+
+/// A caller allowed to do `P`'s action in their workspace. Every workspace route takes one,
+/// first among its arguments, so the role is checked (`Principal::may`, the table in
+/// `Role::may`) before the path or the body is read: a forbidden request is 403 whatever it
+/// carries.
+pub struct May<P> {
+    pub caller: Principal,
+    pub workspace: WorkspaceId,
+    _action: PhantomData<P>,
+}
+
+/// Names an action as a type, for `May`.
+pub trait Permission {
+    const ACTION: Action;
+}
+
+/// The actions of `herald_domain::Action`, as types.
+pub mod can {
+    use super::{Action, Permission};
+    macro_rules! permissions {
+        ($($name:ident),*) => {$(
+            pub struct $name;
+            impl Permission for $name {
+                const ACTION: Action = Action::$name;
+            }
+        )*};
+    }
+    permissions!(
+        Read,
+        WritePosts,
+        Approve,
+        ManageAccounts,
+        ManageQueues,
+        ManageWebhooks,
+        ManageMembers,
+        ManageSettings
+    );
+}
+
+impl<P: Permission> FromRequestParts<Arc<Deps>> for May<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, deps: &Arc<Deps>) -> Result<Self, ApiError> {
+        let Caller(caller) = Caller::from_request_parts(parts, deps).await?;
+        let workspace = caller.may(P::ACTION)?.clone();
+        Ok(May {
+            caller,
+            workspace,
+            _action: PhantomData,
+        })
     }
 }
 

@@ -8,11 +8,13 @@ mod routes;
 
 use axum::extract::DefaultBodyLimit;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json as AxumJson, Router};
 use herald_app::Deps;
 use problem::ApiError;
-use routes::{accounts, calendar_feeds, import, oauth, posts, sandbox, workspaces};
+use routes::{
+    Api, accounts, calendar_feeds, import, members, oauth, posts, sandbox, settings, workspaces,
+};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -20,7 +22,27 @@ use std::sync::Arc;
 pub const MAX_BODY: usize = 256 * 1024;
 
 pub fn router(deps: Arc<Deps>) -> Router {
-    let api = Router::new()
+    let api = api()
+        .router
+        .fallback(|| async { ApiError::NotFound })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(deps);
+    // Around the whole router, so it sees answers as axum finishes them (a 405 gets its
+    // `Allow` last): whatever is not a problem yet becomes one.
+    Router::new()
+        .fallback_service(api)
+        .layer(axum::middleware::map_response(problem::ensure_problem))
+}
+
+/// Every path the API serves (tests ask each for its methods).
+pub fn paths() -> Vec<&'static str> {
+    api().paths
+}
+
+/// Every route. Each workspace route's handler takes `extract::May<can::...>` first: the
+/// role check (tests/it/roles.rs lists each route with the roles it allows).
+fn api() -> Api {
+    Api::new()
         .route(
             "/healthz",
             get(|| async { AxumJson(json!({"status": "ok"})) }),
@@ -38,6 +60,9 @@ pub fn router(deps: Arc<Deps>) -> Router {
         .route("/v1/sandbox/{account}/outbox", get(sandbox::outbox))
         .route("/v1/oauth/{platform}/start", get(oauth::start))
         .route("/v1/oauth/{platform}/callback", get(oauth::callback))
+        .route("/v1/members", post(members::create).get(members::list))
+        .route("/v1/members/{id}", delete(members::remove))
+        .route("/v1/workspace", get(settings::get).patch(settings::update))
         .route("/v1/calendar/feeds", post(calendar_feeds::create))
         .route(
             "/v1/calendar/feeds/{id}",
@@ -48,14 +73,6 @@ pub fn router(deps: Arc<Deps>) -> Router {
             "/v1/posts/import",
             post(import::import).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BODY)),
         )
-        .fallback(|| async { ApiError::NotFound })
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(deps);
-    // Around the whole router, so it sees answers as axum finishes them (a 405 gets its
-    // `Allow` last): whatever is not a problem yet becomes one.
-    Router::new()
-        .fallback_service(api)
-        .layer(axum::middleware::map_response(problem::ensure_problem))
 }
 
 type Answer = Result<Response, ApiError>;

@@ -2,7 +2,7 @@
 
 use crate::records::{from_json, json_item};
 use crate::{AppError, Deps, new_id};
-use herald_domain::{ApiKey, ApiKeyId, Role, WorkspaceId};
+use herald_domain::{Action, ApiKey, ApiKeyId, MemberId, Role, WorkspaceId};
 use herald_ports::{Condition, TableError, Value};
 use herald_storage::keys;
 
@@ -10,24 +10,42 @@ use herald_storage::keys;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Principal {
     Admin,
-    Member { workspace: WorkspaceId, role: Role },
+    Member {
+        workspace: WorkspaceId,
+        role: Role,
+        /// None for a workspace key from before members existed.
+        member: Option<MemberId>,
+    },
 }
 
 impl Principal {
-    /// The workspace a request acts in; the admin key acts in none.
-    pub fn workspace(&self) -> Result<&WorkspaceId, AppError> {
+    /// The one permission check of the API: the workspace this caller may do `action` in
+    /// (the role table is `Role::may`), or 403. The admin key acts in no workspace.
+    pub fn may(&self, action: Action) -> Result<&WorkspaceId, AppError> {
         match self {
-            Principal::Member { workspace, .. } => Ok(workspace),
-            Principal::Admin => Err(AppError::Forbidden),
+            Principal::Member {
+                workspace, role, ..
+            } if role.may(action) => Ok(workspace),
+            Principal::Member { .. } | Principal::Admin => Err(AppError::Forbidden),
         }
     }
 
-    pub fn require_write(&self) -> Result<&WorkspaceId, AppError> {
+    /// The caller's role in its workspace (None for the admin key).
+    pub fn role(&self) -> Option<Role> {
         match self {
-            Principal::Member { workspace, role } if role.can_write() => Ok(workspace),
-            Principal::Member { .. } => Err(AppError::Forbidden),
-            Principal::Admin => Err(AppError::Forbidden),
+            Principal::Member { role, .. } => Some(*role),
+            Principal::Admin => None,
         }
+    }
+
+    /// Reading: `may(Action::Read)`.
+    pub fn workspace(&self) -> Result<&WorkspaceId, AppError> {
+        self.may(Action::Read)
+    }
+
+    /// Writing posts: `may(Action::WritePosts)`.
+    pub fn require_write(&self) -> Result<&WorkspaceId, AppError> {
+        self.may(Action::WritePosts)
     }
 }
 
@@ -52,6 +70,7 @@ pub async fn authenticate(deps: &Deps, token: &str) -> Result<Principal, AppErro
         Some(workspace) if workspace == ws => Ok(Principal::Member {
             workspace,
             role: stored.role,
+            member: stored.member,
         }),
         _ => Err(AppError::Unauthorized),
     }
@@ -118,6 +137,7 @@ pub async fn ensure_admin_key(
         role: Role::Owner,
         secret_hash,
         created_at: now,
+        member: None,
     };
     let item = |key: &ApiKey| {
         let mut item = json_item(&slot, "admin_key", key);

@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod feeds;
 pub mod import;
+pub mod members;
 pub mod oauth;
 pub mod page;
 pub mod posts;
@@ -15,6 +16,7 @@ pub mod publish;
 pub mod queue;
 pub mod rate;
 pub mod records;
+pub mod settings;
 pub mod workspaces;
 
 pub use error::AppError;

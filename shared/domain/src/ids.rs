@@ -66,6 +66,7 @@ id_type!(PostId, "post");
 id_type!(MediaId, "med");
 id_type!(ApiKeyId, "key");
 id_type!(EventId, "evt");
+id_type!(MemberId, "mem");
 
 #[cfg(test)]
 mod tests {

@@ -4,23 +4,27 @@
 pub mod account;
 pub mod error;
 pub mod event;
+pub mod hours;
 pub mod ids;
 pub mod limits;
 pub mod media;
 pub mod platform;
 pub mod post;
+pub mod roles;
 pub mod secret;
 pub mod workspace;
 
 pub use account::{Account, AccountStatus};
 pub use error::{DomainError, FieldError};
 pub use event::{Event, EventKind};
-pub use ids::{AccountId, ApiKeyId, EventId, MediaId, PostId, WorkspaceId};
+pub use hours::BusinessHours;
+pub use ids::{AccountId, ApiKeyId, EventId, MediaId, MemberId, PostId, WorkspaceId};
 pub use limits::{NetworkLimits, RateLimit, TextCounting};
 pub use media::{MediaItem, MediaStatus, Rendition};
 pub use platform::Platform;
 pub use post::{
     Frequency, Post, PostKind, PostLifecycle, PostStatus, Recurrence, Target, TargetStatus, Variant,
 };
+pub use roles::Action;
 pub use secret::Secret;
-pub use workspace::{ApiKey, Member, Role, Workspace};
+pub use workspace::{ApiKey, Member, Role, Settings, Workspace};

@@ -1,4 +1,5 @@
-use crate::ids::{ApiKeyId, WorkspaceId};
+use crate::hours::BusinessHours;
+use crate::ids::{ApiKeyId, MemberId, WorkspaceId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -9,6 +10,30 @@ pub struct Workspace {
     pub id: WorkspaceId,
     pub name: String,
     pub created_at: DateTime<Utc>,
+    /// Records from before settings existed read with the defaults.
+    #[serde(default)]
+    pub settings: Settings,
+}
+
+/// How a workspace works: its local time, its hours, whether posts need approval.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// An IANA time zone name (checked against the time zone database by the app).
+    pub timezone: String,
+    /// Empty until set: the default is no business hours, not a guessed 9 to 5.
+    pub business_hours: BusinessHours,
+    /// Off by default, so the core API works unchanged.
+    pub approvals: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            timezone: "UTC".into(),
+            business_hours: BusinessHours::default(),
+            approvals: false,
+        }
+    }
 }
 
 impl Workspace {
@@ -45,24 +70,23 @@ pub enum Role {
     Owner,
 }
 
-impl Role {
-    pub fn can_write(self) -> bool {
-        self >= Role::Editor
-    }
-    pub fn can_approve(self) -> bool {
-        self >= Role::Manager
-    }
-    pub fn can_administer(self) -> bool {
-        self == Role::Owner
-    }
-}
-
+/// A person (or a client script) working in a workspace, with one API key of their role.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
+    pub id: MemberId,
     pub workspace: WorkspaceId,
-    pub email: String,
+    pub name: String,
     pub role: Role,
+    /// Which stored key is theirs, so removing them removes it.
+    pub key_hash: String,
     pub added_at: DateTime<Utc>,
+}
+
+impl Member {
+    /// Member names follow the rules of workspace names.
+    pub fn validate_name(name: &str) -> Result<String, crate::DomainError> {
+        Workspace::validate_name(name)
+    }
 }
 
 /// An API key as stored: only the SHA-256 of its secret part, never the secret itself.
@@ -76,6 +100,10 @@ pub struct ApiKey {
     pub role: Role,
     pub secret_hash: String,
     pub created_at: DateTime<Utc>,
+    /// The member the key belongs to (admin keys, and workspace keys from before members
+    /// existed, belong to none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<MemberId>,
 }
 
 /// Which workspace a presented key claims to belong to, and the hash of its secret.
@@ -108,6 +136,7 @@ impl ApiKey {
             role,
             secret_hash: hash_secret(&secret),
             created_at: now,
+            member: None,
         };
         (key, token)
     }
@@ -120,6 +149,7 @@ impl ApiKey {
             role: Role::Owner,
             secret_hash: Self::presented(token).secret_hash,
             created_at: now,
+            member: None,
         }
     }
 
@@ -191,9 +221,11 @@ mod tests {
     }
 
     #[test]
-    fn roles_are_ordered_by_power() {
-        assert!(Role::Owner.can_administer());
-        assert!(Role::Manager.can_approve() && !Role::Editor.can_approve());
-        assert!(Role::Editor.can_write() && !Role::Viewer.can_write());
+    fn a_workspace_stored_before_settings_reads_with_the_defaults() {
+        let old = r#"{"id":"ws_01h00000000000000000000000","name":"Acme","created_at":"2030-01-01T00:00:00Z"}"#;
+        let ws: Workspace = serde_json::from_str(old).unwrap();
+        assert_eq!(ws.settings, Settings::default());
+        assert_eq!(ws.settings.timezone, "UTC");
+        assert!(!ws.settings.approvals && ws.settings.business_hours.is_empty());
     }
 }

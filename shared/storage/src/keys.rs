@@ -3,6 +3,7 @@
 //! Layout (pk / sk):
 //! - workspace:        `T#{ws}` / `WS`
 //! - API key:          `T#{ws}` / `KEY#{sha256}`        (admin keys: tenant `_admin`)
+//! - member:           `T#{ws}` / `MEMBER#{mem}`        (its role; its key's hash)
 //! - account:          `T#{ws}` / `ACCT#{acct}`
 //! - credentials:      `T#{ws}` / `CRED#{acct}`         (encrypted, read only to publish)
 //! - media item:       `T#{ws}` / `MEDIA#{med}`
@@ -27,7 +28,7 @@
 //!   `EVTQ#{shard}` / `{time}#{ws}#{evt}` on event items until they are relayed.
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use herald_domain::{AccountId, MediaId, Platform, PostId, WorkspaceId};
+use herald_domain::{AccountId, MediaId, MemberId, Platform, PostId, WorkspaceId};
 use herald_ports::{Key, SortCondition};
 
 pub const GSI1: &str = "gsi1";
@@ -70,6 +71,15 @@ pub fn api_key(ws: Option<&WorkspaceId>, secret_hash: &str) -> Key {
         .map(tenant)
         .unwrap_or_else(|| format!("T#{ADMIN_TENANT}"));
     Key::new(pk, format!("KEY#{secret_hash}"))
+}
+
+pub fn member(ws: &WorkspaceId, member: &MemberId) -> Key {
+    Key::new(tenant(ws), format!("MEMBER#{member}"))
+}
+
+/// All members of a workspace: query `tenant` with this sort-key prefix.
+pub fn members_of(ws: &WorkspaceId) -> (String, SortCondition) {
+    (tenant(ws), SortCondition::BeginsWith("MEMBER#".into()))
 }
 
 pub fn account(ws: &WorkspaceId, acct: &AccountId) -> Key {

@@ -2,7 +2,7 @@
 
 use super::{Paging, account_id};
 use crate::Answer;
-use crate::extract::{Caller, Json, Path, Query};
+use crate::extract::{Json, May, Path, Query, can};
 use crate::problem::ApiError;
 use axum::Json as AxumJson;
 use axum::extract::State;
@@ -13,29 +13,28 @@ use std::sync::Arc;
 
 pub async fn create(
     State(deps): State<Arc<Deps>>,
-    Caller(caller): Caller,
+    may: May<can::ManageAccounts>,
     Json(body): Json<accounts::NewAccount>,
 ) -> Answer {
-    let ws = caller.require_write()?;
-    let account = accounts::create(&deps, ws, body).await?;
+    let account = accounts::create(&deps, &may.workspace, body).await?;
     Ok((StatusCode::CREATED, AxumJson(account)).into_response())
 }
 
 pub async fn list(
     State(deps): State<Arc<Deps>>,
-    Caller(caller): Caller,
+    may: May<can::Read>,
     Query(paging): Query<Paging>,
 ) -> Answer {
-    let page = accounts::page(&deps, caller.workspace()?, &paging.request()?).await?;
+    let page = accounts::page(&deps, &may.workspace, &paging.request()?).await?;
     Ok(AxumJson(page).into_response())
 }
 
 pub async fn get_queue(
     State(deps): State<Arc<Deps>>,
-    Caller(caller): Caller,
+    may: May<can::Read>,
     Path(id): Path<String>,
 ) -> Answer {
-    let ws = caller.workspace()?;
+    let ws = &may.workspace;
     let id = account_id(&id)?;
     accounts::get(&deps, ws, &id).await?;
     let queue = queue::get(&deps, ws, &id)
@@ -46,11 +45,10 @@ pub async fn get_queue(
 
 pub async fn set_queue(
     State(deps): State<Arc<Deps>>,
-    Caller(caller): Caller,
+    may: May<can::ManageQueues>,
     Path(id): Path<String>,
     Json(body): Json<queue::QueueSettings>,
 ) -> Answer {
-    let ws = caller.require_write()?;
-    let queue = queue::set(&deps, ws, &account_id(&id)?, body).await?;
+    let queue = queue::set(&deps, &may.workspace, &account_id(&id)?, body).await?;
     Ok(AxumJson(queue).into_response())
 }

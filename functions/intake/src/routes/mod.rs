@@ -3,16 +3,43 @@
 pub mod accounts;
 pub mod calendar_feeds;
 pub mod import;
+pub mod members;
 pub mod oauth;
 pub mod posts;
 pub mod sandbox;
+pub mod settings;
 pub mod workspaces;
 
 use crate::problem::ApiError;
-use herald_app::AppError;
+use axum::Router;
+use axum::routing::MethodRouter;
 use herald_app::page::PageRequest;
+use herald_app::{AppError, Deps};
 use herald_domain::{AccountId, PostId};
 use serde::Deserialize;
+use std::sync::Arc;
+
+/// The API's router, remembering every path it serves, so that a test can ask each path
+/// which methods it answers (its 405's `Allow`) and hold every route to the role table.
+#[derive(Default)]
+pub struct Api {
+    pub router: Router<Arc<Deps>>,
+    pub paths: Vec<&'static str>,
+}
+
+impl Api {
+    pub fn new() -> Api {
+        Api::default()
+    }
+
+    pub fn route(mut self, path: &'static str, methods: MethodRouter<Arc<Deps>>) -> Api {
+        self.router = self.router.route(path, methods);
+        if !self.paths.contains(&path) {
+            self.paths.push(path);
+        }
+        self
+    }
+}
 
 /// `?limit=` and `?cursor=` of a list, as sent; checked by `request`.
 #[derive(Debug, Default, Deserialize)]

@@ -1,7 +1,7 @@
 //! Connecting an OAuth network: the consent redirect and the network's callback.
 
 use crate::Answer;
-use crate::extract::{Caller, Path, Query};
+use crate::extract::{May, Path, Query, can};
 use crate::problem::ApiError;
 use axum::Json as AxumJson;
 use axum::extract::State;
@@ -21,11 +21,11 @@ fn platform_param(raw: &str) -> Result<Platform, ApiError> {
 /// (`page_id`, `board_id`, `author_urn`, ...).
 pub async fn start(
     State(deps): State<Arc<Deps>>,
-    Caller(caller): Caller,
+    may: May<can::ManageAccounts>,
     Path(platform): Path<String>,
     Query(mut params): Query<std::collections::BTreeMap<String, String>>,
 ) -> Answer {
-    let ws = caller.require_write()?;
+    let ws = &may.workspace;
     let platform = platform_param(&platform)?;
     let handle = params
         .remove("handle")

@@ -2,7 +2,7 @@
 
 use super::post_id;
 use crate::Answer;
-use crate::extract::{Caller, Json, Path, Query};
+use crate::extract::{Json, May, Path, Query, can};
 use crate::problem::ApiError;
 use axum::Json as AxumJson;
 use axum::extract::State;
@@ -17,11 +17,11 @@ use std::sync::Arc;
 
 pub async fn create(
     State(deps): State<Arc<Deps>>,
-    Caller(caller): Caller,
+    may: May<can::WritePosts>,
     headers: HeaderMap,
     Json(body): Json<NewPost>,
 ) -> Answer {
-    let ws = caller.require_write()?;
+    let ws = &may.workspace;
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => Some(
@@ -42,10 +42,10 @@ pub async fn create(
 
 pub async fn get(
     State(deps): State<Arc<Deps>>,
-    Caller(caller): Caller,
+    may: May<can::Read>,
     Path(id): Path<String>,
 ) -> Answer {
-    let view = posts::get(&deps, caller.workspace()?, &post_id(&id)?).await?;
+    let view = posts::get(&deps, &may.workspace, &post_id(&id)?).await?;
     Ok(AxumJson(view).into_response())
 }
 
@@ -66,13 +66,13 @@ fn time_param(name: &str, raw: Option<&str>) -> Result<DateTime<Utc>, ApiError> 
 
 pub async fn calendar(
     State(deps): State<Arc<Deps>>,
-    Caller(caller): Caller,
+    may: May<can::Read>,
     Query(window): Query<Window>,
 ) -> Answer {
     let from = time_param("from", window.from.as_deref())?;
     let to = time_param("to", window.to.as_deref())?;
     let request = PageRequest::parse(window.limit.as_deref(), window.cursor.as_deref())?;
-    let page = cal::page(&deps, caller.workspace()?, from, to, &request).await?;
+    let page = cal::page(&deps, &may.workspace, from, to, &request).await?;
     Ok(AxumJson(page).into_response())
 }
 
@@ -84,32 +84,29 @@ pub struct ScheduleBody {
 
 pub async fn schedule(
     State(deps): State<Arc<Deps>>,
-    Caller(caller): Caller,
+    may: May<can::WritePosts>,
     Path(id): Path<String>,
     Json(body): Json<ScheduleBody>,
 ) -> Answer {
-    let ws = caller.require_write()?;
-    let view = posts::schedule(&deps, ws, &post_id(&id)?, body.scheduled_at).await?;
+    let view = posts::schedule(&deps, &may.workspace, &post_id(&id)?, body.scheduled_at).await?;
     Ok(AxumJson(view).into_response())
 }
 
 pub async fn publish_now(
     State(deps): State<Arc<Deps>>,
-    Caller(caller): Caller,
+    may: May<can::WritePosts>,
     Path(id): Path<String>,
 ) -> Answer {
-    let ws = caller.require_write()?;
     let now = deps.clock.now();
-    let view = posts::schedule(&deps, ws, &post_id(&id)?, now).await?;
+    let view = posts::schedule(&deps, &may.workspace, &post_id(&id)?, now).await?;
     Ok((StatusCode::ACCEPTED, AxumJson(view)).into_response())
 }
 
 pub async fn cancel(
     State(deps): State<Arc<Deps>>,
-    Caller(caller): Caller,
+    may: May<can::WritePosts>,
     Path(id): Path<String>,
 ) -> Answer {
-    let ws = caller.require_write()?;
-    posts::cancel(&deps, ws, &post_id(&id)?).await?;
+    posts::cancel(&deps, &may.workspace, &post_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

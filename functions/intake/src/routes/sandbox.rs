@@ -2,7 +2,7 @@
 
 use super::{Paging, account_id};
 use crate::Answer;
-use crate::extract::{Caller, Path, Query};
+use crate::extract::{May, Path, Query, can};
 use crate::problem::ApiError;
 use axum::Json as AxumJson;
 use axum::extract::State;
@@ -17,11 +17,11 @@ use std::sync::Arc;
 
 pub async fn outbox(
     State(deps): State<Arc<Deps>>,
-    Caller(caller): Caller,
+    may: May<can::Read>,
     Path(account): Path<String>,
     Query(paging): Query<Paging>,
 ) -> Answer {
-    let ws = caller.workspace()?;
+    let ws = &may.workspace;
     let id = account_id(&account)?;
     let account = accounts::get(&deps, ws, &id).await?;
     if account.platform != Platform::Sandbox {

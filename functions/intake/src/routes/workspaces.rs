@@ -4,8 +4,11 @@ use crate::Answer;
 use crate::extract::{Caller, Json};
 use axum::Json as AxumJson;
 use axum::extract::State;
+use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use herald_app::AppError;
+use herald_app::auth::Principal;
 use herald_app::{Deps, workspaces};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -19,8 +22,13 @@ pub struct NewWorkspace {
 pub async fn create(
     State(deps): State<Arc<Deps>>,
     Caller(caller): Caller,
-    Json(body): Json<NewWorkspace>,
+    request: Request,
 ) -> Answer {
+    // Refused before the body is read: a member's key is 403 whatever it sends.
+    if caller != Principal::Admin {
+        return Err(AppError::Forbidden.into());
+    }
+    let Json(body) = Json::<NewWorkspace>::from_request(request, &deps).await?;
     let created = workspaces::create(&deps, &caller, &body.name).await?;
     Ok((StatusCode::CREATED, AxumJson(created)).into_response())
 }

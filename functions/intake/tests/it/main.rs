@@ -14,4 +14,5 @@ mod posts;
 mod publishing;
 mod queue;
 mod rejections;
+mod roles;
 mod support;
