@@ -41,6 +41,13 @@ impl Held<'_> {
         Condition::eq(attr::CLAIM, self.claim.as_str())
     }
 
+    /// Still held, and its post not cancelled: what every write that could lead to a send
+    /// (sending now, or a retry later) is conditional on.
+    fn mine_and_not_cancelled(&self) -> Condition {
+        self.mine()
+            .and(Condition::NotExists(attr::CANCELLED.into()))
+    }
+
     /// Takes the work off the due instant: the post, the account and its credentials (renewed
     /// when due), the media links and the request, all before the target's second.
     pub(super) async fn prepare(
@@ -121,9 +128,7 @@ impl Held<'_> {
         if self.record.first_sent_at.is_none() {
             update = update.set(attr::FIRST_SENT_AT, ms(now));
         }
-        let not_cancelled = self
-            .mine()
-            .and(Condition::NotExists(attr::CANCELLED.into()));
+        let not_cancelled = self.mine_and_not_cancelled();
         match self
             .deps
             .table
@@ -222,9 +227,7 @@ impl Held<'_> {
                         .set(keys::GSI1_SK, sk)
                         .remove(attr::CLAIM)
                         .remove(attr::LEASE_UNTIL);
-                    let not_cancelled = self
-                        .mine()
-                        .and(Condition::NotExists(attr::CANCELLED.into()));
+                    let not_cancelled = self.mine_and_not_cancelled();
                     match self
                         .deps
                         .table
