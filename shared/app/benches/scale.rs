@@ -12,7 +12,7 @@ use herald_adapters::{FsBlobStore, InProcessBus, SystemClock};
 use herald_app::auth::Principal;
 use herald_app::posts::NewPost;
 use herald_app::publish::{Dispatcher, PublishOptions};
-use herald_app::{Deps, Settings, accounts, posts, workspaces};
+use herald_app::{Deps, accounts, posts, workspaces};
 use herald_domain::{AccountId, Platform};
 use herald_networks::crypto::Sealer;
 use herald_networks::sandbox::SandboxConnector;
@@ -208,7 +208,6 @@ async fn burst(backend: &str, n: usize, m: usize, latency_ms: u64) -> Figures {
         connectors: Arc::new(connectors),
         sealer: Arc::new(Sealer::new([7; 32])),
         guard: Arc::new(herald_networks::guard::Guard::new(false)),
-        settings: Settings::default(),
         oauth: Default::default(),
     };
     let ws = workspaces::create(&deps, &Principal::Admin, "Agency")

@@ -40,16 +40,8 @@ pub struct Deps {
     pub sealer: Arc<dyn Sealer>,
     /// Checks user-supplied service URLs (SSRF guard).
     pub guard: Arc<dyn UrlGuard>,
-    pub settings: Settings,
     /// The consent flows of the OAuth networks this server is registered with.
     pub oauth: Arc<std::collections::BTreeMap<Platform, Arc<dyn OAuthFlow>>>,
-}
-
-/// Behaviour the operator chooses at start.
-#[derive(Clone, Debug, Default)]
-pub struct Settings {
-    /// Lets service URLs (and webhook and import targets) be loopback addresses: local tests.
-    pub allow_loopback: bool,
 }
 
 impl Deps {

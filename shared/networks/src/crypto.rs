@@ -57,12 +57,6 @@ impl Sealer {
         Ok(Self::new(key))
     }
 
-    /// The associated data binding a sealed credential to one account of one workspace: the
-    /// port's one definition.
-    pub fn account_aad(workspace: &str, account: &str) -> Vec<u8> {
-        herald_ports::account_binding(workspace, account)
-    }
-
     pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> String {
         let mut nonce = [0u8; NONCE_LEN];
         // A random 96-bit nonce per message: safe for far more messages than one key will see.
@@ -133,7 +127,7 @@ mod tests {
     #[test]
     fn a_sealed_token_opens_back_to_the_same_bytes() {
         let s = sealer(7);
-        let aad = Sealer::account_aad("ws_1", "acct_1");
+        let aad = herald_ports::account_binding("ws_1", "acct_1");
         let sealed = s.seal(br#"{"access_token":"abc"}"#, &aad);
         assert_eq!(s.open(&sealed, &aad).unwrap(), br#"{"access_token":"abc"}"#);
     }
@@ -161,13 +155,13 @@ mod tests {
     #[test]
     fn a_token_sealed_for_one_account_does_not_open_for_another() {
         let s = sealer(7);
-        let sealed = s.seal(b"secret", &Sealer::account_aad("ws_1", "acct_1"));
+        let sealed = s.seal(b"secret", &herald_ports::account_binding("ws_1", "acct_1"));
         assert_eq!(
-            s.open(&sealed, &Sealer::account_aad("ws_1", "acct_2")),
+            s.open(&sealed, &herald_ports::account_binding("ws_1", "acct_2")),
             Err(CryptoError::Rejected)
         );
         assert_eq!(
-            s.open(&sealed, &Sealer::account_aad("ws_2", "acct_1")),
+            s.open(&sealed, &herald_ports::account_binding("ws_2", "acct_1")),
             Err(CryptoError::Rejected)
         );
     }

@@ -2,7 +2,7 @@
 
 use crate::config::{Backend, Config, ConfigError};
 use herald_adapters::{FsBlobStore, InProcessBus, SystemClock, SystemRandom};
-use herald_app::{Deps, Settings};
+use herald_app::Deps;
 use herald_domain::Platform;
 use herald_networks::crypto::Sealer;
 use herald_networks::sandbox::SandboxConnector;
@@ -216,9 +216,6 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
     let random: Arc<dyn Random> = Arc::new(SystemRandom);
     let key = encryption_key(config).await?;
     let sealer = Arc::new(Sealer::new(key));
-    let settings = Settings {
-        allow_loopback: config.allow_loopback,
-    };
     let oauth = Arc::new(oauth_flows(config));
     let guard: Arc<dyn herald_ports::UrlGuard> =
         Arc::new(herald_networks::guard::Guard::new(config.allow_loopback));
@@ -255,7 +252,6 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                 connectors: Arc::new(connectors),
                 sealer,
                 guard,
-                settings,
                 oauth,
             };
             Ok(Built {
@@ -302,7 +298,6 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                     connectors: Arc::new(connectors),
                     sealer,
                     guard,
-                    settings,
                     oauth,
                 },
                 local_bus: None,

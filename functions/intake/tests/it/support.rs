@@ -7,8 +7,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use herald_adapters::{FsBlobStore, InProcessBus, ManualClock};
+use herald_app::Deps;
 use herald_app::publish::{Dispatcher, PublishOptions, RunReport};
-use herald_app::{Deps, Settings};
 use herald_domain::Platform;
 use herald_networks::bluesky::BlueskyConnector;
 use herald_networks::crypto::Sealer;
@@ -126,7 +126,6 @@ impl App {
             connectors: Arc::new(connectors),
             sealer: Arc::new(Sealer::new([7; 32])),
             guard: Arc::new(herald_networks::guard::Guard::new(false)),
-            settings: Settings::default(),
             oauth: Default::default(),
         };
         herald_app::auth::ensure_admin_key(&deps, Some(ADMIN))

@@ -3,7 +3,7 @@ use herald_adapters::{FsBlobStore, InProcessBus, ManualClock};
 use herald_app::auth::Principal;
 use herald_app::posts::{NewPost, PostView};
 use herald_app::publish::{Dispatcher, PublishOptions};
-use herald_app::{Deps, Settings, accounts, posts, workspaces};
+use herald_app::{Deps, accounts, posts, workspaces};
 use herald_domain::limits::RateLimit;
 use herald_domain::{AccountId, Platform, PostId, WorkspaceId};
 use herald_networks::crypto::Sealer;
@@ -84,7 +84,6 @@ impl World {
             connectors: Arc::new(connectors),
             sealer: Arc::new(Sealer::new([7; 32])),
             guard: Arc::new(herald_networks::guard::Guard::new(false)),
-            settings: Settings::default(),
             oauth: Default::default(),
         };
         let ws = workspaces::create(&deps, &Principal::Admin, "Agency client")
