@@ -168,7 +168,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<Deps>> for Json<T> {
             })
             .unwrap_or(false);
         if !is_json {
-            return Err(ApiError::UnsupportedMediaType);
+            return Err(ApiError::UnsupportedMediaType("application/json"));
         }
         let bytes = axum::body::Bytes::from_request(req, deps)
             .await

@@ -57,6 +57,11 @@ fn api() -> Api {
         .route("/v1/posts/{id}", get(posts::get).delete(posts::cancel))
         .route("/v1/posts/{id}/schedule", post(posts::schedule))
         .route("/v1/posts/{id}/publish", post(posts::publish_now))
+        .route("/v1/posts/{id}/approve", post(posts::approve))
+        .route(
+            "/v1/posts/{id}/request-changes",
+            post(posts::request_changes),
+        )
         .route("/v1/sandbox/{account}/outbox", get(sandbox::outbox))
         .route("/v1/oauth/{platform}/start", get(oauth::start))
         .route("/v1/oauth/{platform}/callback", get(oauth::callback))

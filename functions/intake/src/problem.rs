@@ -28,7 +28,8 @@ pub enum ApiError {
         field: String,
         message: String,
     },
-    UnsupportedMediaType,
+    /// The body is not of the type the route takes (named).
+    UnsupportedMediaType(&'static str),
     TooLarge,
     /// The body did not arrive within the server's body deadline.
     BodyTimeout,
@@ -94,11 +95,11 @@ impl IntoResponse for ApiError {
                 "the body did not arrive in time".into(),
                 vec![],
             ),
-            ApiError::UnsupportedMediaType => problem(
+            ApiError::UnsupportedMediaType(expected) => problem(
                 S::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
                 "Unsupported media type",
-                "send the body as application/json".into(),
+                format!("send the body as {expected}"),
                 vec![],
             ),
             ApiError::TooLarge => problem(

@@ -210,6 +210,7 @@ async fn burst(backend: &str, n: usize, m: usize, latency_ms: u64) -> Figures {
         guard: Arc::new(herald_networks::guard::Guard::new(false)),
         oauth: Default::default(),
     };
+    let by = posts::Author::approver(herald_domain::Actor::Admin);
     let ws = workspaces::create(&deps, &Principal::Admin, "Agency")
         .await
         .unwrap()
@@ -238,7 +239,13 @@ async fn burst(backend: &str, n: usize, m: usize, latency_ms: u64) -> Figures {
     // moto serves one request at a time and answers 500 under concurrent transactions.
     let creators = if backend == "moto" { 1 } else { 32 };
     for _ in 0..creators {
-        let (deps, ws, accts, next) = (deps.clone(), ws.clone(), accts.clone(), next.clone());
+        let (deps, ws, accts, next, by) = (
+            deps.clone(),
+            ws.clone(),
+            accts.clone(),
+            next.clone(),
+            by.clone(),
+        );
         tasks.spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed) as usize;
@@ -261,7 +268,7 @@ async fn burst(backend: &str, n: usize, m: usize, latency_ms: u64) -> Figures {
                 let key = format!("burst-{i}");
                 let mut tries = 0;
                 loop {
-                    match posts::create(&deps, &ws, new.clone(), Some(&key)).await {
+                    match posts::create(&deps, &ws, &by, new.clone(), Some(&key)).await {
                         Ok(_) => break,
                         Err(e) if tries < 20 => {
                             tries += 1;

@@ -2,7 +2,7 @@
 
 use crate::records::{from_json, json_item};
 use crate::{AppError, Deps, new_id};
-use herald_domain::{Action, ApiKey, ApiKeyId, MemberId, Role, WorkspaceId};
+use herald_domain::{Action, Actor, ApiKey, ApiKeyId, MemberId, Role, WorkspaceId};
 use herald_ports::{Condition, TableError, Value};
 use herald_storage::keys;
 
@@ -27,6 +27,18 @@ impl Principal {
                 workspace, role, ..
             } if role.may(action) => Ok(workspace),
             Principal::Member { .. } | Principal::Admin => Err(AppError::Forbidden),
+        }
+    }
+
+    /// Who the caller is, as the audit log and reviews name them.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Principal::Admin => Actor::Admin,
+            Principal::Member {
+                member: Some(member),
+                ..
+            } => Actor::Member(member.clone()),
+            Principal::Member { member: None, .. } => Actor::WorkspaceKey,
         }
     }
 

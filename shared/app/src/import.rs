@@ -55,6 +55,7 @@ pub struct ImportReport {
 pub async fn import(
     deps: &Deps,
     ws: &WorkspaceId,
+    by: &posts::Author,
     body: &[u8],
     dry_run: bool,
     import_key: Option<&str>,
@@ -84,10 +85,10 @@ pub async fn import(
             }
         };
         let outcome = if dry_run {
-            posts::check(deps, ws, &new).await.map(|()| None)
+            posts::check(deps, ws, by, &new).await.map(|()| None)
         } else {
             let key = key_base.as_ref().map(|b| format!("import/{b}/{row}"));
-            posts::create(deps, ws, new, key.as_deref())
+            posts::create(deps, ws, by, new, key.as_deref())
                 .await
                 .map(|c| Some(c.post.id))
         };

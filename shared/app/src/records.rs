@@ -31,6 +31,8 @@ pub mod attr {
     pub const PROGRESS: &str = "progress";
     pub const LIFECYCLE: &str = "lifecycle";
     pub const SCHEDULED_AT: &str = "scheduled_at";
+    /// A post's last change: a review decision holds only on the version it read.
+    pub const UPDATED_AT: &str = "updated_at";
     /// Set on targets of a repeating post.
     pub const RECURRING: &str = "recurring";
     /// Set by a cancel on a target being published or confirmed: nothing more may be sent.

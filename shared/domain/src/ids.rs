@@ -67,6 +67,8 @@ id_type!(MediaId, "med");
 id_type!(ApiKeyId, "key");
 id_type!(EventId, "evt");
 id_type!(MemberId, "mem");
+id_type!(ReviewLinkId, "rvl");
+id_type!(AuditId, "aud");
 
 #[cfg(test)]
 mod tests {

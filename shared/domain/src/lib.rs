@@ -2,6 +2,7 @@
 //! and the rules between them. It names no AWS, HTTP or Lambda type, and time is always an input.
 
 pub mod account;
+pub mod audit;
 pub mod error;
 pub mod event;
 pub mod hours;
@@ -15,15 +16,19 @@ pub mod secret;
 pub mod workspace;
 
 pub use account::{Account, AccountStatus};
+pub use audit::{Actor, AuditEntry};
 pub use error::{DomainError, FieldError};
 pub use event::{Event, EventKind};
 pub use hours::BusinessHours;
-pub use ids::{AccountId, ApiKeyId, EventId, MediaId, MemberId, PostId, WorkspaceId};
+pub use ids::{
+    AccountId, ApiKeyId, AuditId, EventId, MediaId, MemberId, PostId, ReviewLinkId, WorkspaceId,
+};
 pub use limits::{NetworkLimits, RateLimit, TextCounting};
 pub use media::{MediaItem, MediaStatus, Rendition};
 pub use platform::Platform;
 pub use post::{
-    Frequency, Post, PostKind, PostLifecycle, PostStatus, Recurrence, Target, TargetStatus, Variant,
+    Approval, Frequency, Post, PostKind, PostLifecycle, PostStatus, Recurrence, ReviewComment,
+    Target, TargetStatus, Variant,
 };
 pub use roles::Action;
 pub use secret::Secret;

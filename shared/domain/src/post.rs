@@ -1,3 +1,4 @@
+use crate::audit::Actor;
 use crate::error::{DomainError, FieldError};
 use crate::ids::{AccountId, MediaId, PostId, WorkspaceId};
 use crate::platform::Platform;
@@ -44,8 +45,23 @@ pub enum PostKind {
 #[serde(rename_all = "snake_case")]
 pub enum PostLifecycle {
     Draft,
+    /// Approvals on: an editor scheduled it; it waits for a manager (its targets stay drafts,
+    /// so nothing of it is due).
+    InReview,
     Scheduled,
     Cancelled,
+}
+
+impl PostLifecycle {
+    /// As the table's `lifecycle` attribute holds it (conditions compare it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PostLifecycle::Draft => "draft",
+            PostLifecycle::InReview => "in_review",
+            PostLifecycle::Scheduled => "scheduled",
+            PostLifecycle::Cancelled => "cancelled",
+        }
+    }
 }
 
 /// The status the API shows for a post: its lifecycle, or once scheduled, its targets' progress.
@@ -53,6 +69,7 @@ pub enum PostLifecycle {
 #[serde(rename_all = "snake_case")]
 pub enum PostStatus {
     Draft,
+    InReview,
     Scheduled,
     Publishing,
     Published,
@@ -65,6 +82,7 @@ impl PostStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             PostStatus::Draft => "draft",
+            PostStatus::InReview => "in_review",
             PostStatus::Scheduled => "scheduled",
             PostStatus::Publishing => "publishing",
             PostStatus::Published => "published",
@@ -79,6 +97,7 @@ impl PostStatus {
         use TargetStatus as T;
         match lifecycle {
             PostLifecycle::Draft => return PostStatus::Draft,
+            PostLifecycle::InReview => return PostStatus::InReview,
             PostLifecycle::Cancelled => return PostStatus::Cancelled,
             PostLifecycle::Scheduled => {}
         }
@@ -153,6 +172,49 @@ pub struct Post {
     /// The queue slot the post took, when it was queued rather than given a time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_slot: Option<DateTime<Utc>>,
+    /// Who approved the post as it stands (approvals on); cleared when it goes back to review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+    /// What reviewers said about it, oldest first (a request for changes, a client's note).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<ReviewComment>,
+}
+
+/// A post's approval: by whom and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub by: Actor,
+    pub at: DateTime<Utc>,
+}
+
+/// A reviewer's comment on a post.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewComment {
+    pub by: Actor,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+impl ReviewComment {
+    pub const MAX_TEXT: usize = 2000;
+
+    /// A comment's text, trimmed, or the reason it is refused (field `comment`).
+    pub fn check_text(text: &str) -> Result<String, DomainError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(DomainError::field("comment", "must not be empty"));
+        }
+        if text.chars().count() > Self::MAX_TEXT {
+            return Err(DomainError::field(
+                "comment",
+                format!("must be at most {} characters", Self::MAX_TEXT),
+            ));
+        }
+        if let Some(c) = unprintable(text, true) {
+            return Err(DomainError::field("comment", refusal(c, true)));
+        }
+        Ok(text.to_owned())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 //! its URL being the credential.
 
 use crate::Answer;
-use crate::extract::{Caller, Path};
+use crate::extract::{May, Path, can};
 use crate::problem::ApiError;
 use axum::Json as AxumJson;
 use axum::extract::State;
@@ -18,10 +18,10 @@ pub const FEED_PATH: &str = "/ics/{workspace}/{feed}/{secret}";
 
 pub async fn create(
     State(deps): State<Arc<Deps>>,
-    Caller(caller): Caller,
+    may: May<can::WritePosts>,
     headers: HeaderMap,
 ) -> Answer {
-    let ws = caller.require_write()?;
+    let ws = &may.workspace;
     let feed = feeds::create(&deps, ws).await?;
     let path = format!("/ics/{ws}/{}/{}.ics", feed.id, feed.secret);
     let url = match origin(&headers) {
@@ -54,10 +54,10 @@ fn origin(headers: &HeaderMap) -> Option<String> {
 
 pub async fn revoke(
     State(deps): State<Arc<Deps>>,
-    Caller(caller): Caller,
+    may: May<can::WritePosts>,
     Path(id): Path<String>,
 ) -> Answer {
-    let ws = caller.require_write()?;
+    let ws = &may.workspace;
     feeds::revoke(&deps, ws, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

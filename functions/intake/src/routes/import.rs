@@ -1,14 +1,14 @@
 //! `POST /v1/posts/import`: a CSV body, each row created as `POST /v1/posts` would.
 
 use crate::Answer;
-use crate::extract::{Caller, Query};
+use crate::extract::{May, Query, can};
 use crate::problem::ApiError;
 use axum::Json as AxumJson;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
-use herald_app::{Deps, import};
+use herald_app::{Deps, import, posts};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -24,19 +24,19 @@ pub struct Options {
 
 pub async fn import(
     State(deps): State<Arc<Deps>>,
-    Caller(caller): Caller,
+    may: May<can::WritePosts>,
     Query(options): Query<Options>,
     headers: HeaderMap,
     request: Request,
 ) -> Answer {
-    let ws = caller.require_write()?;
+    let ws = &may.workspace;
     let is_csv = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("text/csv"));
     if !is_csv {
-        return Err(ApiError::UnsupportedMediaType);
+        return Err(ApiError::UnsupportedMediaType("text/csv"));
     }
     let key = match headers.get("idempotency-key") {
         None => None,
@@ -55,6 +55,8 @@ pub async fn import(
             _ => ApiError::Malformed("the body could not be read to its end".into()),
         }
     })?;
-    let report = import::import(&deps, ws, &body, options.dry_run.unwrap_or(false), key).await?;
+    let by = posts::Author::of(&may.caller);
+    let report =
+        import::import(&deps, ws, &by, &body, options.dry_run.unwrap_or(false), key).await?;
     Ok(AxumJson(report).into_response())
 }

@@ -1,4 +1,4 @@
-//! Posts: compose, read, the calendar, schedule, publish now, cancel.
+//! Posts: compose, read, the calendar, schedule, publish now, cancel, review.
 
 use super::post_id;
 use crate::Answer;
@@ -29,7 +29,8 @@ pub async fn create(
                 .map_err(|_| ApiError::invalid("Idempotency-Key", "must be printable ASCII"))?,
         ),
     };
-    let created = posts::create(&deps, ws, body, key).await?;
+    let by = posts::Author::of(&may.caller);
+    let created = posts::create(&deps, ws, &by, body, key).await?;
     let mut response = (StatusCode::CREATED, AxumJson(created.post)).into_response();
     if created.replayed {
         response.headers_mut().insert(
@@ -88,7 +89,15 @@ pub async fn schedule(
     Path(id): Path<String>,
     Json(body): Json<ScheduleBody>,
 ) -> Answer {
-    let view = posts::schedule(&deps, &may.workspace, &post_id(&id)?, body.scheduled_at).await?;
+    let by = posts::Author::of(&may.caller);
+    let view = posts::schedule(
+        &deps,
+        &may.workspace,
+        &by,
+        &post_id(&id)?,
+        body.scheduled_at,
+    )
+    .await?;
     Ok(AxumJson(view).into_response())
 }
 
@@ -98,8 +107,37 @@ pub async fn publish_now(
     Path(id): Path<String>,
 ) -> Answer {
     let now = deps.clock.now();
-    let view = posts::schedule(&deps, &may.workspace, &post_id(&id)?, now).await?;
+    let by = posts::Author::of(&may.caller);
+    let view = posts::schedule(&deps, &may.workspace, &by, &post_id(&id)?, now).await?;
     Ok((StatusCode::ACCEPTED, AxumJson(view)).into_response())
+}
+
+pub async fn approve(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::Approve>,
+    Path(id): Path<String>,
+) -> Answer {
+    let by = posts::Author::of(&may.caller);
+    let view = posts::approve(&deps, &may.workspace, &post_id(&id)?, &by).await?;
+    Ok(AxumJson(view).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesBody {
+    comment: String,
+}
+
+pub async fn request_changes(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::Approve>,
+    Path(id): Path<String>,
+    Json(body): Json<ChangesBody>,
+) -> Answer {
+    let by = posts::Author::of(&may.caller);
+    let view =
+        posts::request_changes(&deps, &may.workspace, &post_id(&id)?, &by, &body.comment).await?;
+    Ok(AxumJson(view).into_response())
 }
 
 pub async fn cancel(

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin_key;
+mod approvals;
 mod auth;
 mod bad_input;
 mod feeds;

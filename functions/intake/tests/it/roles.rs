@@ -41,6 +41,8 @@ const ROUTES: &[(&str, &str, Who)] = &[
     ("DELETE", "/v1/posts/{id}", EDITOR_UP),
     ("POST", "/v1/posts/{id}/schedule", EDITOR_UP),
     ("POST", "/v1/posts/{id}/publish", EDITOR_UP),
+    ("POST", "/v1/posts/{id}/approve", MANAGER_UP),
+    ("POST", "/v1/posts/{id}/request-changes", MANAGER_UP),
     ("GET", "/v1/sandbox/{account}/outbox", ALL),
     ("GET", "/v1/oauth/{platform}/start", MANAGER_UP),
     ("GET", "/v1/oauth/{platform}/callback", Who::Public),

@@ -229,6 +229,35 @@ impl App {
         }
     }
 
+    /// A new member of `ws` with `role`: their id and key.
+    pub async fn member(&self, ws: &Ws, role: &str) -> (String, String) {
+        let a = self
+            .post(
+                "/v1/members",
+                &ws.key,
+                json!({ "name": role, "role": role }),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{a:?}");
+        (
+            a.body["id"].as_str().expect("id").to_owned(),
+            a.body["api_key"].as_str().expect("api_key").to_owned(),
+        )
+    }
+
+    /// Turns approvals on (or off) as the workspace's owner.
+    pub async fn approvals(&self, ws: &Ws, on: bool) {
+        let a = self
+            .call(
+                Method::PATCH,
+                "/v1/workspace",
+                Some(&ws.key),
+                Some(json!({ "approvals": on })),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    }
+
     pub async fn sandbox(&self, ws: &Ws, handle: &str) -> String {
         let a = self
             .post(

@@ -19,10 +19,7 @@ pub async fn cancel(deps: &Deps, ws: &WorkspaceId, id: &PostId) -> Result<(), Ap
             return Ok(());
         }
         let now = deps.clock.now();
-        let read = match post.lifecycle {
-            PostLifecycle::Draft => "draft",
-            _ => "scheduled",
-        };
+        let read = post.lifecycle.as_str();
         post.lifecycle = PostLifecycle::Cancelled;
         post.updated_at = now;
         let mut ops = vec![TxOp::Put {

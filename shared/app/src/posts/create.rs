@@ -2,6 +2,7 @@
 //! record in one transaction.
 
 use super::idempotency;
+use super::review::{Author, Review, scheduled_event};
 use super::store::post_writes;
 use super::validate::validate;
 use super::view::{Created, NewPost, PostView};
@@ -15,6 +16,7 @@ use herald_ports::TableError;
 pub async fn create(
     deps: &Deps,
     ws: &WorkspaceId,
+    by: &Author,
     new: NewPost,
     idempotency_key: Option<&str>,
 ) -> Result<Created, AppError> {
@@ -29,9 +31,10 @@ pub async fn create(
         post,
         targets,
         queue_slot,
-    } = prepare(deps, ws, &new, now).await?;
+    } = prepare(deps, ws, by, &new, now).await?;
     let view = PostView::of(&post, &targets);
     let mut ops = post_writes(&post, &targets);
+    ops.extend(scheduled_event(deps, &post, now));
     let slot_ops = queue_slot.map(|(_, slot_ops)| {
         let first = ops.len();
         ops.extend(slot_ops);
@@ -72,8 +75,15 @@ pub async fn create(
 }
 
 /// Checks a create as `create` does, writing nothing: what a dry run of an import asks.
-pub async fn check(deps: &Deps, ws: &WorkspaceId, new: &NewPost) -> Result<(), AppError> {
-    prepare(deps, ws, new, deps.clock.now()).await.map(|_| ())
+pub async fn check(
+    deps: &Deps,
+    ws: &WorkspaceId,
+    by: &Author,
+    new: &NewPost,
+) -> Result<(), AppError> {
+    prepare(deps, ws, by, new, deps.clock.now())
+        .await
+        .map(|_| ())
 }
 
 /// A create validated and composed, its writes not made yet.
@@ -86,6 +96,7 @@ struct Prepared {
 async fn prepare(
     deps: &Deps,
     ws: &WorkspaceId,
+    by: &Author,
     new: &NewPost,
     now: DateTime<Utc>,
 ) -> Result<Prepared, AppError> {
@@ -111,7 +122,11 @@ async fn prepare(
         })?;
         recurrence.check(start)?;
     }
-    let post = compose(
+    let (lifecycle, approval) = match scheduled_at {
+        None => (PostLifecycle::Draft, None),
+        Some(_) => Review::of(deps, ws, by).await?.outcome(by, now),
+    };
+    let mut post = compose(
         ws,
         new,
         id,
@@ -119,6 +134,7 @@ async fn prepare(
         queue_slot.as_ref().map(|(at, _)| *at),
         now,
     );
+    (post.lifecycle, post.approval) = (lifecycle, approval);
     let accounts = validate(deps, &post).await?;
     let targets = targets_of(&post, accounts);
     Ok(Prepared {
@@ -146,11 +162,8 @@ fn compose(
         media: new.media.clone(),
         tags: new.tags.iter().map(|t| t.trim().to_owned()).collect(),
         kind: new.kind,
-        lifecycle: if scheduled_at.is_some() {
-            PostLifecycle::Scheduled
-        } else {
-            PostLifecycle::Draft
-        },
+        // Until the review has its say (`prepare`).
+        lifecycle: PostLifecycle::Draft,
         scheduled_at,
         created_at: now,
         updated_at: now,
@@ -158,6 +171,8 @@ fn compose(
         series: new.recurrence.as_ref().map(|_| id.clone()),
         occurrence: new.recurrence.as_ref().map(|_| 1),
         queue_slot,
+        approval: None,
+        comments: Vec::new(),
     }
 }
 
@@ -170,7 +185,8 @@ fn targets_of(post: &Post, accounts: Vec<(AccountId, Platform)>) -> Vec<Target> 
             post: post.id.clone(),
             account,
             platform,
-            status: if post.scheduled_at.is_some() {
+            // In review, targets stay drafts: nothing of the post is due until it is approved.
+            status: if post.lifecycle == PostLifecycle::Scheduled {
                 TargetStatus::Scheduled
             } else {
                 TargetStatus::Draft

@@ -4,6 +4,7 @@
 mod cancel;
 mod create;
 mod idempotency;
+mod review;
 mod schedule;
 mod series;
 mod store;
@@ -12,6 +13,7 @@ mod view;
 
 pub use cancel::cancel;
 pub use create::{check, create};
+pub use review::{Author, Review, approve, comment, request_changes};
 pub use schedule::schedule;
 pub use series::ensure_next_occurrence;
 pub use store::{get, load};

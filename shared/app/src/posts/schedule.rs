@@ -1,5 +1,6 @@
 //! Scheduling (or moving) a draft or scheduled post.
 
+use super::review::{Author, Review, scheduled_event};
 use super::store::{load, post_item};
 use super::view::PostView;
 use crate::records::{self, attr, ms};
@@ -9,10 +10,13 @@ use herald_domain::{Post, PostId, PostLifecycle, TargetStatus, WorkspaceId};
 use herald_ports::{Condition, TableError, TxOp, Update};
 use herald_storage::keys;
 
-/// Schedules a draft or scheduled post for `at` (publish now: `at` is now).
+/// Schedules a draft, in-review or scheduled post for `at` (publish now: `at` is now). With
+/// approvals on and an author who may not approve, it goes (or goes back) to review instead:
+/// moving an approved post needs a new approval.
 pub async fn schedule(
     deps: &Deps,
     ws: &WorkspaceId,
+    by: &Author,
     id: &PostId,
     at: DateTime<Utc>,
 ) -> Result<PostView, AppError> {
@@ -34,8 +38,17 @@ pub async fn schedule(
             busy.target.status.as_str()
         )));
     }
-    let previous = (post.lifecycle, post.updated_at);
-    post.lifecycle = PostLifecycle::Scheduled;
+    let review = Review::of(deps, ws, by).await?;
+    if review == Review::Needed && at <= now {
+        return Err(AppError::Conflict(
+            "approvals are on: a post is approved before it goes out; schedule it for a time and a manager approves it"
+                .into(),
+        ));
+    }
+    let read = post.lifecycle;
+    let (lifecycle, approval) = review.outcome(by, now);
+    post.lifecycle = lifecycle;
+    post.approval = approval;
     post.scheduled_at = Some(at);
     post.updated_at = now;
     // A queued post moved off its slot (or published now) gives the slot back.
@@ -45,41 +58,49 @@ pub async fn schedule(
     }
     let mut ops = vec![TxOp::Put {
         item: post_item(&post),
-        condition: Some(Condition::eq(
-            attr::LIFECYCLE,
-            if previous.0 == PostLifecycle::Draft {
-                "draft"
-            } else {
-                "scheduled"
-            },
-        )),
+        condition: Some(Condition::eq(attr::LIFECYCLE, read.as_str())),
     }];
     if let Some(slot) = freed {
         ops.extend(crate::queue::release(ws, &post.accounts, slot));
     }
+    let due = lifecycle == PostLifecycle::Scheduled;
     let mut new_targets = Vec::new();
     for record in &targets {
         let mut t = record.target.clone();
-        t.transition(TargetStatus::Scheduled)?;
-        t.due_at = Some(at);
-        let (pk, sk) = keys::due_entry(at, ws, &t.post, &t.account);
-        ops.push(TxOp::Update {
-            key: records::target_key(&t),
-            update: Update::new()
+        let update = if due {
+            t.transition(TargetStatus::Scheduled)?;
+            let (pk, sk) = keys::due_entry(at, ws, &t.post, &t.account);
+            Update::new()
                 .set(attr::STATUS, TargetStatus::Scheduled.as_str())
                 .set(attr::DUE_AT, ms(at))
                 .set(keys::GSI1_PK, pk)
-                .set(keys::GSI1_SK, sk),
+                .set(keys::GSI1_SK, sk)
+        } else {
+            // In review: a draft with its proposed time, out of the due index.
+            if t.status != TargetStatus::Draft {
+                t.transition(TargetStatus::Draft)?;
+            }
+            Update::new()
+                .set(attr::STATUS, TargetStatus::Draft.as_str())
+                .set(attr::DUE_AT, ms(at))
+                .remove(keys::GSI1_PK)
+                .remove(keys::GSI1_SK)
+        };
+        t.due_at = Some(at);
+        ops.push(TxOp::Update {
+            key: records::target_key(&t),
+            update,
             condition: Some(Condition::eq(attr::STATUS, record.target.status.as_str())),
         });
         new_targets.push(t);
     }
+    ops.extend(scheduled_event(deps, &post, now));
     deps.table.transact(ops).await.map_err(|e| match e {
         TableError::TransactionCancelled { .. } => {
             AppError::Conflict("the post changed meanwhile; read it and try again".into())
         }
         e => e.into(),
     })?;
-    tracing::info!(workspace = %ws, post = %id, at = %at, "post scheduled");
+    tracing::info!(workspace = %ws, post = %id, at = %at, status = lifecycle.as_str(), "post scheduled");
     Ok(PostView::of(&post, &new_targets))
 }

@@ -2,7 +2,7 @@
 
 use crate::records::{self, TargetRecord, attr, from_json, json_item, ms};
 use crate::{AppError, Deps};
-use herald_domain::{Post, PostId, PostLifecycle, Target, WorkspaceId};
+use herald_domain::{Post, PostId, Target, WorkspaceId};
 use herald_ports::{Condition, Item, Query, TxOp, Value};
 use herald_storage::keys;
 
@@ -10,12 +10,8 @@ use super::view::PostView;
 
 pub(super) fn post_item(post: &Post) -> Item {
     let mut item = json_item(&keys::post(&post.workspace, &post.id), "post", post);
-    let lifecycle = match post.lifecycle {
-        PostLifecycle::Draft => "draft",
-        PostLifecycle::Scheduled => "scheduled",
-        PostLifecycle::Cancelled => "cancelled",
-    };
-    item.insert(attr::LIFECYCLE.into(), lifecycle.into());
+    item.insert(attr::LIFECYCLE.into(), post.lifecycle.as_str().into());
+    item.insert(attr::UPDATED_AT.into(), ms(post.updated_at));
     if let Some(at) = post.scheduled_at {
         item.insert(attr::SCHEDULED_AT.into(), ms(at));
         let (pk, sk) = keys::calendar(&post.workspace, at, &post.id);

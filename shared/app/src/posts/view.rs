@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use herald_domain::{
-    AccountId, MediaId, Platform, Post, PostId, PostKind, PostStatus, Recurrence, Target,
-    TargetStatus, Variant,
+    AccountId, Approval, MediaId, Platform, Post, PostId, PostKind, PostStatus, Recurrence,
+    ReviewComment, Target, TargetStatus, Variant,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -72,6 +72,12 @@ pub struct PostView {
     pub occurrence: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_slot: Option<DateTime<Utc>>,
+    /// Who approved it (approvals on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+    /// Reviewers' comments, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<ReviewComment>,
     pub targets: Vec<TargetView>,
 }
 
@@ -94,6 +100,8 @@ impl PostView {
             series: post.series.clone(),
             occurrence: post.occurrence,
             queue_slot: post.queue_slot,
+            approval: post.approval.clone(),
+            comments: post.comments.clone(),
             targets: targets
                 .iter()
                 .map(|t| TargetView {

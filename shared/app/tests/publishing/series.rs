@@ -1,6 +1,6 @@
 //! Repeating posts and posting queues, through the publisher.
 
-use crate::support::World;
+use crate::support::{World, trusted};
 use chrono::{Duration, TimeZone, Utc};
 use herald_app::AppError;
 use herald_app::posts::{self, NewPost};
@@ -34,7 +34,10 @@ async fn a_daily_series_publishes_each_occurrence_once_and_then_ends() {
         count: Some(3),
         until: None,
     });
-    let first = posts::create(&w.deps, &w.ws, new, None).await.unwrap().post;
+    let first = posts::create(&w.deps, &w.ws, &trusted(), new, None)
+        .await
+        .unwrap()
+        .post;
     assert_eq!(first.occurrence, Some(1));
     for day in 0..5 {
         // Two runs a day, the second a duplicate: nothing doubles.
@@ -74,7 +77,10 @@ async fn cancelling_the_next_occurrence_ends_a_series() {
         count: None,
         until: Some(w.clock.now() + Duration::days(365)),
     });
-    let first = posts::create(&w.deps, &w.ws, new, None).await.unwrap().post;
+    let first = posts::create(&w.deps, &w.ws, &trusted(), new, None)
+        .await
+        .unwrap()
+        .post;
     w.dispatcher().run_once().await.unwrap();
     let window = w
         .calendar(w.clock.now(), w.clock.now() + Duration::days(8))
@@ -110,7 +116,7 @@ async fn a_series_without_an_end_or_a_start_is_refused() {
     new.scheduled_at = Some(w.clock.now());
     new.recurrence = Some(endless.clone());
     assert!(matches!(
-        posts::create(&w.deps, &w.ws, new, None).await,
+        posts::create(&w.deps, &w.ws, &trusted(), new, None).await,
         Err(AppError::Invalid(_))
     ));
     let mut draft = new_post(&w, "When?", &acct);
@@ -119,7 +125,7 @@ async fn a_series_without_an_end_or_a_start_is_refused() {
         ..endless
     });
     assert!(matches!(
-        posts::create(&w.deps, &w.ws, draft, None).await,
+        posts::create(&w.deps, &w.ws, &trusted(), draft, None).await,
         Err(AppError::Invalid(_))
     ));
 }
@@ -146,7 +152,10 @@ async fn queued_posts_take_the_accounts_next_free_slots_in_its_time_zone() {
     for i in 0..3 {
         let mut new = new_post(&w, &format!("queued {i}"), &acct);
         new.queue = true;
-        let post = posts::create(&w.deps, &w.ws, new, None).await.unwrap().post;
+        let post = posts::create(&w.deps, &w.ws, &trusted(), new, None)
+            .await
+            .unwrap()
+            .post;
         assert_eq!(post.queue_slot, post.scheduled_at);
         times.push(post.scheduled_at.unwrap());
     }
@@ -166,7 +175,10 @@ async fn queued_posts_take_the_accounts_next_free_slots_in_its_time_zone() {
     posts::cancel(&w.deps, &w.ws, &second[0].id).await.unwrap();
     let mut new = new_post(&w, "fills the gap", &acct);
     new.queue = true;
-    let refill = posts::create(&w.deps, &w.ws, new, None).await.unwrap().post;
+    let refill = posts::create(&w.deps, &w.ws, &trusted(), new, None)
+        .await
+        .unwrap()
+        .post;
     assert_eq!(refill.scheduled_at, Some(expected[1]));
 }
 
@@ -176,7 +188,7 @@ async fn queueing_to_an_account_without_a_queue_is_refused_and_writes_nothing() 
     let acct = w.account("brand").await;
     let mut new = new_post(&w, "nowhere to go", &acct);
     new.queue = true;
-    let refused = posts::create(&w.deps, &w.ws, new, None).await;
+    let refused = posts::create(&w.deps, &w.ws, &trusted(), new, None).await;
     assert!(matches!(refused, Err(AppError::Invalid(_))), "{refused:?}");
     let all = w
         .calendar(
@@ -205,7 +217,10 @@ async fn queued(w: &World, text: &str, to: &[&herald_domain::AccountId]) -> post
     let mut new = new_post(w, text, to[0]);
     new.accounts = to.iter().map(|a| (*a).clone()).collect();
     new.queue = true;
-    posts::create(&w.deps, &w.ws, new, None).await.unwrap().post
+    posts::create(&w.deps, &w.ws, &trusted(), new, None)
+        .await
+        .unwrap()
+        .post
 }
 
 #[tokio::test]
@@ -250,6 +265,7 @@ async fn a_post_to_several_queues_takes_their_first_shared_free_slot_and_gives_i
     posts::schedule(
         &w.deps,
         &w.ws,
+        &trusted(),
         &shared.id,
         w.clock.now() + Duration::hours(1),
     )
@@ -292,7 +308,7 @@ async fn queues_that_share_no_slot_refuse_the_post_naming_the_queue() {
     let mut new = new_post(&w, "nowhere together", &a);
     new.accounts = vec![a.clone(), b.clone()];
     new.queue = true;
-    match posts::create(&w.deps, &w.ws, new, None).await {
+    match posts::create(&w.deps, &w.ws, &trusted(), new, None).await {
         Err(AppError::Invalid(errors)) => {
             assert_eq!(errors[0].field, "queue");
             assert!(
