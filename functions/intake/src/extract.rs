@@ -73,6 +73,9 @@ impl<P: Permission> FromRequestParts<Arc<Deps>> for May<P> {
     async fn from_request_parts(parts: &mut Parts, deps: &Arc<Deps>) -> Result<Self, ApiError> {
         let Caller(caller) = Caller::from_request_parts(parts, deps).await?;
         let workspace = caller.may(P::ACTION)?.clone();
+        if let Some(slot) = parts.extensions.get::<crate::audit::AuditSlot>() {
+            slot.acting(&workspace, caller.actor());
+        }
         Ok(May {
             caller,
             workspace,

@@ -2,6 +2,7 @@
 //! lambda_http; locally `herald serve` serves the same router. Every answer is JSON and every
 //! error an RFC 9457 problem, whichever layer refused the request.
 
+pub mod audit;
 pub mod extract;
 pub mod problem;
 mod routes;
@@ -25,6 +26,10 @@ pub fn router(deps: Arc<Deps>) -> Router {
     let api = api()
         .router
         .fallback(|| async { ApiError::NotFound })
+        .layer(axum::middleware::from_fn_with_state(
+            deps.clone(),
+            audit::layer,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(deps);
     // Around the whole router, so it sees answers as axum finishes them (a 405 gets its
@@ -68,6 +73,7 @@ fn api() -> Api {
         .route("/v1/members", post(members::create).get(members::list))
         .route("/v1/members/{id}", delete(members::remove))
         .route("/v1/workspace", get(settings::get).patch(settings::update))
+        .route("/v1/audit", get(routes::audit::list))
         .route("/v1/calendar/feeds", post(calendar_feeds::create))
         .route(
             "/v1/calendar/feeds/{id}",

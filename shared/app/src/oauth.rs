@@ -6,7 +6,7 @@
 use crate::accounts::{AccountView, credentials_item};
 use crate::records::{from_json, json_item};
 use crate::{AppError, Deps, new_id};
-use herald_domain::{Account, AccountId, AccountStatus, Platform, WorkspaceId};
+use herald_domain::{Account, AccountId, AccountStatus, Actor, Platform, WorkspaceId};
 use herald_ports::{Condition, TxOp, Value};
 use herald_storage::keys;
 use serde::{Deserialize, Serialize};
@@ -22,12 +22,16 @@ struct Pending {
     verifier: Option<String>,
     /// Network ids the caller supplied at start (a Page id, a board id, an author URN).
     ids: serde_json::Map<String, serde_json::Value>,
+    /// Who started the connection: the audit log names them when it completes.
+    #[serde(default)]
+    by: Option<Actor>,
 }
 
 /// Where the user gives consent. `ids` are network-specific ids to keep with the tokens.
 pub async fn start(
     deps: &Deps,
     ws: &WorkspaceId,
+    by: Actor,
     platform: Platform,
     handle: &str,
     ids: serde_json::Map<String, serde_json::Value>,
@@ -51,6 +55,7 @@ pub async fn start(
         handle,
         verifier,
         ids,
+        by: Some(by),
     };
     let now = deps.clock.now();
     let mut item = json_item(&keys::oauth_state(ws, &nonce), "oauth_state", &pending);
@@ -130,6 +135,15 @@ pub async fn callback(
                 item: credentials_item(deps, &ws, &account.id, &credentials),
                 condition: Some(Condition::item_absent()),
             },
+            // A GET completes this write, so the API's audit layer does not see it: the
+            // entry goes in with the account.
+            crate::audit::entry(
+                deps,
+                &ws,
+                pending.by.clone().unwrap_or(Actor::WorkspaceKey),
+                "GET /v1/oauth/{platform}/callback",
+                account.id.as_str(),
+            ),
         ])
         .await?;
     tracing::info!(workspace = %ws, account = %account.id, platform = %account.platform, "account connected through OAuth");

@@ -263,6 +263,20 @@ pub fn calendar_feed(ws: &WorkspaceId, feed: &str) -> Key {
     Key::new(tenant(ws), format!("FEED#{feed}"))
 }
 
+/// A line of a workspace's audit log, in time order: `T#{ws}#AUDIT` / `{time}#{id}`.
+pub fn audit(ws: &WorkspaceId, at: DateTime<Utc>, id: &str) -> Key {
+    Key::new(audit_partition(ws), format!("{}#{id}", time_key(at)))
+}
+
+pub fn audit_partition(ws: &WorkspaceId) -> String {
+    format!("T#{ws}#AUDIT")
+}
+
+/// A client review link: `T#{ws}` / `REVIEW#{link}`.
+pub fn review_link(ws: &WorkspaceId, link: &str) -> Key {
+    Key::new(tenant(ws), format!("REVIEW#{link}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use crate::extract::{May, Query, can};
 use crate::problem::ApiError;
 use axum::Json as AxumJson;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{Extension, FromRequest, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use herald_app::{Deps, import, posts};
@@ -25,6 +25,7 @@ pub struct Options {
 pub async fn import(
     State(deps): State<Arc<Deps>>,
     may: May<can::WritePosts>,
+    Extension(slot): Extension<crate::audit::AuditSlot>,
     Query(options): Query<Options>,
     headers: HeaderMap,
     request: Request,
@@ -56,6 +57,9 @@ pub async fn import(
         }
     })?;
     let by = posts::Author::of(&may.caller);
+    if options.dry_run == Some(true) {
+        slot.nothing_written();
+    }
     let report =
         import::import(&deps, ws, &by, &body, options.dry_run.unwrap_or(false), key).await?;
     Ok(AxumJson(report).into_response())

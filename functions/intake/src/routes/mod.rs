@@ -1,6 +1,7 @@
 //! The API's handlers, one module per resource. Each parses, calls one use case, answers.
 
 pub mod accounts;
+pub mod audit;
 pub mod calendar_feeds;
 pub mod import;
 pub mod members;
@@ -13,6 +14,7 @@ pub mod workspaces;
 use crate::problem::ApiError;
 use axum::Router;
 use axum::routing::MethodRouter;
+use chrono::{DateTime, Utc};
 use herald_app::page::PageRequest;
 use herald_app::{AppError, Deps};
 use herald_domain::{AccountId, PostId};
@@ -55,6 +57,31 @@ impl Paging {
             self.cursor.as_deref(),
         )?)
     }
+}
+
+/// `?from=&to=` of a windowed list (the calendar, the audit log), with its paging.
+#[derive(Debug, Default, Deserialize)]
+pub struct Window {
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+impl Window {
+    pub fn read(&self) -> Result<(DateTime<Utc>, DateTime<Utc>, PageRequest), ApiError> {
+        let from = time_param("from", self.from.as_deref())?;
+        let to = time_param("to", self.to.as_deref())?;
+        let request = PageRequest::parse(self.limit.as_deref(), self.cursor.as_deref())?;
+        Ok((from, to, request))
+    }
+}
+
+fn time_param(name: &str, raw: Option<&str>) -> Result<DateTime<Utc>, ApiError> {
+    let raw = raw.ok_or_else(|| ApiError::invalid(name, "required (RFC 3339 time)"))?;
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| ApiError::invalid(name, format!("not an RFC 3339 time: {e}")))
 }
 
 /// Ids in paths that do not parse cannot exist: 404, like a missing or foreign id.

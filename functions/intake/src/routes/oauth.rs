@@ -34,7 +34,8 @@ pub async fn start(
         .into_iter()
         .map(|(k, v)| (k, serde_json::Value::String(v)))
         .collect();
-    let url = herald_app::oauth::start(&deps, ws, platform, &handle, ids).await?;
+    let url =
+        herald_app::oauth::start(&deps, ws, may.caller.actor(), platform, &handle, ids).await?;
     let mut response = (
         StatusCode::FOUND,
         AxumJson(json!({ "authorize_url": url.as_str() })),

@@ -1,6 +1,6 @@
 //! Posts: compose, read, the calendar, schedule, publish now, cancel, review.
 
-use super::post_id;
+use super::{Window, post_id};
 use crate::Answer;
 use crate::extract::{Json, May, Path, Query, can};
 use crate::problem::ApiError;
@@ -9,7 +9,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
-use herald_app::page::PageRequest;
 use herald_app::posts::{self, NewPost};
 use herald_app::{Deps, calendar as cal};
 use serde::Deserialize;
@@ -50,29 +49,12 @@ pub async fn get(
     Ok(AxumJson(view).into_response())
 }
 
-#[derive(Deserialize)]
-pub struct Window {
-    from: Option<String>,
-    to: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
-}
-
-fn time_param(name: &str, raw: Option<&str>) -> Result<DateTime<Utc>, ApiError> {
-    let raw = raw.ok_or_else(|| ApiError::invalid(name, "required (RFC 3339 time)"))?;
-    DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| ApiError::invalid(name, format!("not an RFC 3339 time: {e}")))
-}
-
 pub async fn calendar(
     State(deps): State<Arc<Deps>>,
     may: May<can::Read>,
     Query(window): Query<Window>,
 ) -> Answer {
-    let from = time_param("from", window.from.as_deref())?;
-    let to = time_param("to", window.to.as_deref())?;
-    let request = PageRequest::parse(window.limit.as_deref(), window.cursor.as_deref())?;
+    let (from, to, request) = window.read()?;
     let page = cal::page(&deps, &may.workspace, from, to, &request).await?;
     Ok(AxumJson(page).into_response())
 }

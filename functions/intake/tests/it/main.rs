@@ -5,6 +5,7 @@
 mod accounts;
 mod admin_key;
 mod approvals;
+mod audit;
 mod auth;
 mod bad_input;
 mod feeds;

@@ -51,6 +51,7 @@ const ROUTES: &[(&str, &str, Who)] = &[
     ("DELETE", "/v1/members/{id}", OWNER),
     ("GET", "/v1/workspace", ALL),
     ("PATCH", "/v1/workspace", OWNER),
+    ("GET", "/v1/audit", ALL),
     ("POST", "/v1/calendar/feeds", EDITOR_UP),
     ("DELETE", "/v1/calendar/feeds/{id}", EDITOR_UP),
     ("GET", "/ics/{workspace}/{feed}/{secret}", Who::Public),

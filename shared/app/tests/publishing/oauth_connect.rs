@@ -33,7 +33,8 @@ async fn an_x_account_connects_through_consent_and_its_tokens_are_sealed() {
     let server = MockServer::start().await;
     let w = world_with_x(&server).await;
     let ids = serde_json::Map::from_iter([("user_id".to_owned(), "2244994945".into())]);
-    let consent = start(&w.deps, &w.ws, Platform::X, "@acme", ids)
+    let starter = herald_domain::Actor::Member(herald_domain::MemberId::generate(1, 7));
+    let consent = start(&w.deps, &w.ws, starter.clone(), Platform::X, "@acme", ids)
         .await
         .unwrap();
     let query: BTreeMap<_, _> = consent.query_pairs().into_owned().collect();
@@ -58,6 +59,20 @@ async fn an_x_account_connects_through_consent_and_its_tokens_are_sealed() {
         .unwrap();
     assert_eq!(account.platform, Platform::X);
     assert_eq!(account.handle, "@acme");
+    // The connection is in the audit log, by whoever started it, written with the account.
+    let now = herald_ports::Clock::now(w.deps.clock.as_ref());
+    let log = herald_app::audit::page(
+        &w.deps,
+        &w.ws,
+        now - chrono::Duration::hours(1),
+        now + chrono::Duration::hours(1),
+        &herald_app::page::PageRequest::first(10),
+    )
+    .await
+    .unwrap();
+    assert_eq!(log.items.len(), 1, "{log:?}");
+    assert_eq!(log.items[0].actor, starter);
+    assert_eq!(log.items[0].target, account.id.as_str());
 
     // The verifier sent matches the challenge shown to the network.
     let sent = &server.received_requests().await.unwrap()[0];
@@ -96,9 +111,16 @@ async fn a_forged_or_foreign_state_creates_nothing() {
         let r = callback(&w.deps, Platform::X, state, "code").await;
         assert!(matches!(r, Err(AppError::Invalid(_))), "{state}: {r:?}");
     }
-    let consent = start(&w.deps, &w.ws, Platform::X, "@acme", Default::default())
-        .await
-        .unwrap();
+    let consent = start(
+        &w.deps,
+        &w.ws,
+        herald_domain::Actor::WorkspaceKey,
+        Platform::X,
+        "@acme",
+        Default::default(),
+    )
+    .await
+    .unwrap();
     let state = consent
         .query_pairs()
         .find(|(k, _)| k == "state")

@@ -1,0 +1,20 @@
+//! `GET /v1/audit?from=&to=`: the audit log, a page at a time. It has no write of its own.
+
+use super::Window;
+use crate::Answer;
+use crate::extract::{May, Query, can};
+use axum::Json as AxumJson;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use herald_app::{Deps, audit};
+use std::sync::Arc;
+
+pub async fn list(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::Read>,
+    Query(window): Query<Window>,
+) -> Answer {
+    let (from, to, request) = window.read()?;
+    let page = audit::page(&deps, &may.workspace, from, to, &request).await?;
+    Ok(AxumJson(page).into_response())
+}
