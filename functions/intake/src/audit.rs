@@ -57,8 +57,10 @@ pub async fn layer(State(deps): State<Arc<Deps>>, mut request: Request, next: Ne
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
     let response = next.run(request).await;
-    // A replay answers what was written the first time; nothing is written again.
-    if !response.status().is_success() || response.headers().contains_key("idempotent-replayed") {
+    // A form's success is a redirect back to its page. A replay answers what was written
+    // the first time; nothing is written again.
+    let done = response.status().is_success() || response.status().is_redirection();
+    if !done || response.headers().contains_key("idempotent-replayed") {
         return response;
     }
     let (Some((workspace, actor)), Some(template)) = (slot.take(), template) else {

@@ -14,7 +14,8 @@ use axum::{Json as AxumJson, Router};
 use herald_app::Deps;
 use problem::ApiError;
 use routes::{
-    Api, accounts, calendar_feeds, import, members, oauth, posts, sandbox, settings, workspaces,
+    Api, accounts, calendar_feeds, import, members, oauth, posts, review, sandbox, settings,
+    workspaces,
 };
 use serde_json::json;
 use std::sync::Arc;
@@ -74,7 +75,15 @@ fn api() -> Api {
         .route("/v1/members/{id}", delete(members::remove))
         .route("/v1/workspace", get(settings::get).patch(settings::update))
         .route("/v1/audit", get(routes::audit::list))
-        .route("/v1/calendar/feeds", post(calendar_feeds::create))
+        .route("/v1/review-links", post(review::create))
+        .route("/v1/review-links/{id}", delete(review::revoke))
+        .route("/review/{token}", get(review::page))
+        .route("/review/{token}/posts/{id}/approve", post(review::approve))
+        .route("/review/{token}/posts/{id}/comments", post(review::comment))
+        .route(
+            "/v1/calendar/feeds",
+            post(calendar_feeds::create).get(calendar_feeds::list),
+        )
         .route(
             "/v1/calendar/feeds/{id}",
             axum::routing::delete(calendar_feeds::revoke),

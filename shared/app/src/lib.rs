@@ -17,6 +17,7 @@ pub mod publish;
 pub mod queue;
 pub mod rate;
 pub mod records;
+pub mod review_links;
 pub mod settings;
 pub mod workspaces;
 

@@ -120,12 +120,7 @@ fn start_key(item: &Item, index: Option<&str>) -> BTreeMap<String, String> {
 
 fn seal(deps: &Deps, scope: &Scope, key: &BTreeMap<String, String>) -> String {
     let plain = serde_json::to_vec(key).expect("a key serializes");
-    // The sealer speaks standard base64; a cursor travels in a query string: base64url.
-    deps.sealer
-        .seal(&plain, scope.0.as_bytes())
-        .trim_end_matches('=')
-        .replace('+', "-")
-        .replace('/', "_")
+    seal_for_url(deps, scope.0.as_bytes(), &plain)
 }
 
 fn open(deps: &Deps, scope: &Scope, cursor: &str) -> Result<Item, AppError> {
@@ -135,19 +130,32 @@ fn open(deps: &Deps, scope: &Scope, cursor: &str) -> Result<Item, AppError> {
             "not a cursor of this list: pass back the `next` of the page before",
         )
     };
-    if cursor.len() > 2048 || cursor.contains(['+', '/', '=']) {
-        return Err(refused());
+    let plain = open_from_url(deps, scope.0.as_bytes(), cursor).ok_or_else(refused)?;
+    let key: BTreeMap<String, String> = serde_json::from_slice(&plain).map_err(|_| refused())?;
+    Ok(key.into_iter().map(|(k, v)| (k, Value::S(v))).collect())
+}
+
+/// `plain` sealed with the server's key and bound to `aad`, as text that travels in a URL
+/// (base64url without padding; the sealer speaks standard base64).
+pub(crate) fn seal_for_url(deps: &Deps, aad: &[u8], plain: &[u8]) -> String {
+    deps.sealer
+        .seal(plain, aad)
+        .trim_end_matches('=')
+        .replace('+', "-")
+        .replace('/', "_")
+}
+
+/// What `seal_for_url` sealed with the same `aad`, or None for anything else: tampered,
+/// truncated, sealed for another use, or not base64url at all.
+pub(crate) fn open_from_url(deps: &Deps, aad: &[u8], text: &str) -> Option<Vec<u8>> {
+    if text.len() > 2048 || text.contains(['+', '/', '=']) {
+        return None;
     }
-    let mut standard = cursor.replace('-', "+").replace('_', "/");
+    let mut standard = text.replace('-', "+").replace('_', "/");
     while !standard.len().is_multiple_of(4) {
         standard.push('=');
     }
-    let plain = deps
-        .sealer
-        .open(&standard, scope.0.as_bytes())
-        .map_err(|_| refused())?;
-    let key: BTreeMap<String, String> = serde_json::from_slice(&plain).map_err(|_| refused())?;
-    Ok(key.into_iter().map(|(k, v)| (k, Value::S(v))).collect())
+    deps.sealer.open(&standard, aad).ok()
 }
 
 #[cfg(test)]

@@ -263,6 +263,10 @@ pub fn calendar_feed(ws: &WorkspaceId, feed: &str) -> Key {
     Key::new(tenant(ws), format!("FEED#{feed}"))
 }
 
+pub fn calendar_feeds_of(ws: &WorkspaceId) -> (String, SortCondition) {
+    (tenant(ws), SortCondition::BeginsWith("FEED#".into()))
+}
+
 /// A line of a workspace's audit log, in time order: `T#{ws}#AUDIT` / `{time}#{id}`.
 pub fn audit(ws: &WorkspaceId, at: DateTime<Utc>, id: &str) -> Key {
     Key::new(audit_partition(ws), format!("{}#{id}", time_key(at)))

@@ -2,7 +2,7 @@
 //! its URL being the credential.
 
 use crate::Answer;
-use crate::extract::{May, Path, can};
+use crate::extract::{May, Path, Query, can};
 use crate::problem::ApiError;
 use axum::Json as AxumJson;
 use axum::extract::State;
@@ -37,7 +37,7 @@ pub async fn create(
 
 /// The origin the client reached us at, so the URL works from where it was asked for: https
 /// unless a forwarding proxy says otherwise or the host is this machine.
-fn origin(headers: &HeaderMap) -> Option<String> {
+pub fn origin(headers: &HeaderMap) -> Option<String> {
     let host = headers.get(header::HOST)?.to_str().ok()?;
     if host.is_empty() || !host.bytes().all(|b| b.is_ascii_graphic()) || host.contains('/') {
         return None;
@@ -50,6 +50,15 @@ fn origin(headers: &HeaderMap) -> Option<String> {
         host.starts_with("127.0.0.1") || host.starts_with("localhost") || host.starts_with("[::1]");
     let scheme = forwarded.unwrap_or(if local { "http" } else { "https" });
     Some(format!("{scheme}://{host}"))
+}
+
+pub async fn list(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::Read>,
+    Query(paging): Query<super::Paging>,
+) -> Answer {
+    let page = feeds::list(&deps, &may.workspace, &paging.request()?).await?;
+    Ok(AxumJson(page).into_response())
 }
 
 pub async fn revoke(

@@ -7,6 +7,7 @@ pub mod import;
 pub mod members;
 pub mod oauth;
 pub mod posts;
+pub mod review;
 pub mod sandbox;
 pub mod settings;
 pub mod workspaces;

@@ -223,6 +223,14 @@ async fn a_revoked_feed_404s_at_once_and_others_of_the_workspace_keep_working() 
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{a:?}");
     assert_eq!(read(&app, &url1).await.0, StatusCode::NOT_FOUND);
     assert_eq!(read(&app, &url2).await.0, StatusCode::OK);
+    // The list shows the live feed only, and no secret.
+    let list = app.get("/v1/calendar/feeds", &ws.key).await;
+    assert_eq!(list.status, StatusCode::OK, "{list:?}");
+    let items = list.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{list:?}");
+    assert_ne!(items[0]["id"], id1.as_str());
+    let secret2 = url2.rsplit('/').next().unwrap().trim_end_matches(".ics");
+    assert!(!list.body.to_string().contains(secret2));
     // Revoking again, or from another workspace, is 404.
     let a = app
         .call(
@@ -311,4 +319,38 @@ async fn the_feed_url_is_absolute_on_the_host_it_was_asked_from() {
     // The secret is not what the table holds.
     let secret = url.rsplit('/').next().unwrap().trim_end_matches(".ics");
     assert_eq!(secret.len(), 64);
+}
+
+#[tokio::test]
+async fn a_post_in_review_is_tentative_and_once_approved_the_feed_holds_it_confirmed() {
+    let app = App::new().await;
+    let ws = app.workspace("approvals").await;
+    let account = app.sandbox(&ws, "brand").await;
+    let (_, editor) = app.member(&ws, "editor").await;
+    app.approvals(&ws, true).await;
+    let (_, url) = new_feed(&app, &ws.key).await;
+    let a = app
+        .post(
+            "/v1/posts",
+            &editor,
+            json!({"text": "Needs a yes", "accounts": [account], "scheduled_at": app.at(Duration::hours(3))}),
+        )
+        .await;
+    let post = a.body["id"].as_str().unwrap().to_owned();
+    let events = parse_with_icalendar(&read(&app, &url).await.2);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["STATUS"], "TENTATIVE");
+    let a = app
+        .post(&format!("/v1/posts/{post}/approve"), &ws.key, json!({}))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    let events = parse_with_icalendar(&read(&app, &url).await.2);
+    assert_eq!(events[0]["STATUS"], "CONFIRMED");
+    assert!(events[0]["UID"].as_str().unwrap().starts_with(&post));
+    assert!(
+        events[0]["DESCRIPTION"]
+            .as_str()
+            .unwrap()
+            .contains("Needs a yes")
+    );
 }

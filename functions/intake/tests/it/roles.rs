@@ -52,7 +52,13 @@ const ROUTES: &[(&str, &str, Who)] = &[
     ("GET", "/v1/workspace", ALL),
     ("PATCH", "/v1/workspace", OWNER),
     ("GET", "/v1/audit", ALL),
+    ("POST", "/v1/review-links", MANAGER_UP),
+    ("DELETE", "/v1/review-links/{id}", MANAGER_UP),
+    ("GET", "/review/{token}", Who::Public),
+    ("POST", "/review/{token}/posts/{id}/approve", Who::Public),
+    ("POST", "/review/{token}/posts/{id}/comments", Who::Public),
     ("POST", "/v1/calendar/feeds", EDITOR_UP),
+    ("GET", "/v1/calendar/feeds", ALL),
     ("DELETE", "/v1/calendar/feeds/{id}", EDITOR_UP),
     ("GET", "/ics/{workspace}/{feed}/{secret}", Who::Public),
     ("POST", "/v1/posts/import", EDITOR_UP),
@@ -75,6 +81,7 @@ fn concrete(path: &str) -> String {
         .replace("{workspace}", "ws_00000000000000000000000000")
         .replace("{feed}", id)
         .replace("{secret}", id)
+        .replace("{token}", id)
 }
 
 async fn request(app: &App, method: &str, path: &str, key: Option<&str>) -> crate::support::Answer {

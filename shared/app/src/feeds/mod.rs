@@ -4,13 +4,13 @@
 
 mod ics;
 
-use crate::page::PageRequest;
+use crate::page::{self, Page, PageRequest, Scope};
 use crate::posts::PostView;
 use crate::records::{from_json, json_item};
 use crate::{AppError, Deps};
 use chrono::{DateTime, Duration, Utc};
 use herald_domain::{PostStatus, TargetStatus, WorkspaceId};
-use herald_ports::{Condition, TableError};
+use herald_ports::{Condition, Query, TableError};
 use herald_storage::keys;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -63,6 +63,41 @@ pub async fn create(deps: &Deps, ws: &WorkspaceId) -> Result<NewFeed, AppError> 
         .await?;
     tracing::info!(workspace = %ws, feed = %id, "calendar feed created");
     Ok(NewFeed { id, secret })
+}
+
+/// A feed as its list shows it: no secret (the table has only its hash).
+#[derive(Debug, Serialize)]
+pub struct FeedView {
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The workspace's live feeds, a page at a time.
+pub async fn list(
+    deps: &Deps,
+    ws: &WorkspaceId,
+    request: &PageRequest,
+) -> Result<Page<FeedView>, AppError> {
+    let (pk, prefix) = keys::calendar_feeds_of(ws);
+    let page = page::query(
+        deps,
+        &Scope::new(ws, "calendar_feeds"),
+        Query::table(pk).sk(prefix),
+        request,
+    )
+    .await?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for item in &page.items {
+        let feed: StoredFeed = from_json(item)?;
+        items.push(FeedView {
+            id: feed.id,
+            created_at: feed.created_at,
+        });
+    }
+    Ok(Page {
+        items,
+        next: page.next,
+    })
 }
 
 /// Revokes a feed: its URL answers 404 from now on. A missing feed is 404.
@@ -175,7 +210,16 @@ fn calendar(ws: &WorkspaceId, posts: &[PostView], now: DateTime<Utc>) -> String 
             // shows it was called off instead of it vanishing without a word.
             let cancelled =
                 post.status == PostStatus::Cancelled || target.status == TargetStatus::Cancelled;
-            ics.raw("STATUS", if cancelled { "CANCELLED" } else { "CONFIRMED" });
+            // Waiting for approval (or sent back to draft) is not settled yet.
+            let tentative = matches!(post.status, PostStatus::InReview | PostStatus::Draft);
+            let status = if cancelled {
+                "CANCELLED"
+            } else if tentative {
+                "TENTATIVE"
+            } else {
+                "CONFIRMED"
+            };
+            ics.raw("STATUS", status);
             ics.raw("END", "VEVENT");
         }
     }

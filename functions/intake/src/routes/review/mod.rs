@@ -1,0 +1,156 @@
+//! Client review links: created and revoked with a manager's key; the page itself is read with
+//! no key, its URL being the credential, and takes a client's approval or comment as a plain
+//! HTML form (no script), each landing in the audit log as the link's client.
+
+mod html;
+
+use super::post_id;
+use crate::Answer;
+use crate::audit::AuditSlot;
+use crate::extract::{Json, May, Path, can};
+use crate::problem::ApiError;
+use axum::Json as AxumJson;
+use axum::body::Bytes;
+use axum::extract::{Extension, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use herald_app::{Deps, review_links};
+use herald_domain::Actor;
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewLink {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    #[serde(default)]
+    expires_at: Option<DateTime<Utc>>,
+}
+
+pub async fn create(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::Approve>,
+    headers: HeaderMap,
+    Json(body): Json<NewLink>,
+) -> Answer {
+    let issued = review_links::create(
+        &deps,
+        &may.workspace,
+        may.caller.actor(),
+        body.from,
+        body.to,
+        body.expires_at,
+    )
+    .await?;
+    let path = format!("/review/{}", issued.token);
+    let url = match super::calendar_feeds::origin(&headers) {
+        Some(origin) => format!("{origin}{path}"),
+        None => path,
+    };
+    Ok((
+        StatusCode::CREATED,
+        AxumJson(json!({ "id": issued.id, "url": url, "expires_at": issued.expires_at })),
+    )
+        .into_response())
+}
+
+pub async fn revoke(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::Approve>,
+    Path(id): Path<String>,
+) -> Answer {
+    review_links::revoke(&deps, &may.workspace, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /review/{token}`: the client's page.
+pub async fn page(State(deps): State<Arc<Deps>>, Path(token): Path<String>) -> Answer {
+    let link = review_links::open(&deps, &token).await?;
+    let page = review_links::page(&deps, &link).await?;
+    Ok(html_answer(StatusCode::OK, html::page(&page, &token)))
+}
+
+/// `POST /review/{token}/posts/{id}/approve`: back to the page, which shows the post approved.
+pub async fn approve(
+    State(deps): State<Arc<Deps>>,
+    Extension(slot): Extension<AuditSlot>,
+    Path((token, id)): Path<(String, String)>,
+) -> Answer {
+    let link = review_links::open(&deps, &token).await?;
+    let id = post_id(&id)?;
+    slot.acting(&link.workspace, Actor::Client(link.id.clone()));
+    review_links::approve(&deps, &link, &id).await?;
+    Ok(back_to_page(&token))
+}
+
+/// `POST /review/{token}/posts/{id}/comments` with a form field `comment`.
+pub async fn comment(
+    State(deps): State<Arc<Deps>>,
+    Extension(slot): Extension<AuditSlot>,
+    Path((token, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let link = review_links::open(&deps, &token).await?;
+    let id = post_id(&id)?;
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(ApiError::UnsupportedMediaType(
+            "application/x-www-form-urlencoded",
+        ));
+    }
+    let comment = url::form_urlencoded::parse(&body)
+        .find(|(name, _)| name == "comment")
+        .map(|(_, value)| value.into_owned())
+        .ok_or_else(|| ApiError::invalid("comment", "required"))?;
+    slot.acting(&link.workspace, Actor::Client(link.id.clone()));
+    review_links::comment(&deps, &link, &id, &comment).await?;
+    Ok(back_to_page(&token))
+}
+
+/// 303: the browser reads the page again with GET, so a reload does not send the form twice.
+fn back_to_page(token: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/review/{token}")) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+fn html_answer(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    // The URL is a credential: not cached, not sent on as a referrer, not indexed; the page
+    // runs no script and posts its forms only to itself.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert(
+        "x-robots-tag",
+        HeaderValue::from_static("noindex, nofollow"),
+    );
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    response
+}
