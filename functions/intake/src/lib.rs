@@ -60,7 +60,10 @@ fn api() -> Api {
             get(accounts::get_queue).put(accounts::set_queue),
         )
         .route("/v1/posts", post(posts::create).get(posts::calendar))
-        .route("/v1/posts/{id}", get(posts::get).delete(posts::cancel))
+        .route(
+            "/v1/posts/{id}",
+            get(posts::get).delete(posts::cancel).patch(posts::edit),
+        )
         .route("/v1/posts/{id}/schedule", post(posts::schedule))
         .route("/v1/posts/{id}/publish", post(posts::publish_now))
         .route("/v1/posts/{id}/approve", post(posts::approve))

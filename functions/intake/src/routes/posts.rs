@@ -122,6 +122,17 @@ pub async fn request_changes(
     Ok(AxumJson(view).into_response())
 }
 
+pub async fn edit(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::WritePosts>,
+    Path(id): Path<String>,
+    Json(body): Json<posts::PostEdit>,
+) -> Answer {
+    let by = posts::Author::of(&may.caller);
+    let view = posts::edit(&deps, &may.workspace, &by, &post_id(&id)?, body).await?;
+    Ok(AxumJson(view).into_response())
+}
+
 pub async fn cancel(
     State(deps): State<Arc<Deps>>,
     may: May<can::WritePosts>,

@@ -341,3 +341,79 @@ async fn a_queued_post_by_an_editor_goes_to_review_and_cancelling_it_frees_its_s
         .await;
     assert_eq!(next.body["queue_slot"], slot.as_str(), "the slot came back");
 }
+
+#[tokio::test]
+async fn editing_an_approved_post_sends_it_back_to_review_and_a_bad_edit_changes_nothing() {
+    let app = App::new().await;
+    let t = team(&app).await;
+    let post = editors_post(&app, &t, 30).await;
+    let id = post["id"].as_str().unwrap();
+    let a = app
+        .post(&format!("/v1/posts/{id}/approve"), &t.manager, json!({}))
+        .await;
+    assert_eq!(a.body["status"], "scheduled");
+    let before = app.post_view(&t.ws, id).await;
+    // Bad edits are refused whole: text too long for the network, an unknown field, a viewer.
+    for (key, body, status) in [
+        (
+            &t.editor,
+            json!({"text": "x".repeat(100_001), "tags": ["ok"]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &t.editor,
+            json!({"scheduled_at": app.at(Duration::hours(2))}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &t.editor,
+            json!({"text": "fine", "kind": "advert"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &t.viewer,
+            json!({"text": "mine now"}),
+            StatusCode::FORBIDDEN,
+        ),
+    ] {
+        let a = app
+            .call(
+                axum::http::Method::PATCH,
+                &format!("/v1/posts/{id}"),
+                Some(key),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(a.status, status, "{body} {a:?}");
+        assert_eq!(app.post_view(&t.ws, id).await, before, "{body}");
+    }
+    let a = app
+        .call(
+            axum::http::Method::PATCH,
+            &format!("/v1/posts/{id}"),
+            Some(&t.editor),
+            Some(json!({"text": "Spring sale: 20% off", "tags": ["sale"]})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    assert_eq!(a.body["status"], "in_review");
+    assert_eq!(a.body["text"], "Spring sale: 20% off");
+    assert!(a.body.get("approval").is_none());
+    app.clock.advance(Duration::minutes(31));
+    assert_eq!(app.run_publisher().await.due, 0, "out of the due index");
+    // A manager's edit of an approved post is their approval.
+    let post = editors_post(&app, &t, 30).await;
+    let id = post["id"].as_str().unwrap();
+    app.post(&format!("/v1/posts/{id}/approve"), &t.manager, json!({}))
+        .await;
+    let a = app
+        .call(
+            axum::http::Method::PATCH,
+            &format!("/v1/posts/{id}"),
+            Some(&t.manager),
+            Some(json!({"text": "Fixed a typo"})),
+        )
+        .await;
+    assert_eq!(a.body["status"], "scheduled", "{a:?}");
+    assert_eq!(a.body["targets"][0]["status"], "scheduled");
+}

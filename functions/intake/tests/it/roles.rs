@@ -39,6 +39,7 @@ const ROUTES: &[(&str, &str, Who)] = &[
     ("GET", "/v1/posts", ALL),
     ("GET", "/v1/posts/{id}", ALL),
     ("DELETE", "/v1/posts/{id}", EDITOR_UP),
+    ("PATCH", "/v1/posts/{id}", EDITOR_UP),
     ("POST", "/v1/posts/{id}/schedule", EDITOR_UP),
     ("POST", "/v1/posts/{id}/publish", EDITOR_UP),
     ("POST", "/v1/posts/{id}/approve", MANAGER_UP),

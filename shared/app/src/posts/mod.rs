@@ -3,6 +3,7 @@
 
 mod cancel;
 mod create;
+mod edit;
 mod idempotency;
 mod review;
 mod schedule;
@@ -13,6 +14,7 @@ mod view;
 
 pub use cancel::cancel;
 pub use create::{check, create};
+pub use edit::{PostEdit, edit};
 pub use review::{Author, Review, approve, comment, request_changes};
 pub use schedule::schedule;
 pub use series::ensure_next_occurrence;
