@@ -71,7 +71,7 @@ async fn a_wrong_method_is_a_405_problem_with_allow() {
     for (method, uri, allowed) in [
         (Method::PUT, "/v1/posts", "POST"),
         (Method::DELETE, "/v1/accounts", "GET"),
-        (Method::PATCH, "/v1/posts/post_x", "DELETE"),
+        (Method::PUT, "/v1/posts/post_x", "PATCH"),
         (Method::POST, "/healthz", "GET"),
     ] {
         let a = raw(&app, method.clone(), uri, &ws.key).await;
