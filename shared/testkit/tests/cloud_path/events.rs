@@ -16,11 +16,12 @@ pub fn api_event(method: &str, path: &str, key: &str, body: &Value) -> Value {
         headers["content-type"] = json!("application/json");
         json!(body.to_string())
     };
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
     json!({
         "version": "2.0",
         "routeKey": "ANY /{proxy+}",
         "rawPath": path,
-        "rawQueryString": "",
+        "rawQueryString": query,
         "headers": headers,
         "pathParameters": {"proxy": path.trim_start_matches('/')},
         "requestContext": {

@@ -8,6 +8,7 @@
 mod cloud;
 mod events;
 mod observe;
+mod teams;
 mod template;
 
 use cloud::Cloud;
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 /// on a loaded 2-core machine: 30 to 130 ms each (intake reading the admin key parameter and
 /// installing the key included). Twenty times that leaves room for a busy CI machine; a
 /// function that hangs or crawls at init fails.
-const READY_WITHIN: Duration = Duration::from_secs(3);
+pub(crate) const READY_WITHIN: Duration = Duration::from_secs(3);
 
 const ADMIN_KEY: &str = "hk_admin_cloud-path-admin-key-0001";
 
@@ -359,7 +360,13 @@ async fn intake_without_a_usable_admin_key_fails_its_init_and_says_why() {
 }
 
 /// One HTTP API request through intake: status and JSON body.
-async fn call(intake: &Function, method: &str, path: &str, key: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn call(
+    intake: &Function,
+    method: &str,
+    path: &str,
+    key: &str,
+    body: Value,
+) -> (u16, Value) {
     let answer = intake
         .invoke(&api_event(method, path, key, &body))
         .await

@@ -49,7 +49,8 @@ fn status_label(status: PostStatus) -> &'static str {
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1b1e23;line-height:1.5}\
 main{max-width:44rem;margin:0 auto;padding:1rem}\
 article{background:#fff;border:1px solid #c9ced6;border-radius:.5rem;padding:1rem;margin:1rem 0}\
-h1{font-size:1.4rem}h2{font-size:1.05rem;margin:0 0 .5rem}\
+h1{font-size:1.4rem}h2{font-size:1.05rem;margin:0 0 .5rem}h3{font-size:.95rem;margin:.25rem 0}\
+form{margin-top:.75rem}label{display:block;font-weight:600}\
 .text{white-space:pre-wrap;overflow-wrap:anywhere}\
 .status{font-weight:600}.review{color:#8a4b00}\
 textarea{width:100%;box-sizing:border-box;min-height:4rem;font:inherit}\
