@@ -69,6 +69,7 @@ pub async fn import(
         ));
     }
     let rows = read(body)?;
+    let by = &by.clone().settled(deps, ws).await?;
     let key_base = import_key.map(|k| hex::encode(Sha256::digest(k.as_bytes())));
     let mut report = ImportReport {
         dry_run,

@@ -417,3 +417,28 @@ async fn editing_an_approved_post_sends_it_back_to_review_and_a_bad_edit_changes
     assert_eq!(a.body["status"], "scheduled", "{a:?}");
     assert_eq!(a.body["targets"][0]["status"], "scheduled");
 }
+
+#[tokio::test]
+async fn an_editors_import_goes_to_review_row_by_row() {
+    let app = App::new().await;
+    let t = team(&app).await;
+    let csv = format!(
+        "text,accounts,scheduled_at\nfirst,{a},{at}\nsecond,{a},{at}\ndraft,{a},\n",
+        a = t.account,
+        at = app.at(Duration::hours(2))
+    );
+    let a = app
+        .post_raw("/v1/posts/import", &t.editor, "text/csv", csv)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    let created = a.body["created"].as_array().unwrap();
+    assert_eq!(created.len(), 3, "{a:?}");
+    let mut statuses: Vec<String> = Vec::new();
+    for id in created {
+        let view = app.post_view(&t.ws, id.as_str().unwrap()).await;
+        statuses.push(view["status"].as_str().unwrap().to_owned());
+    }
+    statuses.sort();
+    assert_eq!(statuses, ["draft", "in_review", "in_review"]);
+    assert_eq!(recorded(&app, &t.ws, "post.scheduled").await, 0);
+}

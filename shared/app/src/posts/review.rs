@@ -22,6 +22,8 @@ use herald_storage::keys;
 pub struct Author {
     pub actor: Actor,
     pub may_approve: bool,
+    /// What approvals mean for them, once read for a batch (an import reads it once).
+    settled: Option<Review>,
 }
 
 impl Author {
@@ -29,7 +31,18 @@ impl Author {
         Author {
             actor: caller.actor(),
             may_approve: caller.may(Action::Approve).is_ok(),
+            settled: None,
         }
+    }
+
+    /// The same author with the workspace's approvals setting read now, for many posts in
+    /// one request: the rows of an import are decided by the setting as it was at its start.
+    pub async fn settled(self, deps: &Deps, ws: &WorkspaceId) -> Result<Author, AppError> {
+        let review = Review::of(deps, ws, &self).await?;
+        Ok(Author {
+            settled: Some(review),
+            ..self
+        })
     }
 
     /// Someone whose scheduling needs no review (a manager, Herald's own tests).
@@ -37,6 +50,7 @@ impl Author {
         Author {
             actor,
             may_approve: true,
+            settled: None,
         }
     }
 }
@@ -54,6 +68,9 @@ pub enum Review {
 
 impl Review {
     pub async fn of(deps: &Deps, ws: &WorkspaceId, by: &Author) -> Result<Review, AppError> {
+        if let Some(review) = by.settled {
+            return Ok(review);
+        }
         let approvals = workspace(deps, ws).await?.settings.approvals;
         Ok(match (approvals, by.may_approve) {
             (false, _) => Review::Off,
