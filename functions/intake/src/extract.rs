@@ -182,7 +182,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<Deps>> for Json<T> {
 
 /// Why a body could not be read: over the limit (413), not sent in time (408: the local
 /// server's body deadline fails the read with an `io::ErrorKind::TimedOut`), or cut off (400).
-fn body_error(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
+pub(crate) fn body_error(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
     use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
     if let BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) = rejection {
         return ApiError::TooLarge;

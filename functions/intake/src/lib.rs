@@ -15,7 +15,7 @@ use herald_app::Deps;
 use problem::ApiError;
 use routes::{
     Api, accounts, calendar_feeds, import, members, oauth, posts, review, sandbox, settings,
-    workspaces,
+    webhooks, workspaces,
 };
 use serde_json::json;
 use std::sync::Arc;
@@ -95,6 +95,30 @@ fn api() -> Api {
         .route(
             "/v1/posts/import",
             post(import::import).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BODY)),
+        )
+        .route(
+            "/v1/webhooks/inbound-secret",
+            post(webhooks::rotate_inbound_secret),
+        )
+        .route(
+            "/v1/webhooks/endpoints",
+            post(webhooks::create_endpoint).get(webhooks::list_endpoints),
+        )
+        .route(
+            "/v1/webhooks/endpoints/{id}",
+            delete(webhooks::delete_endpoint),
+        )
+        .route(
+            "/v1/webhooks/endpoints/{id}/deliveries",
+            get(webhooks::list_deliveries),
+        )
+        .route(
+            "/v1/webhooks/deliveries/{id}/redeliver",
+            post(webhooks::redeliver),
+        )
+        .route(
+            "/hooks/v1/{workspace}/posts",
+            post(webhooks::inbound_post).layer(DefaultBodyLimit::max(webhooks::MAX_INBOUND_BODY)),
         )
 }
 

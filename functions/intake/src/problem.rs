@@ -129,6 +129,13 @@ impl IntoResponse for ApiError {
                         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                     r
                 }
+                AppError::BadSignature(detail) => problem(
+                    S::UNAUTHORIZED,
+                    "bad-signature",
+                    "Signature refused",
+                    detail,
+                    vec![],
+                ),
                 AppError::Forbidden => problem(
                     S::FORBIDDEN,
                     "forbidden",

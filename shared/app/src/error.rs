@@ -6,6 +6,9 @@ use herald_ports::{BlobError, BusError, NetworkError, TableError};
 pub enum AppError {
     #[error("missing or invalid API key")]
     Unauthorized,
+    /// A signed request (an inbound webhook) whose signature does not hold: why, for the sender.
+    #[error("{0}")]
+    BadSignature(String),
     #[error("this key may not do that")]
     Forbidden,
     #[error("{0} not found")]

@@ -19,6 +19,7 @@ pub mod rate;
 pub mod records;
 pub mod review_links;
 pub mod settings;
+pub mod webhooks;
 pub mod workspaces;
 
 pub use error::AppError;

@@ -69,6 +69,9 @@ id_type!(EventId, "evt");
 id_type!(MemberId, "mem");
 id_type!(ReviewLinkId, "rvl");
 id_type!(AuditId, "aud");
+id_type!(EndpointId, "ep");
+// One event for one webhook endpoint: the `webhook-id` every attempt of it carries.
+id_type!(DeliveryId, "msg");
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@ pub mod platform;
 pub mod post;
 pub mod roles;
 pub mod secret;
+pub mod webhook;
 pub mod workspace;
 
 pub use account::{Account, AccountStatus};
@@ -21,7 +22,8 @@ pub use error::{DomainError, FieldError};
 pub use event::{Event, EventKind};
 pub use hours::BusinessHours;
 pub use ids::{
-    AccountId, ApiKeyId, AuditId, EventId, MediaId, MemberId, PostId, ReviewLinkId, WorkspaceId,
+    AccountId, ApiKeyId, AuditId, DeliveryId, EndpointId, EventId, MediaId, MemberId, PostId,
+    ReviewLinkId, WorkspaceId,
 };
 pub use limits::{NetworkLimits, RateLimit, TextCounting};
 pub use media::{MediaItem, MediaStatus, Rendition};

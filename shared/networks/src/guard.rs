@@ -106,6 +106,23 @@ impl Guard {
     }
 }
 
+impl Guard {
+    /// A client for outbound webhooks: DNS answers checked as in [`Guard::client`], but no
+    /// redirect followed (a 3xx is the endpoint's answer, and a failure) and the whole
+    /// exchange bounded by `timeout`.
+    pub fn client_without_redirects(&self, timeout: Duration) -> reqwest::Client {
+        reqwest::Client::builder()
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver { guard: *self }))
+            .user_agent(concat!("Herald-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a TLS backend is compiled in")
+    }
+}
+
 fn is_loopback_host(host: &Host<&str>) -> bool {
     match host {
         Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),

@@ -16,4 +16,5 @@ pub mod pinterest;
 pub mod sandbox;
 pub mod threads;
 pub mod tiktok;
+pub mod webhook;
 pub mod x;

@@ -18,17 +18,24 @@
 //! - rate counter:     `T#{ws}#RATE` / `{acct}#{window}#{index}`; app-wide ones under system
 //! - daily metrics:    `T#{ws}#METRICS` / `DAY#{date}`
 //! - calendar feed:    `T#{ws}` / `FEED#{feed}`          (the hash of its URL's secret)
+//! - inbound secret:   `T#{ws}` / `HOOKIN`              (sealed; the one before, until its end)
+//! - webhook endpoint: `T#{ws}` / `HOOK#{ep}`           (url, events, sealed secret, state)
+//! - delivery:         `T#{ws}#HOOKMSG` / `{msg}`       (one event for one endpoint; its state)
+//! - delivery attempt: `T#{ws}#HOOKLOG#{ep}` / `{time}#{msg}#{attempt}`
 //! - system state:     `T#_sys` / ...
 //!
 //! The tenant id leads every partition key of the table. Two sparse indexes serve the system
 //! (the publisher and the event relay), which acts for all tenants:
 //! - `gsi1` due targets: `DUE#{hour}#{shard}` / `{due at}#{ws}#{post}#{acct}`, present only
 //!   while a target waits to be published or confirmed; found by time bucket, never by scan.
+//!   Pending webhook deliveries share it: `HOOKDUE#{shard}` / `{due at}#{ws}#{msg}`.
 //! - `gsi2` calendar: `T#{ws}#CAL` / `{scheduled at}#{post}` on post items; and pending events
 //!   `EVTQ#{shard}` / `{time}#{ws}#{evt}` on event items until they are relayed.
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use herald_domain::{AccountId, MediaId, MemberId, Platform, PostId, WorkspaceId};
+use herald_domain::{
+    AccountId, DeliveryId, EndpointId, MediaId, MemberId, Platform, PostId, WorkspaceId,
+};
 use herald_ports::{Key, SortCondition};
 
 pub const GSI1: &str = "gsi1";
@@ -281,6 +288,75 @@ pub fn review_link(ws: &WorkspaceId, link: &str) -> Key {
     Key::new(tenant(ws), format!("REVIEW#{link}"))
 }
 
+/// A workspace's inbound webhook secret (and the one before it, during a rotation).
+pub fn inbound_secret(ws: &WorkspaceId) -> Key {
+    Key::new(tenant(ws), "HOOKIN")
+}
+
+pub fn webhook_endpoint(ws: &WorkspaceId, ep: &EndpointId) -> Key {
+    Key::new(tenant(ws), format!("HOOK#{ep}"))
+}
+
+/// All webhook endpoints of a workspace: query `tenant` with this sort-key prefix.
+pub fn webhook_endpoints_of(ws: &WorkspaceId) -> (String, SortCondition) {
+    (tenant(ws), SortCondition::BeginsWith("HOOK#".into()))
+}
+
+pub fn delivery(ws: &WorkspaceId, msg: &DeliveryId) -> Key {
+    Key::new(format!("T#{ws}#HOOKMSG"), msg.as_str())
+}
+
+/// Pending deliveries spread over this many index partitions.
+pub const DELIVERY_SHARDS: u32 = 4;
+
+pub fn delivery_due_partition(shard: u32) -> String {
+    format!("HOOKDUE#{shard}")
+}
+
+/// The due-index entry (gsi1pk, gsi1sk) of a delivery waiting for its next attempt.
+pub fn delivery_due_entry(
+    due: DateTime<Utc>,
+    ws: &WorkspaceId,
+    msg: &DeliveryId,
+) -> (String, String) {
+    let shard = msg
+        .as_str()
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % DELIVERY_SHARDS;
+    (
+        delivery_due_partition(shard),
+        format!("{}#{ws}#{msg}", time_key(due)),
+    )
+}
+
+/// A delivery due-index sort key back into its parts.
+pub fn parse_delivery_due(sk: &str) -> Option<(DateTime<Utc>, WorkspaceId, DeliveryId)> {
+    let mut parts = sk.split('#');
+    let due = parse_time_key(parts.next()?)?;
+    let ws = WorkspaceId::parse(parts.next()?)?;
+    let msg = DeliveryId::parse(parts.next()?)?;
+    parts.next().is_none().then_some((due, ws, msg))
+}
+
+/// The partition of an endpoint's attempt log, oldest first.
+pub fn delivery_log(ws: &WorkspaceId, ep: &EndpointId) -> String {
+    format!("T#{ws}#HOOKLOG#{ep}")
+}
+
+pub fn delivery_attempt(
+    ws: &WorkspaceId,
+    ep: &EndpointId,
+    at: DateTime<Utc>,
+    msg: &DeliveryId,
+    attempt: u32,
+) -> Key {
+    Key::new(
+        delivery_log(ws, ep),
+        format!("{}#{msg}#{attempt:02}", time_key(at)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,9 +372,14 @@ mod tests {
         let (_, sk2) = due_entry(t2, &ws, &post, &acct);
         assert!(pk.starts_with("DUE#2026-11-23T09#"));
         assert!(sk1 < sk2);
-        assert_eq!(parse_due(&sk1), Some((t1, ws, post, acct)));
+        assert_eq!(parse_due(&sk1), Some((t1, ws.clone(), post, acct)));
         assert!(due_until(t1).matches(&sk1));
         assert!(!due_until(t1).matches(&sk2));
+        let msg = DeliveryId::generate(1, 9);
+        let (dpk, dsk) = delivery_due_entry(t1, &ws, &msg);
+        assert!(dpk.starts_with("HOOKDUE#"));
+        assert_eq!(parse_delivery_due(&dsk), Some((t1, ws.clone(), msg)));
+        assert!(due_until(t1).matches(&dsk));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod posts;
 pub mod review;
 pub mod sandbox;
 pub mod settings;
+pub mod webhooks;
 pub mod workspaces;
 
 use crate::problem::ApiError;

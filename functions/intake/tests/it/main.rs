@@ -20,3 +20,4 @@ mod rejections;
 mod review_links;
 mod roles;
 mod support;
+mod webhooks;

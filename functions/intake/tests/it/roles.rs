@@ -17,6 +17,8 @@ enum Who {
     Public,
     /// The admin key only.
     Admin,
+    /// No key: a Standard Webhooks signature decides (any key is no signature: 401).
+    Signed,
     /// These member roles.
     Roles(&'static [&'static str]),
 }
@@ -63,6 +65,13 @@ const ROUTES: &[(&str, &str, Who)] = &[
     ("DELETE", "/v1/calendar/feeds/{id}", EDITOR_UP),
     ("GET", "/ics/{workspace}/{feed}/{secret}", Who::Public),
     ("POST", "/v1/posts/import", EDITOR_UP),
+    ("POST", "/v1/webhooks/inbound-secret", MANAGER_UP),
+    ("POST", "/v1/webhooks/endpoints", MANAGER_UP),
+    ("GET", "/v1/webhooks/endpoints", MANAGER_UP),
+    ("DELETE", "/v1/webhooks/endpoints/{id}", MANAGER_UP),
+    ("GET", "/v1/webhooks/endpoints/{id}/deliveries", MANAGER_UP),
+    ("POST", "/v1/webhooks/deliveries/{id}/redeliver", MANAGER_UP),
+    ("POST", "/hooks/v1/{workspace}/posts", Who::Signed),
 ];
 
 /// A path with its parameters filled by ids that name nothing.
@@ -120,10 +129,12 @@ async fn each_role_gets_403_exactly_where_the_role_table_says() {
             let a = request(&app, method, path, Some(key)).await;
             let allowed = match who {
                 Who::Public => true,
-                Who::Admin => false,
+                Who::Admin | Who::Signed => false,
                 Who::Roles(roles) => roles.contains(role),
             };
-            let ok = if allowed {
+            let ok = if matches!(who, Who::Signed) {
+                a.status == StatusCode::UNAUTHORIZED
+            } else if allowed {
                 a.status != StatusCode::FORBIDDEN && a.status != StatusCode::UNAUTHORIZED
             } else {
                 a.status == StatusCode::FORBIDDEN
@@ -140,6 +151,7 @@ async fn each_role_gets_403_exactly_where_the_role_table_says() {
         let a = request(&app, method, path, Some(ADMIN)).await;
         let admin_ok = match who {
             Who::Public | Who::Admin => a.status != StatusCode::FORBIDDEN,
+            Who::Signed => a.status == StatusCode::UNAUTHORIZED,
             Who::Roles(_) => a.status == StatusCode::FORBIDDEN,
         };
         if !admin_ok {

@@ -20,6 +20,26 @@ pub async fn create(
     new: NewPost,
     idempotency_key: Option<&str>,
 ) -> Result<Created, AppError> {
+    create_in(deps, ws, new, idempotency_key.map(|k| ("posts", k))).await
+}
+
+/// A post sent by an inbound webhook: its `webhook-id` is the idempotency key (in a scope of
+/// its own, apart from clients' `Idempotency-Key`s), so a repeat creates nothing new.
+pub async fn create_from_webhook(
+    deps: &Deps,
+    ws: &WorkspaceId,
+    new: NewPost,
+    webhook_id: &str,
+) -> Result<Created, AppError> {
+    create_in(deps, ws, new, Some(("hooks", webhook_id))).await
+}
+
+async fn create_in(
+    deps: &Deps,
+    ws: &WorkspaceId,
+    new: NewPost,
+    idempotency_key: Option<(&str, &str)>,
+) -> Result<Created, AppError> {
     let now = deps.clock.now();
     let idempotency = idempotency::Request::of(ws, idempotency_key, &new)?;
     if let Some(request) = &idempotency

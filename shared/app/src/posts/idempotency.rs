@@ -23,17 +23,17 @@ impl Request {
     /// The request's record, or none without a key; a key out of bounds is refused.
     pub(super) fn of(
         ws: &WorkspaceId,
-        idempotency_key: Option<&str>,
+        idempotency_key: Option<(&str, &str)>,
         new: &NewPost,
     ) -> Result<Option<Request>, AppError> {
         match idempotency_key {
             None => Ok(None),
-            Some(k) if k.is_empty() || k.len() > 255 => Err(AppError::invalid(
+            Some((_, k)) if k.is_empty() || k.len() > 255 => Err(AppError::invalid(
                 "Idempotency-Key",
                 "must be 1 to 255 characters",
             )),
-            Some(k) => Ok(Some(Request {
-                key: keys::idempotency(ws, "posts", &hex::encode(Sha256::digest(k.as_bytes()))),
+            Some((scope, k)) => Ok(Some(Request {
+                key: keys::idempotency(ws, scope, &hex::encode(Sha256::digest(k.as_bytes()))),
                 hash: request_hash(new),
             })),
         }

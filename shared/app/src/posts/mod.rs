@@ -13,7 +13,7 @@ mod validate;
 mod view;
 
 pub use cancel::cancel;
-pub use create::{check, create};
+pub use create::{check, create, create_from_webhook};
 pub use edit::{PostEdit, edit};
 pub use review::{Author, Review, approve, comment, request_changes};
 pub use schedule::schedule;

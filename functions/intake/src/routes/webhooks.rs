@@ -1,0 +1,145 @@
+//! Webhooks: the inbound secret, outbound endpoints, their deliveries; and the inbound route
+//! itself, where a signed request creates a post as `POST /v1/posts` does.
+
+use super::Paging;
+use crate::Answer;
+use crate::extract::{Json, May, Path, Query, can};
+use crate::problem::ApiError;
+use axum::Json as AxumJson;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use herald_app::webhooks::{deliveries, endpoints, inbound};
+use herald_app::{AppError, Deps, posts};
+use herald_domain::{DeliveryId, EndpointId, WorkspaceId};
+use serde_json::json;
+use std::sync::Arc;
+
+/// The largest inbound webhook body; a larger one is refused before its signature is checked.
+pub const MAX_INBOUND_BODY: usize = 64 * 1024;
+
+fn endpoint_id(raw: &str) -> Result<EndpointId, ApiError> {
+    EndpointId::parse(raw).ok_or(ApiError::App(AppError::NotFound("webhook endpoint")))
+}
+
+pub async fn rotate_inbound_secret(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::ManageWebhooks>,
+) -> Answer {
+    let secret = inbound::rotate_secret(&deps, &may.workspace).await?;
+    Ok((StatusCode::CREATED, AxumJson(json!({ "secret": secret }))).into_response())
+}
+
+pub async fn create_endpoint(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::ManageWebhooks>,
+    Json(body): Json<endpoints::NewEndpoint>,
+) -> Answer {
+    let created = endpoints::create(&deps, &may.workspace, body).await?;
+    Ok((StatusCode::CREATED, AxumJson(created)).into_response())
+}
+
+pub async fn list_endpoints(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::ManageWebhooks>,
+    Query(paging): Query<Paging>,
+) -> Answer {
+    let page = endpoints::list(&deps, &may.workspace, &paging.request()?).await?;
+    Ok(AxumJson(page).into_response())
+}
+
+pub async fn delete_endpoint(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::ManageWebhooks>,
+    Path(id): Path<String>,
+) -> Answer {
+    endpoints::delete(&deps, &may.workspace, &endpoint_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn list_deliveries(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::ManageWebhooks>,
+    Path(id): Path<String>,
+    Query(paging): Query<Paging>,
+) -> Answer {
+    let page = deliveries::list(
+        &deps,
+        &may.workspace,
+        &endpoint_id(&id)?,
+        &paging.request()?,
+    )
+    .await?;
+    Ok(AxumJson(page).into_response())
+}
+
+pub async fn redeliver(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::ManageWebhooks>,
+    Path(id): Path<String>,
+) -> Answer {
+    let id = DeliveryId::parse(&id).ok_or(ApiError::App(AppError::NotFound("delivery")))?;
+    deliveries::redeliver(&deps, &may.workspace, &id).await?;
+    Ok((StatusCode::ACCEPTED, AxumJson(json!({ "id": id }))).into_response())
+}
+
+/// `POST /hooks/v1/{workspace}/posts`: no key; the Standard Webhooks signature under the
+/// workspace's inbound secret is the credential. In order: the body's size (413, before any
+/// HMAC), the signature (401, nothing written), then the post as `POST /v1/posts` checks it.
+/// The `webhook-id` is the idempotency key: a repeat answers the first post and makes none.
+pub async fn inbound_post(
+    State(deps): State<Arc<Deps>>,
+    Path(workspace): Path<String>,
+    request: Request,
+) -> Answer {
+    let headers: HeaderMap = request.headers().clone();
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_INBOUND_BODY as u64) {
+        return Err(ApiError::TooLarge);
+    }
+    let body = Bytes::from_request(request, &deps)
+        .await
+        .map_err(crate::extract::body_error)?;
+    if body.len() > MAX_INBOUND_BODY {
+        return Err(ApiError::TooLarge);
+    }
+    let ws = WorkspaceId::parse(&workspace).ok_or_else(|| {
+        ApiError::App(AppError::BadSignature(
+            "this workspace has no inbound webhook secret".into(),
+        ))
+    })?;
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let signed = inbound::Signed {
+        id: get("webhook-id"),
+        timestamp: get("webhook-timestamp"),
+        signature: get("webhook-signature"),
+    };
+    let webhook_id = inbound::verify_request(&deps, &ws, signed, &body).await?;
+    let is_json = get("content-type")
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            let v = v.trim();
+            v.eq_ignore_ascii_case("application/json") || v.ends_with("+json")
+        });
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let new: posts::NewPost = crate::extract::parse(&body)?;
+    let created = posts::create_from_webhook(&deps, &ws, new, webhook_id).await?;
+    let mut response = (
+        StatusCode::ACCEPTED,
+        AxumJson(json!({ "id": created.post.id })),
+    )
+        .into_response();
+    if created.replayed {
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            "true".parse().expect("static header"),
+        );
+    }
+    Ok(response)
+}
