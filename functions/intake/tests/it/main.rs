@@ -8,6 +8,7 @@ mod approvals;
 mod audit;
 mod auth;
 mod bad_input;
+mod deliveries;
 mod feeds;
 mod hostile_text;
 mod import;
