@@ -16,6 +16,9 @@ bash infra/moto.sh install >/dev/null
 step "installing the ICS checker (PyPI icalendar) if missing"
 python3 -c "import icalendar" 2>/dev/null || python3 -m pip install --quiet icalendar
 
+step "installing the Standard Webhooks reference library (PyPI standardwebhooks) if missing"
+python3 -c "import standardwebhooks" 2>/dev/null || python3 -m pip install --quiet standardwebhooks
+
 step "linting template.yaml (cfn-lint)"
 command -v cfn-lint >/dev/null 2>&1 || python3 -m pip install --quiet cfn-lint
 cfn-lint template.yaml
@@ -27,7 +30,7 @@ cfn-lint template.yaml
 step "building the Lambda functions as deployed (release), meanwhile starting the services"
 release_log=$(mktemp "${TMPDIR:-/tmp}/herald-release.XXXXXX")
 cargo build --release -p herald-intake -p herald-publisher -p herald-transcoder \
-    -p herald-aggregator -p herald-relay >"$release_log" 2>&1 &
+    -p herald-aggregator -p herald-relay -p herald-webhooks >"$release_log" 2>&1 &
 release_pid=$!
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')

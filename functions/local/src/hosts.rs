@@ -29,6 +29,54 @@ pub fn aggregator(bus: &InProcessBus, deps: Deps) {
     bus.add_rule("aggregator", |_| true, handler);
 }
 
+/// How often `herald serve` looks for webhook deliveries due (retries, redeliveries); a new
+/// event's deliveries wake it at once.
+const WEBHOOKS_EVERY: Duration = Duration::from_secs(1);
+
+/// Events to the webhook function: the bus rule records each event's deliveries (as the
+/// template's rule hands the event to the function), and a sweep loop attempts whatever is
+/// due, woken by the rule, so an endpoint that hangs never holds the bus.
+pub fn webhooks(
+    bus: &InProcessBus,
+    deps: Deps,
+    sender: Arc<dyn herald_ports::WebhookSender>,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let handler: Handler = {
+        let deps = deps.clone();
+        let wake = wake.clone();
+        Arc::new(move |event| {
+            let deps = deps.clone();
+            let wake = wake.clone();
+            Box::pin(async move {
+                let made = herald_webhooks::record(&deps, &event)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if made > 0 {
+                    wake.notify_one();
+                }
+                Ok(())
+            })
+        })
+    };
+    bus.add_rule("webhooks", |_| true, handler);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(WEBHOOKS_EVERY) => {}
+            }
+            if let Err(e) =
+                herald_webhooks::handle(&deps, &sender, herald_webhooks::Invocation::Sweep).await
+            {
+                tracing::warn!(error = %e, "webhook sweep failed; trying again");
+            }
+        }
+    })
+}
+
 /// Uploads to the transcoder: every original the blob store announces as written, as the
 /// template's notification filter (suffix `/original`) passes them.
 pub fn transcoder(

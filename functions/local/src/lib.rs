@@ -76,6 +76,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .clone()
         .context("the embedded backend has an in-process bus")?;
     hosts::aggregator(&bus, deps.clone());
+    let webhooks = hosts::webhooks(
+        &bus,
+        deps.clone(),
+        herald_webhooks::sender(config.allow_loopback),
+        shutdown.clone(),
+    );
     let blobs = built
         .local_blobs
         .clone()
@@ -105,6 +111,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = ticks.await;
     let _ = upkeep.await;
     let _ = transcoder.await;
+    let _ = webhooks.await;
     if tokio::time::timeout(DRAIN, publisher.drain())
         .await
         .is_err()

@@ -7,3 +7,4 @@ mod edge;
 mod hosts;
 mod kill9;
 mod serve;
+mod webhooks;

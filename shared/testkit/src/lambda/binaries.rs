@@ -24,7 +24,7 @@ pub fn release_binary(name: &str) -> PathBuf {
     };
     let binary = dir.join(name);
     let build = "cargo build --release -p herald-intake -p herald-publisher -p herald-transcoder \
-                 -p herald-aggregator -p herald-relay (infra/test.sh does this first)";
+                 -p herald-aggregator -p herald-relay -p herald-webhooks (infra/test.sh does this first)";
     let built = std::fs::metadata(&binary)
         .and_then(|m| m.modified())
         .unwrap_or_else(|e| panic!("no release binary {} ({e}): run {build}", binary.display()));
