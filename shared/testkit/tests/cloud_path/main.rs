@@ -10,6 +10,7 @@ mod events;
 mod observe;
 mod teams;
 mod template;
+mod webhooks;
 
 use cloud::Cloud;
 use events::api_event;
