@@ -19,6 +19,9 @@ python3 -c "import icalendar" 2>/dev/null || python3 -m pip install --quiet ical
 step "installing the Standard Webhooks reference library (PyPI standardwebhooks) if missing"
 python3 -c "import standardwebhooks" 2>/dev/null || python3 -m pip install --quiet standardwebhooks
 
+step "installing schemathesis (PyPI) if missing"
+python3 -c "import schemathesis" 2>/dev/null || python3 -m pip install --quiet schemathesis
+
 step "linting template.yaml (cfn-lint)"
 command -v cfn-lint >/dev/null 2>&1 || python3 -m pip install --quiet cfn-lint
 cfn-lint template.yaml
@@ -51,6 +54,8 @@ step "release binaries built: $(tail -1 "$release_log")"
 
 step "building and running the tests"
 cargo test --workspace --no-fail-fast "$@"
+step "schemathesis against herald serve, with a workspace key (the OpenAPI contract)"
+bash infra/schemathesis.sh "$target_dir/debug/herald"
 step "the README walk-through, word for word"
 python3 infra/walkthrough.py
 step "all tests passed"

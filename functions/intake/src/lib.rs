@@ -4,20 +4,20 @@
 
 pub mod audit;
 pub mod extract;
+pub mod openapi;
 pub mod problem;
 mod routes;
 
+use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::Response;
 use axum::routing::{delete, get, post};
-use axum::{Json as AxumJson, Router};
 use herald_app::Deps;
 use problem::ApiError;
 use routes::{
     Api, accounts, calendar_feeds, import, members, oauth, posts, review, sandbox, settings,
     webhooks, workspaces,
 };
-use serde_json::json;
 use std::sync::Arc;
 
 /// Largest request body accepted (posts are text; media goes through upload URLs).
@@ -49,10 +49,8 @@ pub fn paths() -> Vec<&'static str> {
 /// role check (tests/it/roles.rs lists each route with the roles it allows).
 fn api() -> Api {
     Api::new()
-        .route(
-            "/healthz",
-            get(|| async { AxumJson(json!({"status": "ok"})) }),
-        )
+        .route("/healthz", get(openapi::healthz))
+        .route("/openapi.json", get(openapi::document))
         .route("/v1/workspaces", post(workspaces::create))
         .route("/v1/accounts", post(accounts::create).get(accounts::list))
         .route(

@@ -18,6 +18,8 @@ pub enum Actor {
     WorkspaceKey,
     /// A client with no key, through a review link.
     Client(ReviewLinkId),
+    /// A sender with no key, by a request signed with the workspace's inbound webhook secret.
+    InboundWebhook,
 }
 
 impl fmt::Display for Actor {
@@ -27,6 +29,7 @@ impl fmt::Display for Actor {
             Actor::Member(id) => write!(f, "{id}"),
             Actor::WorkspaceKey => f.write_str("workspace_key"),
             Actor::Client(link) => write!(f, "client:{link}"),
+            Actor::InboundWebhook => f.write_str("inbound_webhook"),
         }
     }
 }
@@ -44,6 +47,7 @@ impl TryFrom<String> for Actor {
         match s.as_str() {
             "admin" => Ok(Actor::Admin),
             "workspace_key" => Ok(Actor::WorkspaceKey),
+            "inbound_webhook" => Ok(Actor::InboundWebhook),
             _ => {
                 if let Some(link) = s.strip_prefix("client:").and_then(ReviewLinkId::parse) {
                     Ok(Actor::Client(link))
@@ -78,6 +82,7 @@ mod tests {
         for actor in [
             Actor::Admin,
             Actor::WorkspaceKey,
+            Actor::InboundWebhook,
             Actor::Member(MemberId::generate(1, 2)),
             Actor::Client(ReviewLinkId::generate(3, 4)),
         ] {

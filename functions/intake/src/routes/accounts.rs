@@ -11,6 +11,14 @@ use axum::response::IntoResponse;
 use herald_app::{AppError, Deps, accounts, queue};
 use std::sync::Arc;
 
+#[utoipa::path(
+    post,
+    path = "/v1/accounts",
+    tag = "accounts",
+    summary = "Connect an account",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn create(
     State(deps): State<Arc<Deps>>,
     may: May<can::ManageAccounts>,
@@ -20,6 +28,17 @@ pub async fn create(
     Ok((StatusCode::CREATED, AxumJson(account)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/accounts",
+    tag = "accounts",
+    summary = "List accounts",
+    params(
+        ("limit" = Option<u32>, Query),
+        ("cursor" = Option<String>, Query),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn list(
     State(deps): State<Arc<Deps>>,
     may: May<can::Read>,
@@ -29,6 +48,16 @@ pub async fn list(
     Ok(AxumJson(page).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{id}/queue",
+    tag = "accounts",
+    summary = "An account's posting queue",
+    params(
+        ("id" = String, Path),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn get_queue(
     State(deps): State<Arc<Deps>>,
     may: May<can::Read>,
@@ -43,6 +72,17 @@ pub async fn get_queue(
     Ok(AxumJson(queue).into_response())
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/accounts/{id}/queue",
+    tag = "accounts",
+    summary = "Set an account's posting queue",
+    params(
+        ("id" = String, Path),
+    ),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn set_queue(
     State(deps): State<Arc<Deps>>,
     may: May<can::ManageQueues>,

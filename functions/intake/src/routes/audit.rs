@@ -9,6 +9,19 @@ use axum::response::IntoResponse;
 use herald_app::{Deps, audit};
 use std::sync::Arc;
 
+#[utoipa::path(
+    get,
+    path = "/v1/audit",
+    tag = "audit",
+    summary = "The audit log",
+    params(
+        ("from" = Option<String>, Query),
+        ("to" = Option<String>, Query),
+        ("limit" = Option<u32>, Query),
+        ("cursor" = Option<String>, Query),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn list(
     State(deps): State<Arc<Deps>>,
     may: May<can::Read>,

@@ -16,6 +16,13 @@ use std::sync::Arc;
 /// Where feeds are served; the path names workspace, feed and secret, so a lookup is one read.
 pub const FEED_PATH: &str = "/ics/{workspace}/{feed}/{secret}";
 
+#[utoipa::path(
+    post,
+    path = "/v1/calendar/feeds",
+    tag = "calendar",
+    summary = "Create a secret calendar feed",
+    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn create(
     State(deps): State<Arc<Deps>>,
     may: May<can::WritePosts>,
@@ -52,6 +59,17 @@ pub fn origin(headers: &HeaderMap) -> Option<String> {
     Some(format!("{scheme}://{host}"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/calendar/feeds",
+    tag = "calendar",
+    summary = "List calendar feeds",
+    params(
+        ("limit" = Option<u32>, Query),
+        ("cursor" = Option<String>, Query),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn list(
     State(deps): State<Arc<Deps>>,
     may: May<can::Read>,
@@ -61,6 +79,16 @@ pub async fn list(
     Ok(AxumJson(page).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/calendar/feeds/{id}",
+    tag = "calendar",
+    summary = "Revoke a calendar feed",
+    params(
+        ("id" = String, Path),
+    ),
+    responses((status = 204, description = "success")),
+)]
 pub async fn revoke(
     State(deps): State<Arc<Deps>>,
     may: May<can::WritePosts>,
@@ -73,6 +101,19 @@ pub async fn revoke(
 
 /// `GET` of a feed URL: the calendar as `text/calendar`, or 404 for anything that does not
 /// open a live feed.
+#[utoipa::path(
+    get,
+    path = "/ics/{workspace}/{feed}/{secret}",
+    tag = "calendar",
+    summary = "Read a calendar feed (its URL is the credential)",
+    security(()),
+    params(
+        ("workspace" = String, Path),
+        ("feed" = String, Path),
+        ("secret" = String, Path),
+    ),
+    responses((status = 200, description = "success", body = String, content_type = "text/calendar")),
+)]
 pub async fn read(
     State(deps): State<Arc<Deps>>,
     Path((workspace, feed, secret)): Path<(String, String, String)>,

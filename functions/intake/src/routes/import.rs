@@ -22,6 +22,17 @@ pub struct Options {
     dry_run: Option<bool>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/posts/import",
+    tag = "posts",
+    summary = "Import posts from CSV",
+    params(
+        ("dry_run" = Option<bool>, Query),
+    ),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn import(
     State(deps): State<Arc<Deps>>,
     may: May<can::WritePosts>,

@@ -12,6 +12,14 @@ use herald_app::{AppError, Deps, members};
 use herald_domain::MemberId;
 use std::sync::Arc;
 
+#[utoipa::path(
+    post,
+    path = "/v1/members",
+    tag = "members",
+    summary = "Add a member",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn create(
     State(deps): State<Arc<Deps>>,
     may: May<can::ManageMembers>,
@@ -21,6 +29,17 @@ pub async fn create(
     Ok((StatusCode::CREATED, AxumJson(created)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/members",
+    tag = "members",
+    summary = "List members",
+    params(
+        ("limit" = Option<u32>, Query),
+        ("cursor" = Option<String>, Query),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn list(
     State(deps): State<Arc<Deps>>,
     may: May<can::Read>,
@@ -30,6 +49,16 @@ pub async fn list(
     Ok(AxumJson(page).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/members/{id}",
+    tag = "members",
+    summary = "Remove a member",
+    params(
+        ("id" = String, Path),
+    ),
+    responses((status = 204, description = "success")),
+)]
 pub async fn remove(
     State(deps): State<Arc<Deps>>,
     may: May<can::ManageMembers>,

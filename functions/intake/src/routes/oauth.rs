@@ -19,6 +19,17 @@ fn platform_param(raw: &str) -> Result<Platform, ApiError> {
 
 /// `?handle=` names the account; any other parameter is a network id kept with the tokens
 /// (`page_id`, `board_id`, `author_urn`, ...).
+#[utoipa::path(
+    get,
+    path = "/v1/oauth/{platform}/start",
+    tag = "accounts",
+    summary = "Start an OAuth connection",
+    params(
+        ("platform" = String, Path),
+        ("handle" = Option<String>, Query),
+    ),
+    responses((status = 302, description = "success")),
+)]
 pub async fn start(
     State(deps): State<Arc<Deps>>,
     may: May<can::ManageAccounts>,
@@ -59,6 +70,21 @@ pub struct CallbackParams {
 }
 
 /// The network sends the user back here; no Herald key: the one-time state is the proof.
+#[utoipa::path(
+    get,
+    path = "/v1/oauth/{platform}/callback",
+    tag = "accounts",
+    summary = "The network's OAuth callback",
+    security(()),
+    params(
+        ("platform" = String, Path),
+        ("state" = Option<String>, Query),
+        ("code" = Option<String>, Query),
+        ("error" = Option<String>, Query),
+        ("error_description" = Option<String>, Query),
+    ),
+    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn callback(
     State(deps): State<Arc<Deps>>,
     Path(platform): Path<String>,

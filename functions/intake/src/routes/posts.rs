@@ -14,6 +14,14 @@ use herald_app::{Deps, calendar as cal};
 use serde::Deserialize;
 use std::sync::Arc;
 
+#[utoipa::path(
+    post,
+    path = "/v1/posts",
+    tag = "posts",
+    summary = "Compose a post",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn create(
     State(deps): State<Arc<Deps>>,
     may: May<can::WritePosts>,
@@ -40,6 +48,16 @@ pub async fn create(
     Ok(response)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/posts/{id}",
+    tag = "posts",
+    summary = "A post",
+    params(
+        ("id" = String, Path),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn get(
     State(deps): State<Arc<Deps>>,
     may: May<can::Read>,
@@ -49,6 +67,19 @@ pub async fn get(
     Ok(AxumJson(view).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/posts",
+    tag = "posts",
+    summary = "The calendar window",
+    params(
+        ("from" = Option<String>, Query),
+        ("to" = Option<String>, Query),
+        ("limit" = Option<u32>, Query),
+        ("cursor" = Option<String>, Query),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn calendar(
     State(deps): State<Arc<Deps>>,
     may: May<can::Read>,
@@ -65,6 +96,17 @@ pub struct ScheduleBody {
     scheduled_at: DateTime<Utc>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/posts/{id}/schedule",
+    tag = "posts",
+    summary = "Schedule or move a post",
+    params(
+        ("id" = String, Path),
+    ),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn schedule(
     State(deps): State<Arc<Deps>>,
     may: May<can::WritePosts>,
@@ -83,6 +125,16 @@ pub async fn schedule(
     Ok(AxumJson(view).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/posts/{id}/publish",
+    tag = "posts",
+    summary = "Publish a post now",
+    params(
+        ("id" = String, Path),
+    ),
+    responses((status = 202, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn publish_now(
     State(deps): State<Arc<Deps>>,
     may: May<can::WritePosts>,
@@ -94,6 +146,16 @@ pub async fn publish_now(
     Ok((StatusCode::ACCEPTED, AxumJson(view)).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/posts/{id}/approve",
+    tag = "posts",
+    summary = "Approve a post in review",
+    params(
+        ("id" = String, Path),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn approve(
     State(deps): State<Arc<Deps>>,
     may: May<can::Approve>,
@@ -110,6 +172,17 @@ pub struct ChangesBody {
     comment: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/posts/{id}/request-changes",
+    tag = "posts",
+    summary = "Send a post back to draft",
+    params(
+        ("id" = String, Path),
+    ),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn request_changes(
     State(deps): State<Arc<Deps>>,
     may: May<can::Approve>,
@@ -122,6 +195,17 @@ pub async fn request_changes(
     Ok(AxumJson(view).into_response())
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/posts/{id}",
+    tag = "posts",
+    summary = "Edit a post",
+    params(
+        ("id" = String, Path),
+    ),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn edit(
     State(deps): State<Arc<Deps>>,
     may: May<can::WritePosts>,
@@ -133,6 +217,16 @@ pub async fn edit(
     Ok(AxumJson(view).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/posts/{id}",
+    tag = "posts",
+    summary = "Cancel a post",
+    params(
+        ("id" = String, Path),
+    ),
+    responses((status = 204, description = "success")),
+)]
 pub async fn cancel(
     State(deps): State<Arc<Deps>>,
     may: May<can::WritePosts>,

@@ -15,6 +15,18 @@ use herald_ports::Query as TableQuery;
 use herald_storage::keys;
 use std::sync::Arc;
 
+#[utoipa::path(
+    get,
+    path = "/v1/sandbox/{account}/outbox",
+    tag = "sandbox",
+    summary = "What the sandbox network received",
+    params(
+        ("account" = String, Path),
+        ("limit" = Option<u32>, Query),
+        ("cursor" = Option<String>, Query),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn outbox(
     State(deps): State<Arc<Deps>>,
     may: May<can::Read>,

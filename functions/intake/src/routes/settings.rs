@@ -8,10 +8,25 @@ use axum::response::IntoResponse;
 use herald_app::{Deps, settings};
 use std::sync::Arc;
 
+#[utoipa::path(
+    get,
+    path = "/v1/workspace",
+    tag = "workspace",
+    summary = "The workspace's settings",
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn get(State(deps): State<Arc<Deps>>, may: May<can::Read>) -> Answer {
     Ok(AxumJson(settings::get(&deps, &may.caller).await?).into_response())
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/workspace",
+    tag = "workspace",
+    summary = "Change the workspace's settings",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn update(
     State(deps): State<Arc<Deps>>,
     may: May<can::ManageSettings>,

@@ -23,6 +23,13 @@ fn endpoint_id(raw: &str) -> Result<EndpointId, ApiError> {
     EndpointId::parse(raw).ok_or(ApiError::App(AppError::NotFound("webhook endpoint")))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks/inbound-secret",
+    tag = "webhooks",
+    summary = "Create or rotate the inbound webhook secret",
+    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn rotate_inbound_secret(
     State(deps): State<Arc<Deps>>,
     may: May<can::ManageWebhooks>,
@@ -31,6 +38,14 @@ pub async fn rotate_inbound_secret(
     Ok((StatusCode::CREATED, AxumJson(json!({ "secret": secret }))).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks/endpoints",
+    tag = "webhooks",
+    summary = "Create an outbound webhook endpoint",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn create_endpoint(
     State(deps): State<Arc<Deps>>,
     may: May<can::ManageWebhooks>,
@@ -40,6 +55,17 @@ pub async fn create_endpoint(
     Ok((StatusCode::CREATED, AxumJson(created)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/webhooks/endpoints",
+    tag = "webhooks",
+    summary = "List webhook endpoints",
+    params(
+        ("limit" = Option<u32>, Query),
+        ("cursor" = Option<String>, Query),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn list_endpoints(
     State(deps): State<Arc<Deps>>,
     may: May<can::ManageWebhooks>,
@@ -49,6 +75,16 @@ pub async fn list_endpoints(
     Ok(AxumJson(page).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/webhooks/endpoints/{id}",
+    tag = "webhooks",
+    summary = "Delete a webhook endpoint",
+    params(
+        ("id" = String, Path),
+    ),
+    responses((status = 204, description = "success")),
+)]
 pub async fn delete_endpoint(
     State(deps): State<Arc<Deps>>,
     may: May<can::ManageWebhooks>,
@@ -58,6 +94,18 @@ pub async fn delete_endpoint(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/webhooks/endpoints/{id}/deliveries",
+    tag = "webhooks",
+    summary = "Every delivery attempt to an endpoint",
+    params(
+        ("id" = String, Path),
+        ("limit" = Option<u32>, Query),
+        ("cursor" = Option<String>, Query),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn list_deliveries(
     State(deps): State<Arc<Deps>>,
     may: May<can::ManageWebhooks>,
@@ -74,6 +122,16 @@ pub async fn list_deliveries(
     Ok(AxumJson(page).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks/deliveries/{id}/redeliver",
+    tag = "webhooks",
+    summary = "Send a delivery again",
+    params(
+        ("id" = String, Path),
+    ),
+    responses((status = 202, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn redeliver(
     State(deps): State<Arc<Deps>>,
     may: May<can::ManageWebhooks>,
@@ -88,12 +146,31 @@ pub async fn redeliver(
 /// workspace's inbound secret is the credential. In order: the body's size (413, before any
 /// HMAC), the signature (401, nothing written), then the post as `POST /v1/posts` checks it.
 /// The `webhook-id` is the idempotency key: a repeat answers the first post and makes none.
+#[utoipa::path(
+    post,
+    path = "/hooks/v1/{workspace}/posts",
+    tag = "webhooks",
+    summary = "Create a post from a signed inbound webhook",
+    security(()),
+    params(
+        ("workspace" = String, Path),
+        ("webhook-id" = Option<String>, Header),
+        ("webhook-timestamp" = Option<String>, Header),
+        ("webhook-signature" = Option<String>, Header),
+    ),
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 202, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn inbound_post(
     State(deps): State<Arc<Deps>>,
     Path(workspace): Path<String>,
     request: Request,
 ) -> Answer {
     let headers: HeaderMap = request.headers().clone();
+    let audit = request
+        .extensions()
+        .get::<crate::audit::AuditSlot>()
+        .cloned();
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -119,6 +196,9 @@ pub async fn inbound_post(
         signature: get("webhook-signature"),
     };
     let webhook_id = inbound::verify_request(&deps, &ws, signed, &body).await?;
+    if let Some(slot) = &audit {
+        slot.acting(&ws, herald_domain::Actor::InboundWebhook);
+    }
     let is_json = get("content-type")
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| {
@@ -126,7 +206,7 @@ pub async fn inbound_post(
             v.eq_ignore_ascii_case("application/json") || v.ends_with("+json")
         });
     if !is_json {
-        return Err(ApiError::UnsupportedMediaType);
+        return Err(ApiError::UnsupportedMediaType("application/json"));
     }
     let new: posts::NewPost = crate::extract::parse(&body)?;
     let created = posts::create_from_webhook(&deps, &ws, new, webhook_id).await?;

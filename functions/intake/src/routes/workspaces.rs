@@ -21,6 +21,14 @@ pub struct NewWorkspace {
     name: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/workspaces",
+    tag = "workspaces",
+    summary = "Create a workspace (admin key)",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn create(
     State(deps): State<Arc<Deps>>,
     Caller(caller): Caller,

@@ -14,6 +14,7 @@ mod hostile_text;
 mod import;
 mod lists;
 mod members;
+mod openapi;
 mod posts;
 mod publishing;
 mod queue;

@@ -32,6 +32,7 @@ const OWNER: Who = Who::Roles(&["owner"]);
 /// `every_route_of_the_router_is_in_the_role_table`.
 const ROUTES: &[(&str, &str, Who)] = &[
     ("GET", "/healthz", Who::Public),
+    ("GET", "/openapi.json", Who::Public),
     ("POST", "/v1/workspaces", Who::Admin),
     ("POST", "/v1/accounts", MANAGER_UP),
     ("GET", "/v1/accounts", ALL),
@@ -175,7 +176,7 @@ async fn each_role_gets_403_exactly_where_the_role_table_says() {
 }
 
 /// The methods a path answers, as its 405 lists them (HEAD comes with GET).
-async fn methods_of(app: &App, path: &str) -> Vec<String> {
+pub async fn methods_of(app: &App, path: &str) -> Vec<String> {
     let request = Request::builder()
         .method("TRACE")
         .uri(concrete(path))

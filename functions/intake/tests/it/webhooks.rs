@@ -9,6 +9,9 @@ use chrono::Duration;
 use herald_domain::webhook::{Secret, sign};
 use serde_json::{Value, json};
 
+/// The three Standard Webhooks headers, each present or not.
+type Headers = [Option<String>; 3];
+
 pub async fn inbound_secret(app: &App, ws: &Ws) -> String {
     let a = app
         .post("/v1/webhooks/inbound-secret", &ws.key, json!({}))
@@ -109,7 +112,7 @@ async fn every_forged_stale_future_replayed_or_unsigned_form_is_refused_and_writ
     let truncated = good[..good.len() - 6].to_owned();
     let mut changed = body.clone();
     changed[10] ^= 1;
-    let cases: Vec<(&str, [Option<String>; 3], Vec<u8>)> = vec![
+    let cases: Vec<(&str, Headers, Vec<u8>)> = vec![
         ("unsigned", [None, None, None], body.clone()),
         ("no id", [None, ts(now), Some(good.clone())], body.clone()),
         (

@@ -20,23 +20,29 @@ pub async fn create(
     new: NewPost,
     idempotency_key: Option<&str>,
 ) -> Result<Created, AppError> {
-    create_in(deps, ws, new, idempotency_key.map(|k| ("posts", k))).await
+    create_in(deps, ws, by, new, idempotency_key.map(|k| ("posts", k))).await
 }
 
 /// A post sent by an inbound webhook: its `webhook-id` is the idempotency key (in a scope of
-/// its own, apart from clients' `Idempotency-Key`s), so a repeat creates nothing new.
+/// its own, apart from clients' `Idempotency-Key`s), so a repeat creates nothing new. The
+/// sender writes as an editor does: with approvals on, what it schedules waits in review.
 pub async fn create_from_webhook(
     deps: &Deps,
     ws: &WorkspaceId,
     new: NewPost,
     webhook_id: &str,
 ) -> Result<Created, AppError> {
-    create_in(deps, ws, new, Some(("hooks", webhook_id))).await
+    let by = Author {
+        actor: herald_domain::Actor::InboundWebhook,
+        may_approve: false,
+    };
+    create_in(deps, ws, &by, new, Some(("hooks", webhook_id))).await
 }
 
 async fn create_in(
     deps: &Deps,
     ws: &WorkspaceId,
+    by: &Author,
     new: NewPost,
     idempotency_key: Option<(&str, &str)>,
 ) -> Result<Created, AppError> {

@@ -66,14 +66,30 @@ async fn the_webhook_function_delivers_a_bus_event_signed_and_its_sweep_retries_
     let mut intake = cloud.start("IntakeFunction", &loopback).await;
     let mut hooks = cloud.start("WebhooksFunction", &loopback).await;
     for f in [&mut intake, &mut hooks] {
-        f.ready(READY_WITHIN).await.unwrap_or_else(|e| panic!("{e}"));
+        f.ready(READY_WITHIN)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     }
     let (url, got, server) = receiver().await;
-    let ws = call(&intake, "POST", "/v1/workspaces", "cloud-hooks-admin-key", json!({"name": "Hooks"})).await;
+    let ws = call(
+        &intake,
+        "POST",
+        "/v1/workspaces",
+        "cloud-hooks-admin-key",
+        json!({"name": "Hooks"}),
+    )
+    .await;
     assert_eq!(ws.0, 201, "{ws:?}");
     let ws_id = ws.1["id"].as_str().unwrap().to_owned();
     let key = ws.1["api_key"].as_str().unwrap().to_owned();
-    let ep = call(&intake, "POST", "/v1/webhooks/endpoints", &key, json!({"url": url, "events": ["post.published"]})).await;
+    let ep = call(
+        &intake,
+        "POST",
+        "/v1/webhooks/endpoints",
+        &key,
+        json!({"url": url, "events": ["post.published"]}),
+    )
+    .await;
     assert_eq!(ep.0, 201, "{ep:?}");
     let secret = Secret::parse(ep.1["secret"].as_str().unwrap()).unwrap();
     let ep_id = ep.1["id"].as_str().unwrap().to_owned();
@@ -87,7 +103,9 @@ async fn the_webhook_function_delivers_a_bus_event_signed_and_its_sweep_retries_
                    "workspace": ws_id, "time": chrono::Utc::now().to_rfc3339(),
                    "data": {"post": "post_00000000000000000000000000"}},
     });
-    let pattern = cloud.template.rule_pattern("WebhooksFunction", "HeraldEvents");
+    let pattern = cloud
+        .template
+        .rule_pattern("WebhooksFunction", "HeraldEvents");
     assert!(template::matches(&pattern, &envelope), "{pattern}");
     let report = hooks.invoke(&envelope).await.expect("webhooks");
     assert_eq!(report, json!({"recorded": 1, "attempted": 1}));
@@ -119,9 +137,22 @@ async fn the_webhook_function_delivers_a_bus_event_signed_and_its_sweep_retries_
         assert_eq!(event["kind"], "post.published");
         assert_eq!(event["workspace"], ws_id.as_str());
     }
-    assert_eq!(header(&got[0].0, "webhook-id"), header(&got[1].0, "webhook-id"));
-    assert_ne!(header(&got[0].0, "webhook-timestamp"), header(&got[1].0, "webhook-timestamp"));
-    let log = call(&intake, "GET", &format!("/v1/webhooks/endpoints/{ep_id}/deliveries"), &key, Value::Null).await;
+    assert_eq!(
+        header(&got[0].0, "webhook-id"),
+        header(&got[1].0, "webhook-id")
+    );
+    assert_ne!(
+        header(&got[0].0, "webhook-timestamp"),
+        header(&got[1].0, "webhook-timestamp")
+    );
+    let log = call(
+        &intake,
+        "GET",
+        &format!("/v1/webhooks/endpoints/{ep_id}/deliveries"),
+        &key,
+        Value::Null,
+    )
+    .await;
     assert_eq!(log.0, 200, "{log:?}");
     let items = log.1["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{log:?}");

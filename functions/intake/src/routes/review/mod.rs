@@ -30,6 +30,14 @@ pub struct NewLink {
     expires_at: Option<DateTime<Utc>>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/review-links",
+    tag = "review",
+    summary = "Create a client review link",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn create(
     State(deps): State<Arc<Deps>>,
     may: May<can::Approve>,
@@ -57,6 +65,16 @@ pub async fn create(
         .into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/review-links/{id}",
+    tag = "review",
+    summary = "Revoke a review link",
+    params(
+        ("id" = String, Path),
+    ),
+    responses((status = 204, description = "success")),
+)]
 pub async fn revoke(
     State(deps): State<Arc<Deps>>,
     may: May<can::Approve>,
@@ -67,6 +85,17 @@ pub async fn revoke(
 }
 
 /// `GET /review/{token}`: the client's page.
+#[utoipa::path(
+    get,
+    path = "/review/{token}",
+    tag = "review",
+    summary = "The client review page",
+    security(()),
+    params(
+        ("token" = String, Path),
+    ),
+    responses((status = 200, description = "success", body = String, content_type = "text/html")),
+)]
 pub async fn page(State(deps): State<Arc<Deps>>, Path(token): Path<String>) -> Answer {
     let link = review_links::open(&deps, &token).await?;
     let page = review_links::page(&deps, &link).await?;
@@ -74,6 +103,18 @@ pub async fn page(State(deps): State<Arc<Deps>>, Path(token): Path<String>) -> A
 }
 
 /// `POST /review/{token}/posts/{id}/approve`: back to the page, which shows the post approved.
+#[utoipa::path(
+    post,
+    path = "/review/{token}/posts/{id}/approve",
+    tag = "review",
+    summary = "A client approves a post",
+    security(()),
+    params(
+        ("token" = String, Path),
+        ("id" = String, Path),
+    ),
+    responses((status = 303, description = "success")),
+)]
 pub async fn approve(
     State(deps): State<Arc<Deps>>,
     Extension(slot): Extension<AuditSlot>,
@@ -87,6 +128,19 @@ pub async fn approve(
 }
 
 /// `POST /review/{token}/posts/{id}/comments` with a form field `comment`.
+#[utoipa::path(
+    post,
+    path = "/review/{token}/posts/{id}/comments",
+    tag = "review",
+    summary = "A client comments on a post",
+    security(()),
+    params(
+        ("token" = String, Path),
+        ("id" = String, Path),
+    ),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "success")),
+)]
 pub async fn comment(
     State(deps): State<Arc<Deps>>,
     Extension(slot): Extension<AuditSlot>,
