@@ -32,10 +32,7 @@ pub async fn create_from_webhook(
     new: NewPost,
     webhook_id: &str,
 ) -> Result<Created, AppError> {
-    let by = Author {
-        actor: herald_domain::Actor::InboundWebhook,
-        may_approve: false,
-    };
+    let by = Author::writer(herald_domain::Actor::InboundWebhook);
     create_in(deps, ws, &by, new, Some(("hooks", webhook_id))).await
 }
 

@@ -45,6 +45,16 @@ impl Author {
         })
     }
 
+    /// Someone who writes as an editor does (an inbound webhook's sender): with approvals on,
+    /// what they schedule waits in review.
+    pub fn writer(actor: Actor) -> Author {
+        Author {
+            actor,
+            may_approve: false,
+            settled: None,
+        }
+    }
+
     /// Someone whose scheduling needs no review (a manager, Herald's own tests).
     pub fn approver(actor: Actor) -> Author {
         Author {
