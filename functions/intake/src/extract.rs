@@ -4,6 +4,7 @@
 use crate::problem::ApiError;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts};
+use herald_app::api_rate::ApiLimits;
 use herald_app::auth::{self, Principal};
 use herald_app::{AppError, Deps};
 use herald_domain::{Action, WorkspaceId};
@@ -25,7 +26,19 @@ impl FromRequestParts<Arc<Deps>> for Caller {
             .and_then(|v| v.to_str().ok())
             .and_then(bearer_token)
             .ok_or(ApiError::App(AppError::Unauthorized))?;
-        Ok(Caller(auth::authenticate(deps, token).await?))
+        let caller = auth::authenticate(deps, token).await?;
+        // Counted once the key is known; public routes and bad keys take no allowance.
+        let limits = parts
+            .extensions
+            .get::<ApiLimits>()
+            .copied()
+            .unwrap_or_default();
+        let ws = match &caller {
+            Principal::Member { workspace, .. } => Some(workspace),
+            Principal::Admin => None,
+        };
+        herald_app::api_rate::take(deps, ws, token, limits, deps.clock.now()).await?;
+        Ok(Caller(caller))
     }
 }
 

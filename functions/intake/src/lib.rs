@@ -23,7 +23,13 @@ use std::sync::Arc;
 /// Largest request body accepted (posts are text; media goes through upload URLs).
 pub const MAX_BODY: usize = 256 * 1024;
 
+/// The API with the default per-key request allowances (`ApiLimits::default()`).
 pub fn router(deps: Arc<Deps>) -> Router {
+    router_with_limits(deps, herald_app::api_rate::ApiLimits::default())
+}
+
+/// The API with these per-key request allowances.
+pub fn router_with_limits(deps: Arc<Deps>, limits: herald_app::api_rate::ApiLimits) -> Router {
     let api = api()
         .router
         .fallback(|| async { ApiError::NotFound })
@@ -32,6 +38,7 @@ pub fn router(deps: Arc<Deps>) -> Router {
             audit::layer,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::Extension(limits))
         .with_state(deps);
     // Around the whole router, so it sees answers as axum finishes them (a 405 gets its
     // `Allow` last): whatever is not a problem yet becomes one.

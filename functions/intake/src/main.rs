@@ -14,5 +14,9 @@ async fn main() -> Result<(), lambda_http::Error> {
         // Only without AWS (admin_key::configured requires a key there).
         println!("Admin key (shown once, keep it): {token}");
     }
-    lambda_http::run(herald_intake::router(Arc::new(built.deps))).await
+    lambda_http::run(herald_intake::router_with_limits(
+        Arc::new(built.deps),
+        config.api_limits,
+    ))
+    .await
 }

@@ -129,6 +129,19 @@ impl IntoResponse for ApiError {
                         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                     r
                 }
+                AppError::RateLimited(seconds) => {
+                    let mut r = problem(
+                        S::TOO_MANY_REQUESTS,
+                        "rate-limited",
+                        "Too many requests",
+                        format!("this key's request allowance is spent; try again in {seconds} s"),
+                        vec![],
+                    );
+                    if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+                        r.headers_mut().insert(header::RETRY_AFTER, v);
+                    }
+                    r
+                }
                 AppError::BadSignature(detail) => problem(
                     S::UNAUTHORIZED,
                     "bad-signature",

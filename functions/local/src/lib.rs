@@ -97,7 +97,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
 
-    let app = herald_intake::router(Arc::new(deps));
+    let app = herald_intake::router_with_limits(Arc::new(deps), config.api_limits);
     tracing::info!(%addr, data = %args.data.display(), startup_ms = started.elapsed().as_millis() as u64, "herald listening");
     println!("herald listening on http://{addr}");
     let stop = shutdown.clone();

@@ -9,6 +9,9 @@ pub enum AppError {
     /// A signed request (an inbound webhook) whose signature does not hold: why, for the sender.
     #[error("{0}")]
     BadSignature(String),
+    /// This key's request allowance is spent: try again after this many seconds.
+    #[error("too many requests; try again in {0} s")]
+    RateLimited(u64),
     #[error("this key may not do that")]
     Forbidden,
     #[error("{0} not found")]

@@ -2,6 +2,7 @@
 //! engine and the event relay. Every function host (Lambda or `herald serve`) calls these.
 
 pub mod accounts;
+pub mod api_rate;
 pub mod audit;
 pub mod auth;
 pub mod calendar;

@@ -56,6 +56,9 @@ pub struct Config {
     pub tiktok_audited: bool,
     /// The round trip every sandbox call takes (`HERALD_SANDBOX_LATENCY_MS`, load tests).
     pub sandbox_latency: std::time::Duration,
+    /// Per-key API request allowances (`HERALD_RATE_LIMIT_PER_SECOND`, `..._PER_MINUTE`; 0
+    /// for none).
+    pub api_limits: herald_app::api_rate::ApiLimits,
 }
 
 /// An OAuth app registered with a network.
@@ -67,6 +70,16 @@ pub struct NetworkApp {
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn count(name: &'static str, default: u32) -> Result<u32, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
+            name,
+            message: format!("expected a whole number, got {v:?}"),
+        }),
+    }
 }
 
 fn flag(name: &'static str) -> Result<bool, ConfigError> {
@@ -150,6 +163,13 @@ impl Config {
                     name: herald_networks::sandbox::LATENCY_ENV,
                     message,
                 })?,
+            api_limits: {
+                let default = herald_app::api_rate::ApiLimits::default();
+                herald_app::api_rate::ApiLimits {
+                    per_second: count("HERALD_RATE_LIMIT_PER_SECOND", default.per_second)?,
+                    per_minute: count("HERALD_RATE_LIMIT_PER_MINUTE", default.per_minute)?,
+                }
+            },
         })
     }
 }

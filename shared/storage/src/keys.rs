@@ -288,6 +288,16 @@ pub fn review_link(ws: &WorkspaceId, link: &str) -> Key {
     Key::new(tenant(ws), format!("REVIEW#{link}"))
 }
 
+/// An API key's request counter for one window (`key` is a digest of the key, never the key);
+/// the admin key's under system.
+pub fn api_rate(ws: Option<&WorkspaceId>, key: &str, window_seconds: i64, index: i64) -> Key {
+    let sk = format!("KEY#{key}#{window_seconds}#{index}");
+    match ws {
+        Some(ws) => Key::new(format!("T#{ws}#RATE"), sk),
+        None => system(&format!("RATE#{sk}")),
+    }
+}
+
 /// A workspace's inbound webhook secret (and the one before it, during a rotation).
 pub fn inbound_secret(ws: &WorkspaceId) -> Key {
     Key::new(tenant(ws), "HOOKIN")

@@ -18,6 +18,7 @@ mod openapi;
 mod posts;
 mod publishing;
 mod queue;
+mod rate_limits;
 mod rejections;
 mod review_links;
 mod roles;

@@ -131,7 +131,11 @@ impl App {
         herald_app::auth::ensure_admin_key(&deps, Some(ADMIN))
             .await
             .expect("admin key");
-        let router = herald_intake::router(Arc::new(deps.clone()));
+        // Tests drive many requests on a stopped clock: allowances are tested on their own.
+        let router = herald_intake::router_with_limits(
+            Arc::new(deps.clone()),
+            herald_app::api_rate::ApiLimits::unlimited(),
+        );
         App {
             deps,
             clock,

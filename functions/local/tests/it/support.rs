@@ -66,7 +66,11 @@ impl Server {
             }
             command
                 .env("HERALD_LOG_FORMAT", "json")
-                .env("RUST_LOG", "info");
+                .env("RUST_LOG", "info")
+                // These tests drive bursts through one key; the allowances have their own
+                // test (functions/intake/tests/it/rate_limits.rs). A test may set them back.
+                .env("HERALD_RATE_LIMIT_PER_SECOND", "0")
+                .env("HERALD_RATE_LIMIT_PER_MINUTE", "0");
             for (name, value) in &options.env {
                 command.env(name, value);
             }
