@@ -76,7 +76,9 @@ pub mod can {
         ManageQueues,
         ManageWebhooks,
         ManageMembers,
-        ManageSettings
+        ManageSettings,
+        AnswerInbox,
+        ManageInboxRules
     );
 }
 

@@ -20,7 +20,8 @@ pub fn aggregator(bus: &InProcessBus, deps: Deps) {
     let handler: Handler = Arc::new(move |event| {
         let deps = deps.clone();
         Box::pin(async move {
-            herald_aggregator::handle(&deps, event)
+            let events = herald_aggregator::Invocation::Events(vec![event]);
+            herald_aggregator::handle(&deps, events)
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string())
@@ -72,6 +73,28 @@ pub fn webhooks(
                 herald_webhooks::handle(&deps, &sender, herald_webhooks::Invocation::Sweep).await
             {
                 tracing::warn!(error = %e, "webhook sweep failed; trying again");
+            }
+        }
+    })
+}
+
+/// How often insight polls are looked for (the template's schedule on AWS is less eager).
+const POLL_EVERY: Duration = Duration::from_secs(60);
+
+/// The aggregator's schedule: insight polls of recently published posts, on a tick.
+pub fn insights(deps: Deps, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(POLL_EVERY);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = ticker.tick() => {}
+            }
+            if let Err(e) =
+                herald_aggregator::handle(&deps, herald_aggregator::Invocation::Poll).await
+            {
+                tracing::warn!(error = %e, "insight polling failed; trying again");
             }
         }
     })

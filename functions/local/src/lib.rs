@@ -82,6 +82,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         herald_webhooks::sender(config.allow_loopback),
         shutdown.clone(),
     );
+    let polls = hosts::insights(deps.clone(), shutdown.clone());
     let blobs = built
         .local_blobs
         .clone()
@@ -112,6 +113,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = upkeep.await;
     let _ = transcoder.await;
     let _ = webhooks.await;
+    let _ = polls.await;
     if tokio::time::timeout(DRAIN, publisher.drain())
         .await
         .is_err()

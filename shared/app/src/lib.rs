@@ -4,8 +4,10 @@
 pub mod accounts;
 pub mod api_rate;
 pub mod audit;
+pub mod aggregate;
 pub mod auth;
 pub mod calendar;
+pub mod engagement;
 pub mod error;
 pub mod events;
 pub mod feeds;

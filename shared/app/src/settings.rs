@@ -48,6 +48,20 @@ async fn read(deps: &Deps, ws: &WorkspaceId) -> Result<(Workspace, Value), AppEr
     Ok((from_json(&item)?, data))
 }
 
+/// A workspace as stored (its settings with it).
+pub async fn workspace(deps: &Deps, ws: &WorkspaceId) -> Result<Workspace, AppError> {
+    Ok(read(deps, ws).await?.0)
+}
+
+/// The workspace's time zone; an unreadable name (never stored by `update`) reads as UTC.
+pub fn timezone(workspace: &Workspace) -> chrono_tz::Tz {
+    workspace
+        .settings
+        .timezone
+        .parse()
+        .unwrap_or(chrono_tz::UTC)
+}
+
 pub async fn get(deps: &Deps, caller: &Principal) -> Result<SettingsView, AppError> {
     let ws = caller.may(Action::Read)?;
     Ok(read(deps, ws).await?.0.into())

@@ -44,11 +44,15 @@ pub enum EventKind {
     AccountNeedsReconnect(AccountNeedsReconnect),
     #[serde(rename = "endpoint.disabled")]
     EndpointDisabled(EndpointDisabled),
+    #[serde(rename = "engagement.recorded")]
+    EngagementRecorded(EngagementRecorded),
+    #[serde(rename = "metrics.updated")]
+    MetricsUpdated(MetricsUpdated),
 }
 
 impl EventKind {
     /// Every kind's wire name, as webhook endpoints subscribe to them.
-    pub const NAMES: [&'static str; 10] = [
+    pub const NAMES: [&'static str; 12] = [
         "post.scheduled",
         "post.published",
         "post.partially_published",
@@ -59,6 +63,8 @@ impl EventKind {
         "inbox.received",
         "account.needs_reconnect",
         "endpoint.disabled",
+        "engagement.recorded",
+        "metrics.updated",
     ];
 
     /// The dotted name on the wire.
@@ -74,6 +80,8 @@ impl EventKind {
             EventKind::InboxReceived(_) => "inbox.received",
             EventKind::AccountNeedsReconnect(_) => "account.needs_reconnect",
             EventKind::EndpointDisabled(_) => "endpoint.disabled",
+            EventKind::EngagementRecorded(_) => "engagement.recorded",
+            EventKind::MetricsUpdated(_) => "metrics.updated",
         }
     }
 }
@@ -141,6 +149,75 @@ pub struct InboxReceived {
     pub platform: Platform,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post: Option<PostId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// The compound sentiment score, from -1 (most negative) to 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<f64>,
+}
+
+/// What an engagement event counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engagement {
+    Like,
+    Share,
+    Impression,
+    Comment,
+    Mention,
+}
+
+impl Engagement {
+    pub const ALL: [Engagement; 5] = [
+        Engagement::Like,
+        Engagement::Share,
+        Engagement::Impression,
+        Engagement::Comment,
+        Engagement::Mention,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engagement::Like => "like",
+            Engagement::Share => "share",
+            Engagement::Impression => "impression",
+            Engagement::Comment => "comment",
+            Engagement::Mention => "mention",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Engagement> {
+        Engagement::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+}
+
+/// A network reported engagement on one of the account's posts (a like, a share, views).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EngagementRecorded {
+    pub account: AccountId,
+    pub platform: Platform,
+    /// The network's id of the post engaged with.
+    pub remote_id: String,
+    /// Herald's post, when the remote id is one Herald published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post: Option<PostId>,
+    pub engagement: Engagement,
+    pub count: u64,
+}
+
+/// A network's totals for one published post, polled after publishing; they replace what was
+/// known before for that post.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricsUpdated {
+    pub post: PostId,
+    pub account: AccountId,
+    pub platform: Platform,
+    pub remote_id: String,
+    pub impressions: Option<u64>,
+    pub reach: Option<u64>,
+    pub likes: Option<u64>,
+    pub comments: Option<u64>,
+    pub shares: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -261,16 +338,38 @@ mod tests {
                 account: account.clone(),
                 platform: Platform::Sandbox,
                 post: None,
+                author: None,
+                sentiment: None,
             }),
             EventKind::AccountNeedsReconnect(AccountNeedsReconnect {
-                account,
+                account: account.clone(),
                 platform: Platform::Sandbox,
             }),
             EventKind::EndpointDisabled(EndpointDisabled {
                 endpoint: "e".into(),
                 reason: "r".into(),
             }),
+            EventKind::EngagementRecorded(EngagementRecorded {
+                account: account.clone(),
+                platform: Platform::Sandbox,
+                remote_id: "r".into(),
+                post: Some(post.clone()),
+                engagement: Engagement::Like,
+                count: 1,
+            }),
+            EventKind::MetricsUpdated(MetricsUpdated {
+                post: post.clone(),
+                account,
+                platform: Platform::Sandbox,
+                remote_id: "r".into(),
+                impressions: Some(1),
+                reach: None,
+                likes: None,
+                comments: None,
+                shares: None,
+            }),
         ];
+        assert_eq!(kinds.len(), EventKind::NAMES.len());
         for (kind, name) in kinds.iter().zip(EventKind::NAMES) {
             assert_eq!(kind.name(), name);
             assert_eq!(serde_json::to_value(kind).unwrap()["kind"], name);

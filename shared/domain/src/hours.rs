@@ -3,6 +3,7 @@
 //! none were set.
 
 use crate::{DomainError, FieldError};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
@@ -66,6 +67,49 @@ impl BusinessHours {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// When the closed period `now` falls in began (the last closing time before it, in the
+    /// workspace's time zone, DST included), or None while open or when no hours are set.
+    /// Auto-replies answer an author once per closed period, so this names the period.
+    pub fn closed_since<Tz: TimeZone>(&self, now: DateTime<Utc>, tz: &Tz) -> Option<DateTime<Utc>> {
+        if self.is_empty() {
+            return None;
+        }
+        let local = now.with_timezone(tz);
+        let minute = (local.hour() * 60 + local.minute()) as u16;
+        let today = local.date_naive();
+        let weekday = |d: NaiveDate| d.weekday().num_days_from_monday() as usize;
+        if self
+            .day(weekday(today))
+            .iter()
+            .any(|r| minute >= r.start && minute < r.end)
+        {
+            return None;
+        }
+        // A week holds at least one range, so a closing lies within the last eight days.
+        for back in 0..8 {
+            let day = today - chrono::Days::new(back);
+            for r in self.day(weekday(day)).iter().rev() {
+                let end = day.and_time(NaiveTime::MIN) + chrono::Duration::minutes(r.end.into());
+                if let Some(end) = resolve(tz, end).filter(|e| *e <= now) {
+                    return Some(end);
+                }
+            }
+        }
+        Some(now)
+    }
+}
+
+/// A local time as an instant: the earlier one when it happens twice (DST ends), the time
+/// an hour on when it never happens (DST starts).
+fn resolve<Tz: TimeZone>(tz: &Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    tz.from_local_datetime(&local)
+        .earliest()
+        .or_else(|| {
+            tz.from_local_datetime(&(local + chrono::Duration::hours(1)))
+                .earliest()
+        })
+        .map(|t| t.with_timezone(&Utc))
 }
 
 fn parse_day(field: &str, value: &serde_json::Value) -> Result<Vec<Range>, Vec<FieldError>> {
@@ -251,6 +295,36 @@ mod tests {
             .collect();
         assert_eq!(fields(json!({"sat": five})), ["business_hours.sat"]);
         assert_eq!(fields(json!(["mon"])), ["business_hours"]);
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    #[test]
+    fn a_closed_period_begins_at_the_last_closing_and_none_while_open() {
+        let hours = BusinessHours::parse(&json!({
+            "mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]], "fri": [["09:00", "12:00"]]
+        }))
+        .unwrap();
+        let tz = chrono::FixedOffset::east_opt(3600).unwrap();
+        // Monday 2026-11-23 10:00 local is open.
+        assert_eq!(hours.closed_since(utc("2026-11-23T09:00:00Z"), &tz), None);
+        // Monday 20:00 and Tuesday 08:59 local: the same period, from Monday 17:00 local.
+        let period = Some(utc("2026-11-23T16:00:00Z"));
+        assert_eq!(hours.closed_since(utc("2026-11-23T19:00:00Z"), &tz), period);
+        assert_eq!(hours.closed_since(utc("2026-11-24T07:59:00Z"), &tz), period);
+        // At the closing minute it is closed already.
+        assert_eq!(hours.closed_since(utc("2026-11-23T16:00:00Z"), &tz), period);
+        // The weekend reaches back to Friday's noon.
+        assert_eq!(
+            hours.closed_since(utc("2026-11-29T12:00:00Z"), &tz),
+            Some(utc("2026-11-27T11:00:00Z"))
+        );
+        assert_eq!(
+            BusinessHours::default().closed_since(utc("2026-11-29T12:00:00Z"), &tz),
+            None
+        );
     }
 
     #[test]

@@ -72,6 +72,7 @@ id_type!(AuditId, "aud");
 id_type!(EndpointId, "ep");
 // One event for one webhook endpoint: the `webhook-id` every attempt of it carries.
 id_type!(DeliveryId, "msg");
+id_type!(InboxItemId, "inb");
 
 #[cfg(test)]
 mod tests {

@@ -22,8 +22,8 @@ pub use error::{DomainError, FieldError};
 pub use event::{Event, EventKind};
 pub use hours::BusinessHours;
 pub use ids::{
-    AccountId, ApiKeyId, AuditId, DeliveryId, EndpointId, EventId, MediaId, MemberId, PostId,
-    ReviewLinkId, WorkspaceId,
+    AccountId, ApiKeyId, AuditId, DeliveryId, EndpointId, EventId, InboxItemId, MediaId, MemberId,
+    PostId, ReviewLinkId, WorkspaceId,
 };
 pub use limits::{NetworkLimits, RateLimit, TextCounting};
 pub use media::{MediaItem, MediaStatus, Rendition};

@@ -23,10 +23,14 @@ pub enum Action {
     ManageMembers,
     /// Name, time zone, business hours, approvals.
     ManageSettings,
+    /// Answer, assign and dismiss inbox items.
+    AnswerInbox,
+    /// The inbox's auto-reply rules.
+    ManageInboxRules,
 }
 
 impl Action {
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 10] = [
         Action::Read,
         Action::WritePosts,
         Action::Approve,
@@ -35,6 +39,8 @@ impl Action {
         Action::ManageWebhooks,
         Action::ManageMembers,
         Action::ManageSettings,
+        Action::AnswerInbox,
+        Action::ManageInboxRules,
     ];
 }
 
@@ -47,7 +53,7 @@ impl Role {
         use Action as A;
         match self {
             Role::Viewer => matches!(action, A::Read),
-            Role::Editor => matches!(action, A::Read | A::WritePosts),
+            Role::Editor => matches!(action, A::Read | A::WritePosts | A::AnswerInbox),
             Role::Manager => matches!(
                 action,
                 A::Read
@@ -56,6 +62,8 @@ impl Role {
                     | A::ManageAccounts
                     | A::ManageQueues
                     | A::ManageWebhooks
+                    | A::AnswerInbox
+                    | A::ManageInboxRules
             ),
             Role::Owner => true,
         }
@@ -107,6 +115,11 @@ mod tests {
         assert!(Role::Viewer.may(Action::Read) && !Role::Viewer.may(Action::WritePosts));
         assert!(Role::Editor.may(Action::WritePosts) && !Role::Editor.may(Action::ManageAccounts));
         assert!(!Role::Editor.may(Action::Approve));
+        assert!(Role::Editor.may(Action::AnswerInbox) && !Role::Viewer.may(Action::AnswerInbox));
+        assert!(
+            Role::Manager.may(Action::ManageInboxRules)
+                && !Role::Editor.may(Action::ManageInboxRules)
+        );
         for a in [
             Action::Approve,
             Action::ManageAccounts,

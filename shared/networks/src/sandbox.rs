@@ -105,6 +105,10 @@ pub struct SandboxConnector {
     latency: std::time::Duration,
     /// Publish calls made (counted as each begins, whatever it answers).
     sends: std::sync::atomic::AtomicU64,
+    /// What `metrics` answers per remote id (tests set the network's totals).
+    metrics: Mutex<std::collections::HashMap<String, PostMetrics>>,
+    /// Replies made: (remote id answered, text).
+    replies: Mutex<Vec<(String, String)>>,
 }
 
 impl SandboxConnector {
@@ -116,7 +120,22 @@ impl SandboxConnector {
             limits: LIMITS,
             latency: std::time::Duration::ZERO,
             sends: Default::default(),
+            metrics: Default::default(),
+            replies: Default::default(),
         }
+    }
+
+    /// The totals the network reports for one post from now on (tests).
+    pub fn set_metrics(&self, remote_id: &str, metrics: PostMetrics) {
+        self.metrics
+            .lock()
+            .expect("metrics lock")
+            .insert(remote_id.to_owned(), metrics);
+    }
+
+    /// Every reply made so far: (remote id answered, text).
+    pub fn replies(&self) -> Vec<(String, String)> {
+        self.replies.lock().expect("replies lock").clone()
     }
 
     /// Every call takes `latency` before it is served.
@@ -398,6 +417,10 @@ impl Connector for SandboxConnector {
         let id = self
             .keep(&account.workspace, &account.account, &request)
             .await?;
+        self.replies
+            .lock()
+            .expect("replies lock")
+            .push((remote_id.to_owned(), text.to_owned()));
         Ok(Published {
             remote_id: id,
             url: None,
@@ -407,11 +430,18 @@ impl Connector for SandboxConnector {
     async fn metrics(
         &self,
         _account: &AccountContext,
-        _remote_id: &str,
+        remote_id: &str,
     ) -> Result<PostMetrics, NetworkError> {
-        // Engagement on sandbox posts arrives as events (POST /v1/sandbox/{account}/events).
+        // Engagement on sandbox posts arrives as events (POST /v1/sandbox/{account}/events);
+        // totals are whatever a test set.
         self.round_trip().await;
-        Ok(PostMetrics::default())
+        Ok(self
+            .metrics
+            .lock()
+            .expect("metrics lock")
+            .get(remote_id)
+            .cloned()
+            .unwrap_or_default())
     }
 
     async fn refresh_credentials(

@@ -16,7 +16,16 @@
 //! - taken queue slot: `T#{ws}#QUEUE#{acct}` / `SLOT#{time}`
 //! - OAuth state:      `T#{ws}#OAUTH` / `STATE#{nonce}`  (single use, expires)
 //! - rate counter:     `T#{ws}#RATE` / `{acct}#{window}#{index}`; app-wide ones under system
-//! - daily metrics:    `T#{ws}#METRICS` / `DAY#{date}`
+//! - metrics rollups:  `T#{ws}#METRICS` / `DAY#{date}` (workspace), `ADAY#{acct}#{date}`,
+//!   `POST#{post}`, `HOW#{acct}#{weekday}{hour}` (hour of week published, workspace time),
+//!   `TAG#{date}#{tag}` and `KIND#{date}#{kind}` (by the day published)
+//! - aggregated batch: `T#{ws}#AGG` / `BATCH#{hash}#{chunk}` (expires)
+//! - remote post:      `T#{ws}#REMOTE` / `{platform}#{remote id}` (which post a network id is)
+//! - insight polling:  `T#{ws}#POST#{post}` / `INSIGHT#{acct}` (its next poll in gsi1)
+//! - network event:    `T#{ws}#NETEVT` / `{platform}#{network's id}` (expires; drops repeats)
+//! - inbox item:       `T#{ws}#INBOX` / `{inb}` (time-ordered ids)
+//! - auto-reply rules: `T#{ws}` / `AUTOREPLY`; answered windows `T#{ws}#AUTOREPLY` / ...
+//! - own replies:      `T#{ws}#OWN` / `{platform}#{remote id}` (never answered again)
 //! - calendar feed:    `T#{ws}` / `FEED#{feed}`          (the hash of its URL's secret)
 //! - inbound secret:   `T#{ws}` / `HOOKIN`              (sealed; the one before, until its end)
 //! - webhook endpoint: `T#{ws}` / `HOOK#{ep}`           (url, events, sealed secret, state)
@@ -29,12 +38,15 @@
 //! - `gsi1` due targets: `DUE#{hour}#{shard}` / `{due at}#{ws}#{post}#{acct}`, present only
 //!   while a target waits to be published or confirmed; found by time bucket, never by scan.
 //!   Pending webhook deliveries share it: `HOOKDUE#{shard}` / `{due at}#{ws}#{msg}`.
-//! - `gsi2` calendar: `T#{ws}#CAL` / `{scheduled at}#{post}` on post items; and pending events
-//!   `EVTQ#{shard}` / `{time}#{ws}#{evt}` on event items until they are relayed.
+//!   Insight polls: `INSIGHT#{hour}` / `{due at}#{ws}#{post}#{acct}` while one is pending.
+//! - `gsi2` calendar: `T#{ws}#CAL` / `{scheduled at}#{post}` on post items; pending events
+//!   `EVTQ#{shard}` / `{time}#{ws}#{evt}` on event items until they are relayed; the inbox in
+//!   answering order `T#{ws}#INBOXQ` / `{status}{mood}#{newest first}#{inb}` on inbox items.
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use herald_domain::{
-    AccountId, DeliveryId, EndpointId, MediaId, MemberId, Platform, PostId, WorkspaceId,
+    AccountId, DeliveryId, EndpointId, InboxItemId, MediaId, MemberId, Platform, PostId,
+    WorkspaceId,
 };
 use herald_ports::{Key, SortCondition};
 
@@ -263,6 +275,163 @@ pub fn app_rate(platform: Platform, window_seconds: u64, index: i64) -> Key {
 /// A workspace's counters for one day.
 pub fn metrics_day(ws: &WorkspaceId, day: NaiveDate) -> Key {
     Key::new(format!("T#{ws}#METRICS"), format!("DAY#{day}"))
+}
+
+pub fn metrics_partition(ws: &WorkspaceId) -> String {
+    format!("T#{ws}#METRICS")
+}
+
+/// The workspace's days `[from, to]`, both inclusive.
+pub fn metrics_days(from: NaiveDate, to: NaiveDate) -> SortCondition {
+    SortCondition::Between(format!("DAY#{from}"), format!("DAY#{to}"))
+}
+
+pub fn metrics_account_day(ws: &WorkspaceId, acct: &AccountId, day: NaiveDate) -> Key {
+    Key::new(metrics_partition(ws), format!("ADAY#{acct}#{day}"))
+}
+
+pub fn metrics_post(ws: &WorkspaceId, post: &PostId) -> Key {
+    Key::new(metrics_partition(ws), format!("POST#{post}"))
+}
+
+/// Weekday 0 = Monday, hour 0–23, of when posts were published, in the workspace's zone.
+pub fn metrics_hour_of_week(ws: &WorkspaceId, acct: &AccountId, weekday: u32, hour: u32) -> Key {
+    Key::new(
+        metrics_partition(ws),
+        format!("HOW#{acct}#{weekday}{hour:02}"),
+    )
+}
+
+/// Every account's hour-of-week items (`Some(acct)`: that account's).
+pub fn metrics_hours_of_week(acct: Option<&AccountId>) -> SortCondition {
+    SortCondition::BeginsWith(match acct {
+        Some(a) => format!("HOW#{a}#"),
+        None => "HOW#".into(),
+    })
+}
+
+/// An hour-of-week sort key back into (account, weekday, hour).
+pub fn parse_hour_of_week(sk: &str) -> Option<(AccountId, u32, u32)> {
+    let (acct, slot) = sk.strip_prefix("HOW#")?.split_once('#')?;
+    let (d, h) = (slot.get(..1)?, slot.get(1..)?);
+    Some((AccountId::parse(acct)?, d.parse().ok()?, h.parse().ok()?))
+}
+
+pub fn metrics_tag(ws: &WorkspaceId, day: NaiveDate, tag: &str) -> Key {
+    Key::new(metrics_partition(ws), format!("TAG#{day}#{tag}"))
+}
+
+/// Tag items of the days `[from, to]`.
+pub fn metrics_tag_days(from: NaiveDate, to: NaiveDate) -> SortCondition {
+    SortCondition::Between(format!("TAG#{from}#"), format!("TAG#{to}#~"))
+}
+
+/// A tag item's sort key back into (day, tag).
+pub fn parse_metrics_tag(sk: &str) -> Option<(NaiveDate, &str)> {
+    let (day, tag) = sk.strip_prefix("TAG#")?.split_once('#')?;
+    Some((day.parse().ok()?, tag))
+}
+
+pub fn metrics_kind(ws: &WorkspaceId, day: NaiveDate, kind: &str) -> Key {
+    Key::new(metrics_partition(ws), format!("KIND#{day}#{kind}"))
+}
+
+/// One chunk of an aggregated batch: written with the chunk's rollups, so a batch delivered
+/// again adds nothing.
+pub fn aggregate_batch(ws: &WorkspaceId, hash: &str, chunk: usize) -> Key {
+    Key::new(format!("T#{ws}#AGG"), format!("BATCH#{hash}#{chunk}"))
+}
+
+/// Which post a network's id names (written when the target is published).
+pub fn remote_post(ws: &WorkspaceId, platform: Platform, remote_id: &str) -> Key {
+    Key::new(format!("T#{ws}#REMOTE"), format!("{platform}#{remote_id}"))
+}
+
+/// A target's insight polling state; its next poll is in gsi1.
+pub fn insight(ws: &WorkspaceId, post: &PostId, acct: &AccountId) -> Key {
+    Key::new(post_partition(ws, post), format!("INSIGHT#{acct}"))
+}
+
+pub fn insight_bucket(due: DateTime<Utc>) -> String {
+    format!("INSIGHT#{}", due.format("%Y-%m-%dT%H"))
+}
+
+/// The polling index entry (gsi1pk, gsi1sk) of a poll due at `due`.
+pub fn insight_entry(
+    due: DateTime<Utc>,
+    ws: &WorkspaceId,
+    post: &PostId,
+    acct: &AccountId,
+) -> (String, String) {
+    (
+        insight_bucket(due),
+        format!("{}#{ws}#{post}#{acct}", time_key(due)),
+    )
+}
+
+/// A network's own event id, kept for a while so a repeated delivery adds nothing.
+pub fn network_event(ws: &WorkspaceId, platform: Platform, id: &str) -> Key {
+    Key::new(format!("T#{ws}#NETEVT"), format!("{platform}#{id}"))
+}
+
+pub fn inbox_partition(ws: &WorkspaceId) -> String {
+    format!("T#{ws}#INBOX")
+}
+
+pub fn inbox_item(ws: &WorkspaceId, id: &InboxItemId) -> Key {
+    Key::new(inbox_partition(ws), id.to_string())
+}
+
+/// Inbox items received in `[from, to)`: ids are time-ordered, so a window of ids.
+pub fn inbox_window(from: DateTime<Utc>, to: DateTime<Utc>) -> SortCondition {
+    let bound =
+        |t: DateTime<Utc>| InboxItemId::generate(t.timestamp_millis().max(0) as u64, 0).to_string();
+    SortCondition::Between(bound(from), bound(to))
+}
+
+pub fn inbox_queue(ws: &WorkspaceId) -> String {
+    format!("T#{ws}#INBOXQ")
+}
+
+/// An inbox item's place in answering order: unanswered first, negative first among them,
+/// then newest first.
+pub fn inbox_queue_entry(
+    ws: &WorkspaceId,
+    status: u8,
+    negative: bool,
+    received: DateTime<Utc>,
+    id: &InboxItemId,
+) -> (String, String) {
+    let newest_first = 9_999_999_999_999 - received.timestamp_millis().clamp(0, 9_999_999_999_999);
+    (
+        inbox_queue(ws),
+        format!(
+            "{status}{}#{newest_first:013}#{id}",
+            if negative { 0 } else { 1 }
+        ),
+    )
+}
+
+/// The queue entries of one status.
+pub fn inbox_status(status: u8) -> SortCondition {
+    SortCondition::BeginsWith(status.to_string())
+}
+
+pub fn auto_reply_rules(ws: &WorkspaceId) -> Key {
+    Key::new(tenant(ws), "AUTOREPLY")
+}
+
+/// One author answered by one rule in one window: at most once, by a conditional put.
+pub fn auto_reply_window(ws: &WorkspaceId, rule: usize, author_hash: &str, window: &str) -> Key {
+    Key::new(
+        format!("T#{ws}#AUTOREPLY"),
+        format!("{rule}#{author_hash}#{window}"),
+    )
+}
+
+/// A reply Herald made: the network may report it back, and it is never answered.
+pub fn own_reply(ws: &WorkspaceId, platform: Platform, remote_id: &str) -> Key {
+    Key::new(format!("T#{ws}#OWN"), format!("{platform}#{remote_id}"))
 }
 
 /// A secret calendar feed: `T#{ws}` / `FEED#{feed}`, holding the hash of its URL's secret.

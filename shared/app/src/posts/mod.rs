@@ -8,7 +8,7 @@ mod idempotency;
 mod review;
 mod schedule;
 mod series;
-mod store;
+pub(crate) mod store;
 mod validate;
 mod view;
 

@@ -17,6 +17,16 @@ impl Held<'_> {
         update: Update,
         event: Option<EventKind>,
     ) -> Result<(), AppError> {
+        self.finish_with(update, event, Vec::new()).await
+    }
+
+    /// As `finish`, with more writes in the same transaction.
+    async fn finish_with(
+        &self,
+        update: Update,
+        event: Option<EventKind>,
+        extra: Vec<TxOp>,
+    ) -> Result<(), AppError> {
         let t = &self.record.target;
         let now = self.deps.clock.now();
         let mut ops = vec![TxOp::Update {
@@ -29,6 +39,7 @@ impl Held<'_> {
             condition: Some(self.mine()),
         }];
         ops.extend(event.map(|e| events::record(self.deps, &t.workspace, e, now)));
+        ops.extend(extra);
         match self.deps.table.transact(ops).await {
             Ok(()) => Ok(()),
             Err(TableError::TransactionCancelled { failed }) if failed.contains(&0) => {
@@ -62,7 +73,10 @@ impl Held<'_> {
             published_at: now,
             scheduled_at: t.due_at,
         });
-        self.finish(update, Some(event)).await?;
+        // Engagement reported by the network names its own id: this finds the post again.
+        let remote = crate::engagement::remote_post_op(t, &p.remote_id, now);
+        self.finish_with(update, Some(event), remote.into_iter().collect())
+            .await?;
         tracing::info!(post = %t.post, account = %t.account, platform = %t.platform, remote_id = %p.remote_id, lateness_ms = t.due_at.map(|d| (now - d).num_milliseconds()), "target published");
         Ok(outcome)
     }
