@@ -15,8 +15,8 @@ use axum::routing::{delete, get, post};
 use herald_app::Deps;
 use problem::ApiError;
 use routes::{
-    Api, accounts, calendar_feeds, import, members, oauth, posts, review, sandbox, settings,
-    webhooks, workspaces,
+    Api, accounts, calendar_feeds, import, inbox, members, metrics, oauth, posts, review, sandbox,
+    settings, webhooks, workspaces,
 };
 use std::sync::Arc;
 
@@ -77,6 +77,20 @@ fn api() -> Api {
             post(posts::request_changes),
         )
         .route("/v1/sandbox/{account}/outbox", get(sandbox::outbox))
+        .route("/v1/sandbox/{account}/events", post(sandbox::events))
+        .route("/v1/inbox", get(inbox::list))
+        .route(
+            "/v1/inbox/auto-replies",
+            get(inbox::get_rules).put(inbox::put_rules),
+        )
+        .route("/v1/inbox/{id}", get(inbox::get))
+        .route("/v1/inbox/{id}/reply", post(inbox::reply))
+        .route("/v1/inbox/{id}/assign", post(inbox::assign))
+        .route("/v1/inbox/{id}/dismiss", post(inbox::dismiss))
+        .route("/v1/metrics/summary", get(metrics::summary))
+        .route("/v1/metrics/best-times", get(metrics::best_times))
+        .route("/v1/metrics/top-tags", get(metrics::top_tags))
+        .route("/v1/metrics/content-mix", get(metrics::content_mix))
         .route("/v1/oauth/{platform}/start", get(oauth::start))
         .route("/v1/oauth/{platform}/callback", get(oauth::callback))
         .route("/v1/members", post(members::create).get(members::list))

@@ -187,6 +187,15 @@ impl IntoResponse for ApiError {
                     format!("{p} is not enabled on this server"),
                     vec![FieldError::new("platform", "not enabled")],
                 ),
+                // The network refused or failed a call made for the request (a reply): its
+                // own words, which name no secret.
+                AppError::Network(n) => problem(
+                    S::BAD_GATEWAY,
+                    "network",
+                    "The network refused or failed",
+                    n.message.clone(),
+                    vec![],
+                ),
                 AppError::Storage(herald_ports::TableError::Throttled) => {
                     let mut r = problem(
                         S::TOO_MANY_REQUESTS,

@@ -17,4 +17,5 @@ pub mod sandbox;
 pub mod threads;
 pub mod tiktok;
 pub mod webhook;
+pub mod webhooks;
 pub mod x;

@@ -1,4 +1,6 @@
-//! `GET /v1/sandbox/{account}/outbox`: what the sandbox network received, oldest first.
+//! The sandbox network's routes: `GET /v1/sandbox/{account}/outbox`, what it received, oldest
+//! first; `POST /v1/sandbox/{account}/events`, engagement it reports on one of its posts,
+//! recorded through the same path as a real network's webhook (`engagement::ingest`).
 
 use super::{Paging, account_id};
 use crate::Answer;
@@ -51,4 +53,74 @@ pub async fn outbox(
         next: entries.next,
     };
     Ok(AxumJson(page).into_response())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventBody {
+    #[serde(rename = "type")]
+    kind: String,
+    remote_id: String,
+    /// The network's own id of the event (made up when not given).
+    id: Option<String>,
+    /// The comment's own id, what a reply answers (the event id when not given).
+    comment_id: Option<String>,
+    text: Option<String>,
+    author: Option<String>,
+    count: Option<u64>,
+}
+
+pub async fn events(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::WritePosts>,
+    Path(account): Path<String>,
+    crate::extract::Json(body): crate::extract::Json<EventBody>,
+) -> Answer {
+    use herald_app::engagement::{self, Ingested, NetworkEvent};
+    use herald_domain::event::Engagement;
+    let ws = &may.workspace;
+    let id = account_id(&account)?;
+    let account = accounts::get(&deps, ws, &id).await?;
+    if account.platform != Platform::Sandbox {
+        return Err(ApiError::App(AppError::NotFound("sandbox account")));
+    }
+    let kind = Engagement::parse(&body.kind)
+        .ok_or_else(|| ApiError::invalid("type", "comment, mention, like, share or impression"))?;
+    let talk = matches!(kind, Engagement::Comment | Engagement::Mention);
+    if talk && body.count.is_some_and(|c| c != 1) {
+        return Err(ApiError::invalid(
+            "count",
+            "a comment or mention counts one",
+        ));
+    }
+    if body
+        .text
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > herald_app::inbox::MAX_TEXT)
+    {
+        return Err(ApiError::invalid(
+            "text",
+            format!("at most {} characters", herald_app::inbox::MAX_TEXT),
+        ));
+    }
+    let event = NetworkEvent {
+        id: body
+            .id
+            .unwrap_or_else(|| format!("sbxevt_{:032x}", deps.random_u128())),
+        engagement: kind,
+        post_remote_id: body.remote_id,
+        comment_remote_id: body.comment_id,
+        author: body.author,
+        text: body.text,
+        count: body.count.unwrap_or(1),
+    };
+    let answer = match engagement::ingest(&deps, &account, event).await? {
+        Ingested::Inbox { item, auto_replied } => {
+            serde_json::json!({"status": "recorded", "item": item.id, "auto_replied": auto_replied})
+        }
+        Ingested::Engagement => serde_json::json!({"status": "recorded"}),
+        Ingested::Own => serde_json::json!({"status": "own_reply"}),
+        Ingested::Repeat => serde_json::json!({"status": "repeat"}),
+    };
+    Ok((axum::http::StatusCode::ACCEPTED, AxumJson(answer)).into_response())
 }

@@ -12,6 +12,7 @@ mod deliveries;
 mod feeds;
 mod hostile_text;
 mod import;
+mod inbox;
 mod lists;
 mod members;
 mod openapi;

@@ -48,6 +48,18 @@ const ROUTES: &[(&str, &str, Who)] = &[
     ("POST", "/v1/posts/{id}/approve", MANAGER_UP),
     ("POST", "/v1/posts/{id}/request-changes", MANAGER_UP),
     ("GET", "/v1/sandbox/{account}/outbox", ALL),
+    ("POST", "/v1/sandbox/{account}/events", EDITOR_UP),
+    ("GET", "/v1/inbox", ALL),
+    ("GET", "/v1/inbox/auto-replies", ALL),
+    ("PUT", "/v1/inbox/auto-replies", MANAGER_UP),
+    ("GET", "/v1/inbox/{id}", ALL),
+    ("POST", "/v1/inbox/{id}/reply", EDITOR_UP),
+    ("POST", "/v1/inbox/{id}/assign", EDITOR_UP),
+    ("POST", "/v1/inbox/{id}/dismiss", EDITOR_UP),
+    ("GET", "/v1/metrics/summary", ALL),
+    ("GET", "/v1/metrics/best-times", ALL),
+    ("GET", "/v1/metrics/top-tags", ALL),
+    ("GET", "/v1/metrics/content-mix", ALL),
     ("GET", "/v1/oauth/{platform}/start", MANAGER_UP),
     ("GET", "/v1/oauth/{platform}/callback", Who::Public),
     ("POST", "/v1/members", OWNER),
@@ -81,6 +93,8 @@ fn concrete(path: &str) -> String {
         "post_00000000000000000000000000"
     } else if path.starts_with("/v1/members") {
         "mem_00000000000000000000000000"
+    } else if path.starts_with("/v1/inbox") {
+        "inb_00000000000000000000000000"
     } else if path.starts_with("/v1/accounts") {
         "acct_00000000000000000000000000"
     } else {

@@ -6,6 +6,7 @@ mod ahead;
 mod attempts;
 mod cancel;
 mod faults;
+mod inbox;
 mod oauth_connect;
 mod rollups;
 mod series;

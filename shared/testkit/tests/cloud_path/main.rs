@@ -264,6 +264,61 @@ async fn the_cloud_path_publishes_relays_aggregates_and_transcodes_through_every
     transcoder.invoke(&notification).await.expect("transcoder");
     assert_eq!(cloud.media_status(&ws_id, &media_id).await, "ready");
 
+    // The aggregator's schedule: insight polls through the due index (none due yet: the
+    // first is an hour after publishing).
+    let polled = aggregator
+        .invoke(&json!({"poll": "insights"}))
+        .await
+        .expect("insight poll");
+    assert_eq!(polled["polled"], 0, "{polled}");
+    // A like the sandbox network reports, through intake's network path, to the bus by the
+    // relay, then to the aggregator as a queue's batch, twice: it counts once.
+    let remote = view.1["targets"][0]["remote_id"]
+        .as_str()
+        .expect("remote id")
+        .to_owned();
+    let like = call(
+        &intake,
+        "POST",
+        &format!("/v1/sandbox/{acct_id}/events"),
+        &key,
+        json!({"type": "like", "remote_id": remote, "id": "cloud-like-1"}),
+    )
+    .await;
+    assert_eq!(like.0, 202, "{like:?}");
+    let again = call(
+        &intake,
+        "POST",
+        &format!("/v1/sandbox/{acct_id}/events"),
+        &key,
+        json!({"type": "like", "remote_id": remote, "id": "cloud-like-1"}),
+    )
+    .await;
+    assert_eq!(again.1["status"], "repeat", "{again:?}");
+    let records = cloud.stream_records().await;
+    let liked: Vec<&Value> = records
+        .iter()
+        .filter(|r| filters.iter().any(|f| template::matches(f, r)))
+        .filter(|r| {
+            r["dynamodb"]["NewImage"]["data"]["S"]
+                .as_str()
+                .is_some_and(|d| d.contains("engagement.recorded"))
+        })
+        .collect();
+    assert_eq!(liked.len(), 1, "one engagement event for one like");
+    relay
+        .invoke(&events::stream_event(&liked))
+        .await
+        .expect("relay run");
+    let envelope = cloud.next_bus_event("engagement.recorded").await;
+    let batch = json!({"Records": [{"messageId": "m1", "body": envelope.to_string()}]});
+    let day = envelope["detail"]["time"].as_str().expect("time")[..10].to_owned();
+    for _ in 0..2 {
+        aggregator.invoke(&batch).await.expect("aggregator batch");
+    }
+    assert_eq!(cloud.day_counter(&ws_id, &day, "likes").await, 1);
+    assert_eq!(cloud.day_counter(&ws_id, &day, "engagements").await, 1);
+
     // The functions kept running: no crash after their invocations.
     for f in [
         &intake,

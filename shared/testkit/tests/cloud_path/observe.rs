@@ -132,6 +132,20 @@ impl Cloud {
         }
     }
 
+    /// A counter of the workspace's day rollup (`likes`, `engagements`, ...), 0 when unset.
+    pub async fn day_counter(&self, ws: &str, day: &str, counter: &str) -> i64 {
+        let ws = herald_domain::WorkspaceId::parse(ws).expect("a workspace id");
+        let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("a date");
+        let Some(item) = self.get(herald_storage::keys::metrics_day(&ws, day)).await else {
+            return 0;
+        };
+        match item.get(counter) {
+            Some(AttributeValue::N(n)) => n.parse().expect("a number"),
+            None => 0,
+            other => panic!("{counter} counter: {other:?}"),
+        }
+    }
+
     /// A media item waiting for its upload, as intake's upload route writes one.
     pub async fn create_processing_media(&self, ws: &str, content_type: &str, size: u64) -> String {
         let ws = herald_domain::WorkspaceId::parse(ws).expect("a workspace id");

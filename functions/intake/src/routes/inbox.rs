@@ -1,0 +1,115 @@
+//! The inbox (API.md): `GET /v1/inbox` in answering order, one item, a reply through its
+//! network, assigning and dismissing; `GET`/`PUT /v1/inbox/auto-replies`.
+
+use crate::Answer;
+use crate::extract::{Json, May, Path, Query, can};
+use crate::problem::ApiError;
+use axum::Json as AxumJson;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use herald_app::inbox::{self, Status, rules};
+use herald_app::page::PageRequest;
+use herald_app::{AppError, Deps};
+use herald_domain::{InboxItemId, MemberId};
+use serde::Deserialize;
+use std::sync::Arc;
+
+fn item_id(raw: &str) -> Result<InboxItemId, ApiError> {
+    InboxItemId::parse(raw).ok_or(ApiError::App(AppError::NotFound("inbox item")))
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+pub async fn list(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::Read>,
+    Query(q): Query<ListQuery>,
+) -> Answer {
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(
+            Status::parse(s)
+                .ok_or_else(|| ApiError::invalid("status", "unanswered, answered or dismissed"))?,
+        ),
+    };
+    let request = PageRequest::parse(q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = inbox::list(&deps, &may.workspace, status, &request).await?;
+    Ok(AxumJson(page).into_response())
+}
+
+pub async fn get(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::Read>,
+    Path(id): Path<String>,
+) -> Answer {
+    let item = inbox::get(&deps, &may.workspace, &item_id(&id)?).await?;
+    Ok(AxumJson(item).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyBody {
+    text: String,
+}
+
+pub async fn reply(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::AnswerInbox>,
+    Path(id): Path<String>,
+    Json(body): Json<ReplyBody>,
+) -> Answer {
+    let item = inbox::reply(&deps, &may.workspace, &item_id(&id)?, &body.text).await?;
+    Ok((StatusCode::CREATED, AxumJson(item)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    /// A member id, or null for nobody.
+    assignee: Option<String>,
+}
+
+pub async fn assign(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::AnswerInbox>,
+    Path(id): Path<String>,
+    Json(body): Json<AssignBody>,
+) -> Answer {
+    let id = item_id(&id)?;
+    let assignee = match body.assignee.as_deref() {
+        None => None,
+        Some(raw) => Some(
+            MemberId::parse(raw)
+                .ok_or_else(|| ApiError::invalid("assignee", "not a member of this workspace"))?,
+        ),
+    };
+    let item = inbox::assign(&deps, &may.workspace, &id, assignee).await?;
+    Ok(AxumJson(item).into_response())
+}
+
+pub async fn dismiss(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::AnswerInbox>,
+    Path(id): Path<String>,
+) -> Answer {
+    let item = inbox::dismiss(&deps, &may.workspace, &item_id(&id)?).await?;
+    Ok(AxumJson(item).into_response())
+}
+
+pub async fn get_rules(State(deps): State<Arc<Deps>>, may: May<can::Read>) -> Answer {
+    Ok(AxumJson(rules::get(&deps, &may.workspace).await?).into_response())
+}
+
+pub async fn put_rules(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::ManageInboxRules>,
+    Json(body): Json<rules::Rules>,
+) -> Answer {
+    Ok(AxumJson(rules::put(&deps, &may.workspace, body).await?).into_response())
+}
