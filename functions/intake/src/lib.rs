@@ -15,8 +15,8 @@ use axum::routing::{delete, get, post};
 use herald_app::Deps;
 use problem::ApiError;
 use routes::{
-    Api, accounts, calendar_feeds, import, inbox, members, metrics, oauth, posts, review, sandbox,
-    settings, webhooks, workspaces,
+    Api, accounts, calendar_feeds, import, inbox, members, metrics, network_hooks, oauth, posts,
+    review, sandbox, settings, webhooks, workspaces,
 };
 use std::sync::Arc;
 
@@ -87,6 +87,11 @@ fn api() -> Api {
         .route("/v1/inbox/{id}/reply", post(inbox::reply))
         .route("/v1/inbox/{id}/assign", post(inbox::assign))
         .route("/v1/inbox/{id}/dismiss", post(inbox::dismiss))
+        .route(
+            "/hooks/v1/networks/{platform}/{workspace}/{account}",
+            get(network_hooks::handshake).post(network_hooks::deliver),
+        )
+        .route("/v1/accounts/{id}/webhook", get(network_hooks::describe))
         .route("/v1/metrics/summary", get(metrics::summary))
         .route("/v1/metrics/best-times", get(metrics::best_times))
         .route("/v1/metrics/top-tags", get(metrics::top_tags))

@@ -134,6 +134,11 @@ impl Connector for FacebookConnector {
         Platform::Facebook
     }
 
+    fn webhook_secret(&self) -> Option<&str> {
+        // The app's secret signs the network's webhook deliveries.
+        self.app.as_ref().map(|a| a.client_secret.expose())
+    }
+
     fn limits(&self) -> NetworkLimits {
         LIMITS
     }

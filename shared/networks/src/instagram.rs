@@ -306,6 +306,11 @@ impl Connector for InstagramConnector {
         Platform::Instagram
     }
 
+    fn webhook_secret(&self) -> Option<&str> {
+        // The app's secret signs the network's webhook deliveries.
+        self.app.as_ref().map(|a| a.client_secret.expose())
+    }
+
     fn limits(&self) -> NetworkLimits {
         LIMITS
     }

@@ -405,6 +405,11 @@ impl Connector for LinkedinConnector {
         Platform::Linkedin
     }
 
+    fn webhook_secret(&self) -> Option<&str> {
+        // The app's secret signs the network's webhook deliveries.
+        Some(self.api.app.client_secret.expose())
+    }
+
     fn limits(&self) -> NetworkLimits {
         limits()
     }

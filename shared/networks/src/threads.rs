@@ -318,6 +318,11 @@ impl Connector for ThreadsConnector {
         Platform::Threads
     }
 
+    fn webhook_secret(&self) -> Option<&str> {
+        // The app's secret signs the network's webhook deliveries.
+        self.app.as_ref().map(|a| a.client_secret.expose())
+    }
+
     fn limits(&self) -> NetworkLimits {
         LIMITS
     }

@@ -78,6 +78,18 @@ fn same(a: &str, b: &str) -> bool {
         )
 }
 
+/// The verify token Meta's dashboard is given for one account's hook: derived from the app's
+/// secret and the account, so nothing more is kept (`GET /v1/accounts/{id}/webhook` shows it).
+pub fn meta_verify_token(secret: &[u8], workspace: &str, account: &str) -> String {
+    let raw = mac(
+        secret,
+        format!("herald/webhooks/verify/{workspace}/{account}").as_bytes(),
+    )
+    .finalize()
+    .into_bytes();
+    hex::encode(&raw[..16])
+}
+
 /// Meta's subscription handshake: the challenge to answer, or None to refuse.
 pub fn meta_handshake(
     mode: Option<&str>,

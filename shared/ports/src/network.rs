@@ -172,6 +172,12 @@ pub trait Connector: Send + Sync + 'static {
         remote_id: &str,
     ) -> Result<PostMetrics, NetworkError>;
 
+    /// The secret the network signs its webhook deliveries with (Herald's app secret with
+    /// it), when Herald is registered with a network that sends webhooks.
+    fn webhook_secret(&self) -> Option<&str> {
+        None
+    }
+
     /// New credentials when the current ones expire before `now` plus a margin; None when
     /// they are still good (or never expire).
     async fn refresh_credentials(

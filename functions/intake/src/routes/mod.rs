@@ -7,6 +7,7 @@ pub mod import;
 pub mod inbox;
 pub mod members;
 pub mod metrics;
+pub mod network_hooks;
 pub mod oauth;
 pub mod posts;
 pub mod review;

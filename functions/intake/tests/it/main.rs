@@ -16,6 +16,7 @@ mod inbox;
 mod lists;
 mod members;
 mod openapi;
+mod network_hooks;
 mod posts;
 mod publishing;
 mod queue;

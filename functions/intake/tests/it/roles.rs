@@ -56,6 +56,17 @@ const ROUTES: &[(&str, &str, Who)] = &[
     ("POST", "/v1/inbox/{id}/reply", EDITOR_UP),
     ("POST", "/v1/inbox/{id}/assign", EDITOR_UP),
     ("POST", "/v1/inbox/{id}/dismiss", EDITOR_UP),
+    (
+        "GET",
+        "/hooks/v1/networks/{platform}/{workspace}/{account}",
+        Who::Public,
+    ),
+    (
+        "POST",
+        "/hooks/v1/networks/{platform}/{workspace}/{account}",
+        Who::Public,
+    ),
+    ("GET", "/v1/accounts/{id}/webhook", MANAGER_UP),
     ("GET", "/v1/metrics/summary", ALL),
     ("GET", "/v1/metrics/best-times", ALL),
     ("GET", "/v1/metrics/top-tags", ALL),

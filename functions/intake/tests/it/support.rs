@@ -89,6 +89,11 @@ pub struct Snapshot {
 
 impl App {
     pub async fn new() -> App {
+        App::with_connectors(Connectors::new()).await
+    }
+
+    /// An app whose server is registered with more networks (`extra` added to the sandbox's).
+    pub async fn with_connectors(extra: Connectors) -> App {
         let blobs_dir = tempfile::tempdir().expect("temp dir");
         let clock = Arc::new(ManualClock::new(start()));
         let clock_dyn: Arc<dyn Clock> = clock.clone();
@@ -117,6 +122,7 @@ impl App {
                 clock_dyn.clone(),
             )),
         );
+        connectors.extend(extra);
         let deps = Deps {
             table,
             blobs,

@@ -14,4 +14,5 @@ mod oauth;
 mod pinterest;
 mod threads;
 mod tiktok;
+mod webhooks;
 mod x;

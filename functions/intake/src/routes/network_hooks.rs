@@ -1,0 +1,227 @@
+//! Networks' webhooks (`/hooks/v1/networks/{platform}/{workspace}/{account}`): the network's
+//! subscription handshake on `GET`, deliveries on `POST`. A delivery is checked against the
+//! network's signature over the raw body before anything reads it: forged or unsigned, it
+//! answers 401 and records nothing. Each report then takes the same path as the sandbox's
+//! events (`engagement::ingest`), deduplicated by the network's own id.
+
+use super::account_id;
+use crate::Answer;
+use crate::extract::{Path, Query};
+use crate::problem::ApiError;
+use axum::Json as AxumJson;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use herald_app::engagement::{self, Ingested, NetworkEvent};
+use herald_app::{AppError, Deps, accounts};
+use herald_domain::event::Engagement;
+use herald_domain::{Account, Platform, WorkspaceId};
+use herald_networks::webhooks::{self, Inbound, InboundKind};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+
+/// The path of an account's hook.
+pub fn path(account: &Account) -> String {
+    format!(
+        "/hooks/v1/networks/{}/{}/{}",
+        account.platform, account.workspace, account.id
+    )
+}
+
+/// `GET /v1/accounts/{id}/webhook`: where the network is to send the account's deliveries,
+/// and for Meta the verify token its dashboard asks for.
+pub async fn describe(
+    State(deps): State<Arc<Deps>>,
+    may: crate::extract::May<crate::extract::can::ManageAccounts>,
+    Path(id): Path<String>,
+) -> Answer {
+    let account = accounts::get(&deps, &may.workspace, &account_id(&id)?).await?;
+    let secret = family(account.platform).and_then(|_| {
+        deps.connectors
+            .get(&account.platform)
+            .and_then(|c| c.webhook_secret())
+    });
+    let Some(secret) = secret else {
+        return Ok(AxumJson(json!({"webhooks": false})).into_response());
+    };
+    let mut answer = json!({"webhooks": true, "path": path(&account)});
+    if family(account.platform) == Some(Family::Meta) {
+        answer["verify_token"] = json!(webhooks::meta_verify_token(
+            secret.as_bytes(),
+            account.workspace.as_str(),
+            account.id.as_str()
+        ));
+    }
+    Ok(AxumJson(answer).into_response())
+}
+
+/// The networks whose webhooks Herald takes, by how they sign.
+#[derive(Clone, Copy, PartialEq)]
+enum Family {
+    Meta,
+    X,
+    Linkedin,
+}
+
+fn family(platform: Platform) -> Option<Family> {
+    match platform {
+        Platform::Facebook | Platform::Instagram | Platform::Threads => Some(Family::Meta),
+        Platform::X => Some(Family::X),
+        Platform::Linkedin => Some(Family::Linkedin),
+        _ => None,
+    }
+}
+
+/// The account a hook URL names, its network's signing family and secret; 404 for anything
+/// that names nothing (an unknown account, another network, a network Herald is not
+/// registered with).
+async fn target(
+    deps: &Deps,
+    (platform, workspace, account): &(String, String, String),
+) -> Result<(Account, Family, String), ApiError> {
+    let missing = || ApiError::App(AppError::NotFound("webhook"));
+    let platform = Platform::parse(platform).ok_or_else(missing)?;
+    let family = family(platform).ok_or_else(missing)?;
+    let ws = WorkspaceId::parse(workspace).ok_or_else(missing)?;
+    let account = accounts::get(deps, &ws, &account_id(account)?)
+        .await
+        .map_err(|_| missing())?;
+    if account.platform != platform {
+        return Err(missing());
+    }
+    let secret = deps
+        .connectors
+        .get(&platform)
+        .and_then(|c| c.webhook_secret())
+        .ok_or_else(missing)?
+        .to_owned();
+    Ok((account, family, secret))
+}
+
+#[derive(Deserialize)]
+pub struct Handshake {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    verify_token: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+    crc_token: Option<String>,
+    #[serde(rename = "challengeCode")]
+    challenge_code: Option<String>,
+}
+
+pub async fn handshake(
+    State(deps): State<Arc<Deps>>,
+    Path(path): Path<(String, String, String)>,
+    Query(q): Query<Handshake>,
+) -> Answer {
+    let (account, family, secret) = target(&deps, &path).await?;
+    match family {
+        Family::Meta => {
+            let expected = webhooks::meta_verify_token(
+                secret.as_bytes(),
+                account.workspace.as_str(),
+                account.id.as_str(),
+            );
+            webhooks::meta_handshake(
+                q.mode.as_deref(),
+                q.verify_token.as_deref(),
+                q.challenge.as_deref(),
+                &expected,
+            )
+            .map(|challenge| challenge.into_response())
+            .ok_or(ApiError::App(AppError::Forbidden))
+        }
+        Family::X => {
+            let token = q
+                .crc_token
+                .filter(|t| !t.is_empty() && t.len() <= 512)
+                .ok_or_else(|| ApiError::invalid("crc_token", "required"))?;
+            let answer = webhooks::x_crc_response(secret.as_bytes(), &token);
+            Ok(AxumJson(json!({ "response_token": answer })).into_response())
+        }
+        Family::Linkedin => {
+            let code = q
+                .challenge_code
+                .filter(|t| !t.is_empty() && t.len() <= 512)
+                .ok_or_else(|| ApiError::invalid("challengeCode", "required"))?;
+            let answer = webhooks::linkedin_challenge(secret.as_bytes(), &code);
+            Ok(
+                AxumJson(json!({"challengeCode": code, "challengeResponse": answer}))
+                    .into_response(),
+            )
+        }
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn event_of(r: Inbound) -> NetworkEvent {
+    NetworkEvent {
+        id: r.id,
+        engagement: match r.kind {
+            InboundKind::Comment => Engagement::Comment,
+            InboundKind::Mention => Engagement::Mention,
+            InboundKind::Like => Engagement::Like,
+            InboundKind::Share => Engagement::Share,
+        },
+        post_remote_id: r.post,
+        comment_remote_id: r.comment,
+        author: r.author,
+        text: r.text,
+        count: 1,
+    }
+}
+
+pub async fn deliver(
+    State(deps): State<Arc<Deps>>,
+    Path(path): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let (account, family, secret) = target(&deps, &path).await?;
+    let secret = secret.as_bytes();
+    type Parser = fn(&[u8]) -> Result<Vec<Inbound>, String>;
+    let (signed, parsed): (bool, Parser) = match family {
+        Family::Meta => (
+            webhooks::verify_meta(secret, &body, header(&headers, "x-hub-signature-256")),
+            webhooks::parse_meta,
+        ),
+        Family::X => (
+            webhooks::verify_x(
+                secret,
+                &body,
+                header(&headers, "x-twitter-webhooks-signature"),
+            ),
+            webhooks::parse_x,
+        ),
+        Family::Linkedin => (
+            webhooks::verify_linkedin(secret, &body, header(&headers, "x-li-signature")),
+            webhooks::parse_linkedin,
+        ),
+    };
+    if !signed {
+        return Err(ApiError::App(AppError::Unauthorized));
+    }
+    let reports = parsed(&body).map_err(ApiError::Malformed)?;
+    let (mut recorded, mut repeats, mut refused) = (0, 0, 0);
+    for report in reports {
+        match engagement::ingest(&deps, &account, event_of(report)).await {
+            Ok(Ingested::Repeat) => repeats += 1,
+            Ok(_) => recorded += 1,
+            // One unusable report (an id no key holds) does not lose the others.
+            Err(AppError::Invalid(_)) => refused += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((
+        StatusCode::OK,
+        AxumJson(json!({"recorded": recorded, "repeats": repeats, "refused": refused})),
+    )
+        .into_response())
+}
