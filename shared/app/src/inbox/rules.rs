@@ -193,3 +193,34 @@ pub async fn answer(deps: &Deps, account: &Account, item: &InboxItem) -> Result<
         Err(e) => Err(e.into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use herald_domain::BusinessHours;
+    use serde_json::json;
+
+    fn utc(s: &str) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    #[test]
+    fn business_hours_follow_the_zone_across_a_dst_change() {
+        let week: serde_json::Map<_, _> = ["mon", "tue", "wed", "thu", "fri"]
+            .iter()
+            .map(|d| ((*d).to_owned(), json!([["09:00", "17:00"]])))
+            .collect();
+        let hours = BusinessHours::parse(&serde_json::Value::Object(week)).unwrap();
+        let berlin: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+        // Berlin moved to summer time on Sunday 2026-03-29: Monday 07:30 UTC is 09:30 there.
+        assert_eq!(
+            hours.closed_since(utc("2026-03-30T07:30:00Z"), &berlin),
+            None
+        );
+        // 06:30 UTC is 08:30 there: closed since Friday 17:00 winter time (16:00 UTC).
+        assert_eq!(
+            hours.closed_since(utc("2026-03-30T06:30:00Z"), &berlin),
+            Some(utc("2026-03-27T16:00:00Z"))
+        );
+    }
+}
