@@ -2,9 +2,9 @@
 //! engine and the event relay. Every function host (Lambda or `herald serve`) calls these.
 
 pub mod accounts;
+pub mod aggregate;
 pub mod api_rate;
 pub mod audit;
-pub mod aggregate;
 pub mod auth;
 pub mod calendar;
 pub mod engagement;

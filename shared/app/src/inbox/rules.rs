@@ -196,7 +196,6 @@ pub async fn answer(deps: &Deps, account: &Account, item: &InboxItem) -> Result<
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use herald_domain::BusinessHours;
     use serde_json::json;
 

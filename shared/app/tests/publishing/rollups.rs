@@ -23,7 +23,7 @@ async fn published(w: &mut World, acct: &AccountId) -> (PostId, String, Vec<BusE
         recurrence: None,
         queue: false,
     };
-    let post = posts::create(&w.deps, &w.ws, new, None)
+    let post = posts::create(&w.deps, &w.ws, &crate::support::trusted(), new, None)
         .await
         .unwrap()
         .post
