@@ -102,13 +102,12 @@ pub async fn aggregate(deps: &Deps, events: &[BusEvent]) -> Result<Report, AppEr
         by_ws.entry(ws).or_default().push(counted);
     }
     for (ws, counted) in by_ws {
-        let workspace = match settings::workspace(deps, &ws).await {
-            Ok(w) => w,
-            // A workspace that is gone has nothing left to count for.
-            Err(AppError::NotFound(_)) => continue,
+        let tz = match settings::workspace(deps, &ws).await {
+            Ok(w) => settings::timezone(&w),
+            // Herald's own event names its workspace; without its record the hours count in UTC.
+            Err(AppError::NotFound(_)) => chrono_tz::UTC,
             Err(e) => return Err(e),
         };
-        let tz = settings::timezone(&workspace);
         let metas = post_metas(deps, &ws, &counted).await?;
         let (sums, puts) = sum(&ws, &counted, &metas, &tz);
         let mut ids = ids_by_ws.remove(&ws).unwrap_or_default();
