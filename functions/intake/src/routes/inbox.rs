@@ -26,6 +26,13 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/inbox",
+    tag = "inbox",
+    summary = "The inbox, unanswered and negative first",
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn list(
     State(deps): State<Arc<Deps>>,
     may: May<can::Read>,
@@ -43,6 +50,16 @@ pub async fn list(
     Ok(AxumJson(page).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/inbox/{id}",
+    tag = "inbox",
+    summary = "One inbox item",
+    params(
+        ("id" = String, Path),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn get(
     State(deps): State<Arc<Deps>>,
     may: May<can::Read>,
@@ -58,6 +75,16 @@ pub struct ReplyBody {
     text: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/inbox/{id}/reply",
+    tag = "inbox",
+    summary = "Reply on the network",
+    params(
+        ("id" = String, Path),
+    ),
+    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn reply(
     State(deps): State<Arc<Deps>>,
     may: May<can::AnswerInbox>,
@@ -75,6 +102,16 @@ pub struct AssignBody {
     assignee: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/inbox/{id}/assign",
+    tag = "inbox",
+    summary = "Give an item to a member",
+    params(
+        ("id" = String, Path),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn assign(
     State(deps): State<Arc<Deps>>,
     may: May<can::AnswerInbox>,
@@ -93,6 +130,16 @@ pub async fn assign(
     Ok(AxumJson(item).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/inbox/{id}/dismiss",
+    tag = "inbox",
+    summary = "Set an item aside",
+    params(
+        ("id" = String, Path),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn dismiss(
     State(deps): State<Arc<Deps>>,
     may: May<can::AnswerInbox>,
@@ -102,10 +149,24 @@ pub async fn dismiss(
     Ok(AxumJson(item).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/inbox/auto-replies",
+    tag = "inbox",
+    summary = "The auto-reply rules",
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn get_rules(State(deps): State<Arc<Deps>>, may: May<can::Read>) -> Answer {
     Ok(AxumJson(rules::get(&deps, &may.workspace).await?).into_response())
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/inbox/auto-replies",
+    tag = "inbox",
+    summary = "Replace the auto-reply rules",
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn put_rules(
     State(deps): State<Arc<Deps>>,
     may: May<can::ManageInboxRules>,

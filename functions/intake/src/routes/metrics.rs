@@ -36,6 +36,13 @@ impl Window {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/metrics/summary",
+    tag = "metrics",
+    summary = "Totals, a per-day series and response times",
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn summary(
     State(deps): State<Arc<Deps>>,
     may: May<can::Read>,
@@ -50,6 +57,13 @@ pub struct BestTimesQuery {
     account: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/metrics/best-times",
+    tag = "metrics",
+    summary = "Best weekday and hour to post",
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn best_times(
     State(deps): State<Arc<Deps>>,
     may: May<can::Read>,
@@ -68,6 +82,13 @@ pub async fn best_times(
     Ok(AxumJson(best).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/metrics/top-tags",
+    tag = "metrics",
+    summary = "Tags by engagement rate",
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn top_tags(
     State(deps): State<Arc<Deps>>,
     may: May<can::Read>,
@@ -78,6 +99,13 @@ pub async fn top_tags(
     Ok(AxumJson(json!({ "items": items })).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/metrics/content-mix",
+    tag = "metrics",
+    summary = "Social and promotional mix, with the 80/20 warning",
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn content_mix(
     State(deps): State<Arc<Deps>>,
     may: May<can::Read>,

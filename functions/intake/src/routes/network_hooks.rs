@@ -32,6 +32,16 @@ pub fn path(account: &Account) -> String {
 
 /// `GET /v1/accounts/{id}/webhook`: where the network is to send the account's deliveries,
 /// and for Meta the verify token its dashboard asks for.
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{id}/webhook",
+    tag = "accounts",
+    summary = "Where the account's network webhooks go",
+    params(
+        ("id" = String, Path),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn describe(
     State(deps): State<Arc<Deps>>,
     may: crate::extract::May<crate::extract::can::ManageAccounts>,
@@ -113,6 +123,18 @@ pub struct Handshake {
     challenge_code: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/hooks/v1/networks/{platform}/{workspace}/{account}",
+    tag = "network webhooks",
+    summary = "A network's subscription handshake",
+    params(
+        ("platform" = String, Path),
+        ("workspace" = String, Path),
+        ("account" = String, Path),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn handshake(
     State(deps): State<Arc<Deps>>,
     Path(path): Path<(String, String, String)>,
@@ -178,6 +200,18 @@ fn event_of(r: Inbound) -> NetworkEvent {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/hooks/v1/networks/{platform}/{workspace}/{account}",
+    tag = "network webhooks",
+    summary = "A network's signed delivery",
+    params(
+        ("platform" = String, Path),
+        ("workspace" = String, Path),
+        ("account" = String, Path),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn deliver(
     State(deps): State<Arc<Deps>>,
     Path(path): Path<(String, String, String)>,

@@ -70,6 +70,16 @@ pub struct EventBody {
     count: Option<u64>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/sandbox/{account}/events",
+    tag = "sandbox",
+    summary = "Engagement the sandbox network reports on one of its posts",
+    params(
+        ("account" = String, Path),
+    ),
+    responses((status = 202, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn events(
     State(deps): State<Arc<Deps>>,
     may: May<can::WritePosts>,
