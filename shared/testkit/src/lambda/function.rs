@@ -20,9 +20,21 @@ impl Function {
     /// Starts `binary` with only `env` and what Lambda sets itself (function name, memory,
     /// version, the Runtime API address), as a fresh sandbox would.
     pub async fn start(name: &str, binary: &std::path::Path, env: &[(&str, &str)]) -> Function {
+        Self::start_program(name, binary, &[], env).await
+    }
+
+    /// As `start`, for a program that takes arguments (an interpreter and its script: the
+    /// cold-start benchmark's Node.js reference).
+    pub async fn start_program(
+        name: &str,
+        binary: &std::path::Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Function {
         let api = RuntimeApi::start(name).await;
         let mut command = tokio::process::Command::new(binary);
         command
+            .args(args)
             .env_clear()
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
@@ -72,6 +84,16 @@ impl Function {
             started,
             log,
         }
+    }
+
+    /// The process's peak resident memory so far (Linux `VmHWM`), in KiB.
+    pub fn peak_memory_kib(&self) -> Option<u64> {
+        let pid = self.child.id()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
     /// What the function printed so far (its logs).
