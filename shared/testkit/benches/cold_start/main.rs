@@ -5,7 +5,8 @@
 //! the first invocation's round trip, peak resident memory, binary size.
 //!
 //! Run: build the release binaries (`cargo build --release -p herald-intake -p herald-publisher
-//! -p herald-transcoder -p herald-aggregator -p herald-relay`), then
+//! -p herald-transcoder -p herald-aggregator -p herald-relay
+//! -p herald-webhooks`), then
 //! `cargo bench -p herald-testkit --bench cold_start` (ROUNDS=n to change the 15 rounds).
 
 #[allow(dead_code)]
@@ -29,7 +30,7 @@ const ADMIN_KEY: &str = "hk_admin_cold-start-bench-0001";
 fn first_event(function: &str) -> Value {
     match function {
         "IntakeFunction" => events::api_event("GET", "/healthz", "", &Value::Null),
-        "PublisherFunction" => events::schedule_event(),
+        "PublisherFunction" | "WebhooksFunction" => events::schedule_event(),
         "RelayFunction" => events::stream_event(&[]),
         "TranscoderFunction" => json!({ "Records": [] }),
         "AggregatorFunction" => json!({
@@ -107,6 +108,7 @@ async fn main() {
         "TranscoderFunction",
         "AggregatorFunction",
         "RelayFunction",
+        "WebhooksFunction",
     ];
     let mut rows: Vec<(String, Vec<Sample>, Option<u64>)> = functions
         .iter()
