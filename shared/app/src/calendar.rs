@@ -23,12 +23,7 @@ pub async fn page(
     to: DateTime<Utc>,
     request: &PageRequest,
 ) -> Result<Page<PostView>, AppError> {
-    if to <= from {
-        return Err(AppError::invalid("to", "must be after from"));
-    }
-    if to - from > chrono::Duration::days(MAX_WINDOW_DAYS) {
-        return Err(AppError::invalid("to", "a window spans at most a year"));
-    }
+    page::check_window(from, to, MAX_WINDOW_DAYS, "a window spans at most a year")?;
     let scope = Scope::new(
         ws,
         &format!(

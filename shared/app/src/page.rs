@@ -80,6 +80,23 @@ impl Scope {
     }
 }
 
+/// A `[from, to)` window of a list: `to` after `from` and at most `max_days` on, or 422
+/// naming `to` (`too_long` says the bound).
+pub fn check_window(
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    max_days: i64,
+    too_long: &str,
+) -> Result<(), AppError> {
+    if to <= from {
+        return Err(AppError::invalid("to", "must be after from"));
+    }
+    if to - from > chrono::Duration::days(max_days) {
+        return Err(AppError::invalid("to", too_long));
+    }
+    Ok(())
+}
+
 /// One page of `query`'s items, resuming after `page.cursor`. `next` is set only when more
 /// items follow, so the last page carries none.
 pub async fn query(

@@ -62,15 +62,12 @@ pub async fn create(
     expires_at: Option<DateTime<Utc>>,
 ) -> Result<Issued, AppError> {
     let now = deps.clock.now();
-    if to <= from {
-        return Err(AppError::invalid("to", "must be after from"));
-    }
-    if to - from > Duration::days(MAX_WINDOW_DAYS) {
-        return Err(AppError::invalid(
-            "to",
-            format!("a review window spans at most {MAX_WINDOW_DAYS} days"),
-        ));
-    }
+    crate::page::check_window(
+        from,
+        to,
+        MAX_WINDOW_DAYS,
+        &format!("a review window spans at most {MAX_WINDOW_DAYS} days"),
+    )?;
     let expires_at = expires_at.unwrap_or(now + Duration::days(DEFAULT_DAYS));
     if expires_at <= now || expires_at > now + Duration::days(MAX_DAYS) {
         return Err(AppError::invalid(

@@ -3,17 +3,16 @@
 //! may not approve goes back to review, out of the due index, until it is approved again.
 
 use super::review::{Author, Review};
-use super::store::{load, post_item};
+use super::store::{as_read, changed_meanwhile, draft_update, load, post_item, refuse_if_out};
 use super::validate::validate;
 use super::view::PostView;
-use crate::records::{self, attr, ms};
+use crate::records::{self, attr};
 use crate::{AppError, Deps};
 use herald_domain::{
     Approval, MediaId, Platform, PostId, PostKind, PostLifecycle, TargetStatus, Variant,
     WorkspaceId,
 };
-use herald_ports::{Condition, TableError, TxOp, Update};
-use herald_storage::keys;
+use herald_ports::{Condition, TxOp};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -45,18 +44,7 @@ pub async fn edit(
     if read.lifecycle == PostLifecycle::Cancelled {
         return Err(AppError::Conflict("the post was cancelled".into()));
     }
-    if let Some(busy) = targets.iter().find(|t| {
-        !matches!(
-            t.target.status,
-            TargetStatus::Draft | TargetStatus::Scheduled
-        )
-    }) {
-        return Err(AppError::Conflict(format!(
-            "the target on {} is already {}: what is out cannot be edited",
-            busy.target.account,
-            busy.target.status.as_str()
-        )));
-    }
+    refuse_if_out(&targets, ": what is out cannot be edited")?;
     let mut post = read.clone();
     if let Some(text) = change.text {
         post.text = text;
@@ -96,10 +84,7 @@ pub async fn edit(
     // Only on the post as read: an edit made meanwhile, or a decision, is not overwritten.
     let mut ops = vec![TxOp::Put {
         item: post_item(&post),
-        condition: Some(
-            Condition::eq(attr::LIFECYCLE, read.lifecycle.as_str())
-                .and(Condition::eq(attr::UPDATED_AT, ms(read.updated_at))),
-        ),
+        condition: Some(as_read(&read)),
     }];
     let mut new_targets: Vec<_> = targets.iter().map(|r| r.target.clone()).collect();
     if back_to_review {
@@ -107,20 +92,12 @@ pub async fn edit(
             t.transition(TargetStatus::Draft)?;
             ops.push(TxOp::Update {
                 key: records::target_key(t),
-                update: Update::new()
-                    .set(attr::STATUS, TargetStatus::Draft.as_str())
-                    .remove(keys::GSI1_PK)
-                    .remove(keys::GSI1_SK),
+                update: draft_update(),
                 condition: Some(Condition::eq(attr::STATUS, record.target.status.as_str())),
             });
         }
     }
-    deps.table.transact(ops).await.map_err(|e| match e {
-        TableError::TransactionCancelled { .. } => {
-            AppError::Conflict("the post changed meanwhile; read it and try again".into())
-        }
-        e => e.into(),
-    })?;
+    deps.table.transact(ops).await.map_err(changed_meanwhile)?;
     tracing::info!(workspace = %ws, post = %id, back_to_review, "post edited");
     Ok(PostView::of(&post, &new_targets))
 }

@@ -3,10 +3,10 @@
 //! a manager or owner approves it (then it is scheduled) or asks for changes (back to draft,
 //! the comment kept). `post.scheduled` is recorded when a post becomes scheduled, never before.
 
-use super::store::{load, post_item};
+use super::store::{as_read, changed_meanwhile, due_update, load, post_item};
 use super::view::PostView;
 use crate::auth::Principal;
-use crate::records::{self, attr, ms};
+use crate::records::{self, attr};
 use crate::{AppError, Deps, events};
 use chrono::{DateTime, Utc};
 use herald_domain::event::{EventKind, PostScheduled};
@@ -14,7 +14,7 @@ use herald_domain::{
     Action, Actor, Approval, Post, PostId, PostLifecycle, ReviewComment, Target, TargetStatus,
     Workspace, WorkspaceId,
 };
-use herald_ports::{Condition, TableError, TxOp, Update};
+use herald_ports::{Condition, TxOp};
 use herald_storage::keys;
 
 /// Who writes or reviews a post: who they are, and whether they may approve.
@@ -131,24 +131,11 @@ pub(super) fn scheduled_event(deps: &Deps, post: &Post, now: DateTime<Utc>) -> O
     })
 }
 
-/// The post item's write, holding only on the version read (its lifecycle and last change):
-/// a decision about a post is about the post as the reviewer saw it.
+/// The post item's write, holding only on the version read.
 fn put_as_read(post: &Post, read: &Post) -> TxOp {
     TxOp::Put {
         item: post_item(post),
-        condition: Some(
-            Condition::eq(attr::LIFECYCLE, read.lifecycle.as_str())
-                .and(Condition::eq(attr::UPDATED_AT, ms(read.updated_at))),
-        ),
-    }
-}
-
-fn changed_meanwhile(e: TableError) -> AppError {
-    match e {
-        TableError::TransactionCancelled { .. } => {
-            AppError::Conflict("the post changed meanwhile; read it and try again".into())
-        }
-        e => e.into(),
+        condition: Some(as_read(read)),
     }
 }
 
@@ -204,14 +191,9 @@ pub async fn approve(
         let mut t = target.clone();
         t.transition(TargetStatus::Scheduled)?;
         t.due_at = Some(at);
-        let (pk, sk) = keys::due_entry(at, ws, &t.post, &t.account);
         ops.push(TxOp::Update {
             key: records::target_key(&t),
-            update: Update::new()
-                .set(attr::STATUS, TargetStatus::Scheduled.as_str())
-                .set(attr::DUE_AT, ms(at))
-                .set(keys::GSI1_PK, pk)
-                .set(keys::GSI1_SK, sk),
+            update: due_update(&t, at),
             condition: Some(Condition::eq(attr::STATUS, target.status.as_str())),
         });
         scheduled.push(t);

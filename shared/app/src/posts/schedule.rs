@@ -1,14 +1,13 @@
 //! Scheduling (or moving) a draft or scheduled post.
 
 use super::review::{Author, Review, scheduled_event};
-use super::store::{load, post_item};
+use super::store::{changed_meanwhile, draft_update, due_update, load, post_item, refuse_if_out};
 use super::view::PostView;
 use crate::records::{self, attr, ms};
 use crate::{AppError, Deps};
 use chrono::{DateTime, Utc};
 use herald_domain::{Post, PostId, PostLifecycle, TargetStatus, WorkspaceId};
-use herald_ports::{Condition, TableError, TxOp, Update};
-use herald_storage::keys;
+use herald_ports::{Condition, TxOp};
 
 /// Schedules a draft, in-review or scheduled post for `at` (publish now: `at` is now). With
 /// approvals on and an author who may not approve, it goes (or goes back) to review instead:
@@ -26,18 +25,7 @@ pub async fn schedule(
     if post.lifecycle == PostLifecycle::Cancelled {
         return Err(AppError::Conflict("the post was cancelled".into()));
     }
-    if let Some(busy) = targets.iter().find(|t| {
-        !matches!(
-            t.target.status,
-            TargetStatus::Draft | TargetStatus::Scheduled
-        )
-    }) {
-        return Err(AppError::Conflict(format!(
-            "the target on {} is already {}",
-            busy.target.account,
-            busy.target.status.as_str()
-        )));
-    }
+    refuse_if_out(&targets, "")?;
     let review = Review::of(deps, ws, by).await?;
     if review == Review::Needed && at <= now {
         return Err(AppError::Conflict(
@@ -69,22 +57,13 @@ pub async fn schedule(
         let mut t = record.target.clone();
         let update = if due {
             t.transition(TargetStatus::Scheduled)?;
-            let (pk, sk) = keys::due_entry(at, ws, &t.post, &t.account);
-            Update::new()
-                .set(attr::STATUS, TargetStatus::Scheduled.as_str())
-                .set(attr::DUE_AT, ms(at))
-                .set(keys::GSI1_PK, pk)
-                .set(keys::GSI1_SK, sk)
+            due_update(&t, at)
         } else {
             // In review: a draft with its proposed time, out of the due index.
             if t.status != TargetStatus::Draft {
                 t.transition(TargetStatus::Draft)?;
             }
-            Update::new()
-                .set(attr::STATUS, TargetStatus::Draft.as_str())
-                .set(attr::DUE_AT, ms(at))
-                .remove(keys::GSI1_PK)
-                .remove(keys::GSI1_SK)
+            draft_update().set(attr::DUE_AT, ms(at))
         };
         t.due_at = Some(at);
         ops.push(TxOp::Update {
@@ -95,12 +74,7 @@ pub async fn schedule(
         new_targets.push(t);
     }
     ops.extend(scheduled_event(deps, &post, now));
-    deps.table.transact(ops).await.map_err(|e| match e {
-        TableError::TransactionCancelled { .. } => {
-            AppError::Conflict("the post changed meanwhile; read it and try again".into())
-        }
-        e => e.into(),
-    })?;
+    deps.table.transact(ops).await.map_err(changed_meanwhile)?;
     tracing::info!(workspace = %ws, post = %id, at = %at, status = lifecycle.as_str(), "post scheduled");
     Ok(PostView::of(&post, &new_targets))
 }

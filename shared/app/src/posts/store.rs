@@ -2,8 +2,9 @@
 
 use crate::records::{self, TargetRecord, attr, from_json, json_item, ms};
 use crate::{AppError, Deps};
-use herald_domain::{Post, PostId, Target, WorkspaceId};
-use herald_ports::{Condition, Item, Query, TxOp, Value};
+use chrono::{DateTime, Utc};
+use herald_domain::{Post, PostId, Target, TargetStatus, WorkspaceId};
+use herald_ports::{Condition, Item, Query, TableError, TxOp, Update, Value};
 use herald_storage::keys;
 
 use super::view::PostView;
@@ -19,6 +20,59 @@ pub(super) fn post_item(post: &Post) -> Item {
         item.insert(keys::GSI2_SK.into(), sk.into());
     }
     item
+}
+
+/// The target attributes that put it in the due index for `at`.
+pub(super) fn due_update(t: &Target, at: DateTime<Utc>) -> Update {
+    let (pk, sk) = keys::due_entry(at, &t.workspace, &t.post, &t.account);
+    Update::new()
+        .set(attr::STATUS, TargetStatus::Scheduled.as_str())
+        .set(attr::DUE_AT, ms(at))
+        .set(keys::GSI1_PK, pk)
+        .set(keys::GSI1_SK, sk)
+}
+
+/// The target attributes of a draft: out of the due index (in review, or edited back to it).
+pub(super) fn draft_update() -> Update {
+    Update::new()
+        .set(attr::STATUS, TargetStatus::Draft.as_str())
+        .remove(keys::GSI1_PK)
+        .remove(keys::GSI1_SK)
+}
+
+/// Holds only on the post as `read` was: its lifecycle and its last change. A decision or an
+/// edit is about the post as its author saw it.
+pub(super) fn as_read(read: &Post) -> Condition {
+    Condition::eq(attr::LIFECYCLE, read.lifecycle.as_str())
+        .and(Condition::eq(attr::UPDATED_AT, ms(read.updated_at)))
+}
+
+/// A post's transaction lost to a concurrent change.
+pub(super) fn changed_meanwhile(e: TableError) -> AppError {
+    match e {
+        TableError::TransactionCancelled { .. } => {
+            AppError::Conflict("the post changed meanwhile; read it and try again".into())
+        }
+        e => e.into(),
+    }
+}
+
+/// 409 if a target is past draft or scheduled (being sent, out, or done); `why` ends the
+/// message.
+pub(super) fn refuse_if_out(targets: &[TargetRecord], why: &str) -> Result<(), AppError> {
+    match targets.iter().find(|t| {
+        !matches!(
+            t.target.status,
+            TargetStatus::Draft | TargetStatus::Scheduled
+        )
+    }) {
+        Some(busy) => Err(AppError::Conflict(format!(
+            "the target on {} is already {}{why}",
+            busy.target.account,
+            busy.target.status.as_str()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The writes creating a post and its targets; targets of a repeating post are marked, so the
