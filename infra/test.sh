@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Herald test, as CI does: installs what the tests need (moto from PyPI, Bluesky's
-# PDS and PLC from npm, mastodon-mock from PyPI, cfn-lint), lints template.yaml, builds the
-# Lambda functions' release binaries (what `sam build` makes) for the cloud-path test, starts
+# PDS and PLC from npm, mastodon-mock from PyPI, cfn-lint, aws-sam-cli in .venv/sam), checks
+# template.yaml with cfn-lint and `sam validate --lint` (offline), builds the Lambda
+# functions' release binaries (what `sam build` makes) for the cloud-path test, starts
 # the services on 127.0.0.1, runs the whole workspace's tests against both storage backends,
 # and stops the services after.
 #   infra/test.sh [extra cargo test args]
@@ -25,6 +26,17 @@ python3 -c "import schemathesis" 2>/dev/null || python3 -m pip install --quiet s
 step "linting template.yaml (cfn-lint)"
 command -v cfn-lint >/dev/null 2>&1 || python3 -m pip install --quiet cfn-lint
 cfn-lint template.yaml
+
+# SAM CLI pins its own boto3 and friends: a venv of its own keeps them off moto's.
+step "validating template.yaml (sam validate --lint, offline) after installing aws-sam-cli if missing"
+sam_venv=.venv/sam
+if [ ! -x "$sam_venv/bin/sam" ]; then
+    python3 -m venv "$sam_venv"
+    "$sam_venv/bin/python" -m pip install --quiet aws-sam-cli
+fi
+# A region and dummy credentials: validation reads neither AWS nor a profile.
+env -u AWS_PROFILE AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
+    SAM_CLI_TELEMETRY=0 "$sam_venv/bin/sam" validate --lint --template template.yaml
 
 # Before the tests, not from them: a cargo run inside `cargo test` would wait on the same
 # target dir. The cloud-path test (herald-testkit, tests/cloud_path) runs these binaries.

@@ -6,6 +6,7 @@
 //! sources) and moto; without either it fails, it never skips. infra/test.sh builds them first.
 
 mod cloud;
+mod deploy_checks;
 mod events;
 mod observe;
 mod teams;

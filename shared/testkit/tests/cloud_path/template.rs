@@ -26,6 +26,19 @@ impl Template {
         Template { doc }
     }
 
+    /// The whole template, for the deployment checks (deploy_checks.rs).
+    pub fn doc(&self) -> &Value {
+        &self.doc
+    }
+
+    /// Every resource of CloudFormation type `kind`, by logical id.
+    pub fn resources_of(&self, kind: &str) -> Vec<(String, &Value)> {
+        mapping(&self.doc["Resources"])
+            .into_iter()
+            .filter(|(_, r)| r["Type"].as_str() == Some(kind))
+            .collect()
+    }
+
     fn resource(&self, name: &str) -> &Value {
         let r = &self.doc["Resources"][name];
         assert!(!r.is_null(), "template.yaml has no resource {name}");
