@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Herald test, as CI does: installs what the tests need (moto from PyPI, Bluesky's
-# PDS and PLC from npm, mastodon-mock from PyPI, cfn-lint, aws-sam-cli in .venv/sam), checks
+# PDS and PLC from npm, mastodon-mock from PyPI, cfn-lint, aws-sam-cli in .venv/sam; Debian's
+# chromium with playwright-core and axe-core from npm for the web app's tests), checks
 # template.yaml with cfn-lint and `sam validate --lint` (offline), builds the Lambda
 # functions' release binaries (what `sam build` makes) for the cloud-path test, starts
 # the services on 127.0.0.1, runs the whole workspace's tests against both storage backends,
@@ -68,6 +69,8 @@ step "building and running the tests"
 cargo test --workspace --no-fail-fast "$@"
 step "schemathesis against herald serve, with a workspace key (the OpenAPI contract)"
 bash infra/schemathesis.sh "$target_dir/debug/herald"
+step "the web app in headless Chromium against herald serve (screenshots in target/web-e2e/)"
+bash infra/web-e2e.sh "$target_dir/debug/herald"
 step "the README walk-through, word for word"
 python3 infra/walkthrough.py
 step "all tests passed"

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod openapi;
 pub mod problem;
 mod routes;
+pub mod web;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -56,6 +57,8 @@ pub fn paths() -> Vec<&'static str> {
 /// role check (tests/it/roles.rs lists each route with the roles it allows).
 fn api() -> Api {
     Api::new()
+        .route("/", get(web::index))
+        .route("/assets/{file}", get(web::asset))
         .route("/healthz", get(openapi::healthz))
         .route("/openapi.json", get(openapi::document))
         .route("/v1/workspaces", post(workspaces::create))
@@ -65,6 +68,7 @@ fn api() -> Api {
             get(accounts::get_queue).put(accounts::set_queue),
         )
         .route("/v1/posts", post(posts::create).get(posts::calendar))
+        .route("/v1/posts/measure", post(posts::measure))
         .route(
             "/v1/posts/{id}",
             get(posts::get).delete(posts::cancel).patch(posts::edit),

@@ -4,7 +4,7 @@
 //! and everywhere; `tests/it/openapi.rs` holds it to the router, path by path and method by
 //! method.
 
-use crate::routes;
+use crate::{routes, web};
 use axum::Json as AxumJson;
 use axum::response::IntoResponse;
 use serde_json::json;
@@ -63,6 +63,8 @@ struct FieldError {
 #[openapi(
     info(title = "Herald", description = "Social media scheduling and publishing: the HTTP API (API.md)."),
     paths(
+        web::index,
+        web::asset,
         healthz,
         document,
         routes::workspaces::create,
@@ -72,6 +74,7 @@ struct FieldError {
         routes::accounts::set_queue,
         routes::posts::create,
         routes::posts::calendar,
+        routes::posts::measure,
         routes::posts::get,
         routes::posts::edit,
         routes::posts::cancel,

@@ -18,7 +18,9 @@ fn platform_param(raw: &str) -> Result<Platform, ApiError> {
 }
 
 /// `?handle=` names the account; any other parameter is a network id kept with the tokens
-/// (`page_id`, `board_id`, `author_urn`, ...).
+/// (`page_id`, `board_id`, `author_urn`, ...). A client that asks for JSON only (`Accept:
+/// application/json`, as the web app does: a script cannot read a redirect's body) gets the
+/// consent URL in a 200 instead of the redirect.
 #[utoipa::path(
     get,
     path = "/v1/oauth/{platform}/start",
@@ -28,11 +30,15 @@ fn platform_param(raw: &str) -> Result<Platform, ApiError> {
         ("platform" = String, Path),
         ("handle" = Option<String>, Query),
     ),
-    responses((status = 302, description = "success")),
+    responses(
+        (status = 302, description = "success: to the network's consent page"),
+        (status = 200, description = "success, asked for as JSON: `{\"authorize_url\"}`", body = serde_json::Value, content_type = "application/json"),
+    ),
 )]
 pub async fn start(
     State(deps): State<Arc<Deps>>,
     may: May<can::ManageAccounts>,
+    headers: axum::http::HeaderMap,
     Path(platform): Path<String>,
     Query(mut params): Query<std::collections::BTreeMap<String, String>>,
 ) -> Answer {
@@ -47,11 +53,15 @@ pub async fn start(
         .collect();
     let url =
         herald_app::oauth::start(&deps, ws, may.caller.actor(), platform, &handle, ids).await?;
-    let mut response = (
-        StatusCode::FOUND,
-        AxumJson(json!({ "authorize_url": url.as_str() })),
-    )
-        .into_response();
+    let body = AxumJson(json!({ "authorize_url": url.as_str() }));
+    let json_only = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "application/json");
+    if json_only {
+        return Ok(body.into_response());
+    }
+    let mut response = (StatusCode::FOUND, body).into_response();
     response.headers_mut().insert(
         axum::http::header::LOCATION,
         url.as_str()

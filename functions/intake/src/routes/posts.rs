@@ -235,3 +235,24 @@ pub async fn cancel(
     posts::cancel(&deps, &may.workspace, &post_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+#[utoipa::path(
+    post,
+    path = "/v1/posts/measure",
+    tag = "posts",
+    summary = "How long a text is on each network",
+    description = "Counts `text` (or a variant's text) as each named network counts it, with the \
+same counters compose-time validation uses: X's weighted URLs, Bluesky's graphemes, Mastodon's \
+per-URL weight. Body `{\"text\",\"platforms\":[...],\"variants\"?:{platform:{\"text\"}}}` → \
+`{\"items\":[{\"platform\",\"length\",\"max\",\"counting\",\"remaining\"}]}`. Writes nothing.",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
+pub async fn measure(
+    State(deps): State<Arc<Deps>>,
+    _may: May<can::Read>,
+    Json(body): Json<posts::MeasureRequest>,
+) -> Answer {
+    let items = posts::measure(&deps, &body)?;
+    Ok(AxumJson(serde_json::json!({ "items": items })).into_response())
+}

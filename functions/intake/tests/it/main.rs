@@ -25,4 +25,5 @@ mod rejections;
 mod review_links;
 mod roles;
 mod support;
+mod web;
 mod webhooks;

@@ -31,6 +31,8 @@ const OWNER: Who = Who::Roles(&["owner"]);
 /// Every route the router serves. A route added without a line here fails
 /// `every_route_of_the_router_is_in_the_role_table`.
 const ROUTES: &[(&str, &str, Who)] = &[
+    ("GET", "/", Who::Public),
+    ("GET", "/assets/{file}", Who::Public),
     ("GET", "/healthz", Who::Public),
     ("GET", "/openapi.json", Who::Public),
     ("POST", "/v1/workspaces", Who::Admin),
@@ -40,6 +42,7 @@ const ROUTES: &[(&str, &str, Who)] = &[
     ("PUT", "/v1/accounts/{id}/queue", MANAGER_UP),
     ("POST", "/v1/posts", EDITOR_UP),
     ("GET", "/v1/posts", ALL),
+    ("POST", "/v1/posts/measure", ALL),
     ("GET", "/v1/posts/{id}", ALL),
     ("DELETE", "/v1/posts/{id}", EDITOR_UP),
     ("PATCH", "/v1/posts/{id}", EDITOR_UP),

@@ -1,0 +1,67 @@
+// Analytics: impressions, engagements and posts per day, the best weekday × hour to post,
+// the tags that engage, and the networks side by side, for a chosen period.
+
+import { get, all, workspace } from './api.js';
+import { h, field, errorBox } from './dom.js';
+import { lineChart, barChart, heatMap } from './charts.js';
+import { NETWORKS, NETWORK_NAMES } from './posts.js';
+import { iso } from './time.js';
+
+let days = 30;
+
+const COLOURS = { sandbox: '#5b5f66', x: '#111111', linkedin: '#0a66c2', facebook: '#1877f2', instagram: '#c13584',
+  pinterest: '#bd081c', tiktok: '#00707a', threads: '#333333', mastodon: '#563acc', bluesky: '#0b6fc9' };
+
+export async function render(root) {
+  const ws = await workspace();
+  const tz = ws.timezone || 'UTC';
+  const to = Date.now();
+  const from = to - days * 864e5;
+  const q = `from=${iso(from)}&to=${iso(to)}`;
+  const [summary, best, tags, posts] = await Promise.all([
+    get(`/v1/metrics/summary?${q}`),
+    get('/v1/metrics/best-times'),
+    get(`/v1/metrics/top-tags?${q}`).catch(() => ({ items: [] })),
+    all(`/v1/posts?${q}`).catch(() => []),
+  ]);
+  const period = h('select', {
+    onchange: () => { days = +period.value; render(root).catch((e) => root.append(errorBox(e))); },
+  }, [7, 30, 90].map((d) => h('option', { value: d, selected: d === days }, `Last ${d} days`)));
+  const series = (k) => (summary.days || []).map((d) => ({ label: String(d.date), value: d[k] || 0 }));
+  const total = (k) => summary[k] ?? 0;
+
+  // Per network, from the posts' targets in the period: what went out and what failed.
+  const perNet = new Map();
+  for (const p of posts) {
+    for (const t of p.targets || []) {
+      const e = perNet.get(t.platform) || { published: 0, failed: 0, planned: 0 };
+      if (t.status === 'published') e.published++;
+      else if (t.status === 'failed') e.failed++;
+      else if (t.status !== 'cancelled') e.planned++;
+      perNet.set(t.platform, e);
+    }
+  }
+  const nets = NETWORKS.filter((n) => perNet.has(n));
+
+  root.replaceChildren(
+    h('div', { class: 'view-head' }, h('h1', { id: 'view-title' }, 'Analytics'), field('Period', period)),
+    h('div', { class: 'cards' },
+      ['impressions', 'reach', 'engagements', 'shares', 'posts'].map((k) => h('div', {}, k[0].toUpperCase() + k.slice(1), h('strong', {}, String(total(k)))))),
+    h('div', { class: 'charts' },
+      h('section', { class: 'chart', 'aria-labelledby': 'c-imp' }, h('h2', { id: 'c-imp' }, 'Impressions per day'), lineChart(series('impressions'), 'Impressions', '#1b4f9c')),
+      h('section', { class: 'chart', 'aria-labelledby': 'c-eng' }, h('h2', { id: 'c-eng' }, 'Engagements per day'), lineChart(series('engagements'), 'Engagements', '#2e7d4f')),
+      h('section', { class: 'chart', 'aria-labelledby': 'c-posts' }, h('h2', { id: 'c-posts' }, 'Posts per day'), lineChart(series('posts'), 'Posts', '#8a2c62')),
+      h('section', { class: 'chart', 'aria-labelledby': 'c-net' }, h('h2', { id: 'c-net' }, 'Networks compared'),
+        barChart(nets.map((n) => ({ label: NETWORK_NAMES[n], value: perNet.get(n).published, colour: COLOURS[n] })), 'Published posts per network'),
+        nets.length ? h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Network'), h('th', { scope: 'col' }, 'Published'), h('th', { scope: 'col' }, 'Planned'), h('th', { scope: 'col' }, 'Failed'))),
+          h('tbody', {}, nets.map((n) => { const e = perNet.get(n); return h('tr', {}, h('td', {}, NETWORK_NAMES[n]), h('td', {}, String(e.published)), h('td', {}, String(e.planned)), h('td', {}, String(e.failed))); })))) : null),
+      h('section', { class: 'chart', 'aria-labelledby': 'c-best' }, h('h2', { id: 'c-best' }, 'Best times to post'),
+        h('p', { class: 'hint' }, best.source === 'default' ? 'Not enough history yet: these are times that work for most audiences.' : `From your ${best.source}'s history.`),
+        heatMap(best.items || [], best.timezone || tz)),
+      h('section', { class: 'chart', 'aria-labelledby': 'c-tags' }, h('h2', { id: 'c-tags' }, 'Top tags'),
+        (tags.items || []).length ? h('div', { class: 'table-wrap' }, h('table', {},
+          h('thead', {}, h('tr', {}, ['Tag', 'Posts', 'Engagements', 'Rate'].map((c) => h('th', { scope: 'col' }, c)))),
+          h('tbody', {}, tags.items.slice(0, 10).map((t) => h('tr', {}, h('td', {}, `#${t.tag}`), h('td', {}, String(t.posts)), h('td', {}, String(t.engagements)), h('td', {}, `${(t.engagement_rate * 100).toFixed(1)}%`))))))
+          : h('p', {}, 'No tagged posts published in this period.'))),
+  );
+}
