@@ -325,6 +325,45 @@ test('settings: members, a calendar feed link, a webhook endpoint and its log, b
   await page.getByRole('heading', { name: 'Calendar', level: 1 }).waitFor();
 });
 
+test('with approvals on, an editor\'s post is sent for approval, marked in review, and approved by the owner', async () => {
+  await herald.call('PATCH', '/v1/workspace', ws.key, { approvals: true });
+  const editor = await herald.call('POST', '/v1/members', ws.key, { name: 'Eddie', role: 'editor' });
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('API key').fill(editor.api_key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Calendar', level: 1 }).waitFor();
+  await go('#/compose');
+  await page.getByText('Approvals are on').waitFor();
+  await page.getByLabel('Post text').fill('Needs a second pair of eyes');
+  await page.getByLabel('acme').check();
+  await page.getByLabel(`Date and time (${TZ})`).fill(`${today()}T21:00`);
+  await page.getByRole('button', { name: 'Schedule' }).click();
+  await page.locator('.result .ok').filter({ hasText: 'Sent for approval' }).waitFor();
+  assert.equal((await byText('Needs a second pair of eyes')).status, 'in_review');
+  await go(`#/calendar/month/${today()}`);
+  const chip = page.locator('.chip.st-in_review').filter({ hasText: 'Needs a second' });
+  await chip.waitFor();
+  await page.locator('.mix .badge').filter({ hasText: '1 in review' }).waitFor();
+  await shot('calendar-in-review');
+  // An editor may not approve: the API's 403 is shown in the dialog.
+  await chip.click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Approve' }).click();
+  await page.getByRole('dialog').getByRole('alert').waitFor();
+  await page.keyboard.press('Escape');
+  assert.equal((await byText('Needs a second pair of eyes')).status, 'in_review');
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('API key').fill(ws.key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Calendar', level: 1 }).waitFor();
+  await go(`#/calendar/month/${today()}`);
+  await page.locator('.chip.st-in_review').filter({ hasText: 'Needs a second' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Approve' }).click();
+  await page.locator('.chip.st-scheduled').filter({ hasText: 'Needs a second' }).waitFor();
+  assert.equal((await byText('Needs a second pair of eyes')).status, 'scheduled');
+  await herald.call('PATCH', '/v1/workspace', ws.key, { approvals: false });
+});
+
 test('at 390 px wide nothing overflows sideways, on every page', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   for (const [hash, name] of [['#/calendar/month/' + today(), 'calendar-month'], ['#/calendar/week/' + today(), 'calendar-week'],

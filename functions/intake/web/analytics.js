@@ -27,7 +27,15 @@ export async function render(root) {
   const period = h('select', {
     onchange: () => { days = +period.value; render(root).catch((e) => root.append(errorBox(e))); },
   }, [7, 30, 90].map((d) => h('option', { value: d, selected: d === days }, `Last ${d} days`)));
-  const series = (k) => (summary.days || []).map((d) => ({ label: String(d.date), value: d[k] || 0 }));
+  // Every day of the period, the quiet ones as zeros (the summary lists days with data).
+  const byDate = new Map((summary.days || []).map((d) => [String(d.date), d]));
+  const dates = [];
+  for (let t = Date.parse(summary.from || iso(from)); t < Date.parse(summary.to || iso(to)) + 1; t += 864e5) {
+    dates.push(new Date(t).toISOString().slice(0, 10));
+  }
+  for (const d of byDate.keys()) if (!dates.includes(d)) dates.push(d);
+  dates.sort();
+  const series = (k) => dates.map((d) => ({ label: d, value: (byDate.get(d) || {})[k] || 0 }));
   const total = (k) => summary[k] ?? 0;
 
   // Per network, from the posts' targets in the period: what went out and what failed.

@@ -71,7 +71,8 @@ export function heatMap(slots, tz) {
   const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
   const names = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
   const score = new Map(slots.map((s) => [`${String(s.weekday).toLowerCase().slice(0, 3)}-${s.hour}`, s]));
-  const max = Math.max(0, ...slots.map((s) => s.score)) || 1;
+  // Default times (no history yet) all score 0: shown at one middling shade.
+  const max = Math.max(0, ...slots.map((s) => s.score));
   return h('div', { class: 'table-wrap' }, h('table', { class: 'heat' },
     h('caption', { class: 'hint' }, `Engagement per post by weekday and hour (${tz}); darker is better.`),
     h('thead', {}, h('tr', {}, h('td', {}), Array.from({ length: 24 }, (_, hr) => h('th', { scope: 'col' }, hr % 3 === 0 ? String(hr) : h('span', { class: 'visually-hidden' }, String(hr)))))),
@@ -80,7 +81,7 @@ export function heatMap(slots, tz) {
         const s = score.get(`${d}-${hr}`);
         const td = h('td', { title: s ? `${names[i]} ${hr}:00 — score ${s.score}` : `${names[i]} ${hr}:00 — no data` },
           h('span', { class: 'visually-hidden' }, s ? `score ${s.score}` : 'none'));
-        const a = s ? 0.15 + 0.85 * (s.score / max) : 0;
+        const a = s ? (max > 0 ? 0.15 + 0.85 * (s.score / max) : 0.6) : 0;
         td.style.background = s ? `rgba(27, 79, 156, ${a.toFixed(2)})` : '#eef0f4';
         return td;
       }))))));

@@ -162,8 +162,10 @@ export async function render(root) {
       for (const t of variants.values()) t.value = '';
       changed();
     } catch (e) {
-      result.replaceChildren(errorBox(e));
-      result.querySelector('[role=alert]').focus?.();
+      const box = errorBox(e);
+      box.tabIndex = -1;
+      result.replaceChildren(box);
+      box.focus();
     }
   }
 
@@ -171,7 +173,7 @@ export async function render(root) {
 
   root.replaceChildren(
     h('div', { class: 'view-head' }, h('h1', { id: 'view-title' }, 'Compose'),
-      ws.approvals ? h('p', { class: 'hint' }, 'Approvals are on: what an editor schedules waits for a manager\'s approval.') : null),
+      ws.approvals ? h('p', { class: 'hint' }, 'Approvals are on: what an editor schedules is sent for approval and waits, in review, for a manager.') : null),
     h('div', { class: 'compose' },
       h('form', { class: 'card', onsubmit: (e) => { e.preventDefault(); submit('schedule'); } },
         field('Post text', text),

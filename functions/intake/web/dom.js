@@ -58,8 +58,10 @@ export function clear(el) {
 /// An error message where the failure happened: the problem's detail and its fields.
 export function errorBox(err) {
   const box = h('div', { class: 'error', role: 'alert' }, err.message || String(err));
-  if (err.errors && err.errors.length) {
-    box.append(h('ul', {}, err.errors.map((e) => h('li', {}, e.field ? `${e.field}: ${e.message}` : e.message))));
+  const said = (e) => (e.field ? `${e.field}: ${e.message}` : e.message);
+  const same = err.errors && err.errors.length === 1 && said(err.errors[0]) === err.message;
+  if (err.errors && err.errors.length && !same) {
+    box.append(h('ul', {}, err.errors.map((e) => h('li', {}, said(e)))));
   }
   return box;
 }
