@@ -325,6 +325,30 @@ test('settings: members, a calendar feed link, a webhook endpoint and its log, b
   await page.getByRole('heading', { name: 'Calendar', level: 1 }).waitFor();
 });
 
+test('a posting queue set in settings is where "Add to queue" puts a post', async () => {
+  await go('#/settings');
+  const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+  await page.getByLabel('Queue for acme', { exact: true }).fill(days.flatMap((d) => [`${d} 09:00`, `${d} 15:00`]).join(', '));
+  await page.getByRole('button', { name: 'Save queue for acme' }).click();
+  await page.getByText('saved: 14 slots a week').waitFor();
+  // A bad slot is refused by the API, shown beside the form, and changes nothing.
+  await page.getByLabel('Queue for acme', { exact: true }).fill('someday 25:00');
+  await page.getByRole('button', { name: 'Save queue for acme' }).click();
+  await page.locator('.queue-form [role=alert]').waitFor();
+  assert.equal((await herald.call('GET', `/v1/accounts/${ws.account}/queue`, ws.key)).slots.length, 14);
+
+  await go('#/compose');
+  await page.getByLabel('Post text').fill('Queued tip of the day');
+  await page.getByLabel('acme').check();
+  await page.getByRole('button', { name: 'Add to queue' }).click();
+  await page.locator('.result .ok').filter({ hasText: 'Scheduled for' }).waitFor();
+  const p = await byText('Queued tip of the day');
+  assert.equal(p.status, 'scheduled');
+  assert.ok(p.queue_slot, 'it took a queue slot');
+  assert.ok(['09:00', '15:00'].includes(wall(Date.parse(p.scheduled_at), TZ).time), p.scheduled_at);
+  assert.ok(Date.parse(p.scheduled_at) > Date.now() && Date.parse(p.scheduled_at) < Date.now() + 864e5, 'the next free slot');
+});
+
 test('with approvals on, an editor\'s post is sent for approval, marked in review, and approved by the owner', async () => {
   await herald.call('PATCH', '/v1/workspace', ws.key, { approvals: true });
   const editor = await herald.call('POST', '/v1/members', ws.key, { name: 'Eddie', role: 'editor' });

@@ -98,8 +98,9 @@ async function accountsSection(ws, tz, redraw) {
   const platform = h('select', {}, OAUTH.map((p) => h('option', { value: p }, NETWORK_NAMES[p])));
   return [
     list.length
-      ? h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Handle'), h('th', { scope: 'col' }, 'Network'), h('th', { scope: 'col' }, 'Status'))),
-        h('tbody', {}, list.map((a) => h('tr', {}, h('td', {}, a.handle), h('td', {}, netBadge(a.platform)), h('td', {}, a.status || 'connected'))))))
+      ? h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Handle'), h('th', { scope: 'col' }, 'Network'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, 'Posting queue'))),
+        h('tbody', {}, await Promise.all(list.map(async (a) => h('tr', {}, h('td', {}, a.handle), h('td', {}, netBadge(a.platform)),
+          h('td', {}, a.status || 'connected'), h('td', {}, await queueForm(a, tz))))))))
       : h('p', {}, 'No accounts yet.'),
     h('div', { class: 'row stretch' },
       form([h('h3', {}, 'Connect a network (OAuth)'), field('Network', platform), field('Handle on that network', oHandle)], async () => {
@@ -112,6 +113,31 @@ async function accountsSection(ws, tz, redraw) {
         await redraw();
       }, 'Add account')),
   ];
+}
+
+/// An account's posting queue as text (`mon 09:00, wed 12:30`), in the workspace's zone:
+/// "Add to queue" in the composer takes its next free slot.
+async function queueForm(a, tz) {
+  let q = null;
+  try { q = await get(`/v1/accounts/${a.id}/queue`); } catch (e) { if (e.status !== 404) return errorBox(e); }
+  const input = h('input', { type: 'text', value: q ? q.slots.map((x) => `${x.weekday} ${x.time}`).join(', ') : '', placeholder: 'mon 09:00, wed 12:30' });
+  const msg = h('span', { class: 'hint', role: 'status' }, q ? `in ${q.timezone}` : 'no queue yet');
+  const errors = h('div');
+  return h('form', {
+    class: 'queue-form',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      errors.replaceChildren();
+      const slots = input.value.split(',').map((x) => x.trim()).filter(Boolean).map((x) => {
+        const [weekday, time] = x.split(/\s+/);
+        return { weekday: (weekday || '').toLowerCase().slice(0, 3), time: time || '' };
+      });
+      try {
+        const saved = await api('PUT', `/v1/accounts/${a.id}/queue`, { timezone: tz, slots });
+        msg.textContent = `saved: ${saved.slots.length} slot${saved.slots.length === 1 ? '' : 's'} a week, in ${saved.timezone}`;
+      } catch (err) { errors.replaceChildren(errorBox(err)); }
+    },
+  }, field(`Queue for ${a.handle}`, input, 'Weekday and time, joined by commas'), h('button', { type: 'submit', 'aria-label': `Save queue for ${a.handle}` }, 'Save queue'), msg, errors);
 }
 
 async function membersSection(ws, tz, redraw, shown) {
