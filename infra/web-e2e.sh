@@ -9,10 +9,14 @@ cd "$(dirname "$0")/.."
 mode=test
 if [ "${1:-}" = "--first-paint" ]; then mode=paint; shift; fi
 herald=$(realpath "${1:-target/debug/herald}")
-if [ ! -x "${HERALD_CHROMIUM:-/usr/bin/chromium}" ]; then
-    echo "installing chromium (Debian)" >&2
+# The emoji font only makes the screenshots show emoji (posts have them) instead of boxes.
+missing=()
+[ -x "${HERALD_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
+dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || missing+=(fonts-noto-color-emoji)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]} (Debian)" >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null
+    apt-get update -qq >/dev/null && apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 dir=functions/intake/e2e
 if [ ! -d "$dir/node_modules/playwright-core" ] || [ ! -d "$dir/node_modules/axe-core" ]; then

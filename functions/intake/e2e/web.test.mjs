@@ -48,6 +48,9 @@ async function axe(name) {
 }
 
 async function shot(name) {
+  // A value the page failed to read must not show as a word.
+  const text = await page.evaluate(() => document.body.innerText);
+  assert.doesNotMatch(text, /\b(null|undefined|NaN)\b|\[object /, `${name} shows a missing value`);
   await page.screenshot({ path: join(ARTEFACTS, `${name}.png`), fullPage: true });
 }
 
@@ -201,6 +204,7 @@ test('dragging a post reschedules it through the API; a drop in the past is refu
   const dlg = page.getByRole('dialog');
   await dlg.waitFor();
   await axe('post dialog');
+  await shot('post-dialog');
   const target = new Date(Date.now() + 2 * 864e5);
   const d2 = wall(target.getTime(), TZ).date;
   await dlg.getByLabel(`New date and time (${TZ})`).fill(`${d2}T19:30`);

@@ -33,7 +33,7 @@ export function lineChart(points, name, colour = '#1b4f9c') {
       svg('text', { x: PAD.l - 6, y: y(t) + 4, 'text-anchor': 'end', 'font-size': 11, fill: '#4a5260' }, fmt(t)),
     ]),
     points.map((p, i) => (i % every === 0 || i === points.length - 1
-      ? svg('text', { x: x(i), y: H - 6, 'text-anchor': 'middle', 'font-size': 10, fill: '#4a5260' }, p.label.slice(5))
+      ? svg('text', { x: x(i), y: H - 6, 'text-anchor': i === points.length - 1 && points.length > 1 ? 'end' : 'middle', 'font-size': 10, fill: '#4a5260' }, p.label.slice(5))
       : null)),
     points.length ? svg('path', { d, fill: 'none', stroke: colour, 'stroke-width': 2 }) : null,
     points.map((p, i) => svg('circle', { cx: x(i), cy: y(p.value), r: 2.5, fill: colour },

@@ -92,7 +92,11 @@ export async function render(root) {
     }));
   }
 
-  function changed() { syncVariants(); measure(); preview(); }
+  function changed() {
+    syncVariants(); measure(); preview();
+    // A refusal speaks of the text as it was: gone once the text changes.
+    if (result.querySelector('[role=alert]')) result.replaceChildren();
+  }
   text.addEventListener('input', changed);
   for (const c of checks) c.box.addEventListener('change', changed);
 

@@ -2,7 +2,7 @@
 // each answered inline, assigned to a member or dismissed; response times over 30 days.
 
 import { all, get, post as apiPost, members, workspace, accounts } from './api.js';
-import { h, field, errorBox, announce, uid } from './dom.js';
+import { h, append, field, errorBox, announce, uid } from './dom.js';
 import { netBadge } from './posts.js';
 import { longDate, duration, iso } from './time.js';
 
@@ -71,7 +71,7 @@ function item(it, tz, team, handle, refresh) {
       } catch (err) { fail(err); }
     },
   }, h('option', { value: '' }, 'Nobody'), team.map((m) => h('option', { value: m.id, selected: m.id === it.assignee }, `${m.name} (${m.role})`)));
-  li.append(
+  append(li, [
     h('h2', { id: title }, it.author, ' ', h('span', { class: 'hint' }, `on ${handle.get(it.account) || it.account}`)),
     h('p', { class: 'meta' }, netBadge(it.platform), ' ', it.kind || 'comment', ' · ', sentimentOf(it.sentiment ?? 0), ' · ',
       h('time', { datetime: it.received_at }, longDate(Date.parse(it.received_at), tz)),
@@ -88,6 +88,6 @@ function item(it, tz, team, handle, refresh) {
         },
       }, 'Dismiss') : null),
     errors,
-  );
+  ]);
   return li;
 }

@@ -3,7 +3,7 @@
 // it, too).
 
 import { api, post as apiPost } from './api.js';
-import { h, errorBox, announce, field } from './dom.js';
+import { h, append, errorBox, announce, field } from './dom.js';
 import { longDate, toLocalInput, fromLocalInput, iso } from './time.js';
 
 export const NETWORKS = ['sandbox', 'x', 'linkedin', 'facebook', 'instagram', 'pinterest', 'tiktok',
@@ -89,7 +89,7 @@ export function openPost(post, tz, onChange) {
   }
   actions.append(h('button', { type: 'button', class: 'quiet', onclick: () => dlg.close() }, 'Close'));
 
-  dlg.append(
+  append(dlg, [
     h('h2', { id: 'dlg-title' }, 'Post'),
     h('p', { class: 'meta' }, statusBadge(post.status), ' ', platformsOf(post).map(netBadge),
       post.kind === 'promotional' ? h('span', { class: 'badge promo' }, 'Promotional') : null),
@@ -115,7 +115,7 @@ export function openPost(post, tz, onChange) {
     }, field('Comment for the author', comment), h('button', { type: 'submit' }, 'Request changes')) : null,
     errors,
     actions,
-  );
+  ]);
   dlg.addEventListener('close', () => dlg.remove());
   document.body.append(dlg);
   dlg.showModal();
