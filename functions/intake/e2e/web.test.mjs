@@ -228,6 +228,7 @@ test('publish now sends the post to the sandbox network at once', async () => {
   await page.getByLabel('Post text').fill(NOW);
   await page.getByLabel('acme').check();
   await page.getByLabel('Kind').selectOption('promotional');
+  await page.getByLabel('Tags').fill('sale');
   await page.getByRole('button', { name: 'Publish now' }).click();
   await page.locator('.result .ok').filter({ hasText: 'Publishing now' }).waitFor();
   const out = await eventually('the sandbox outbox', async () => {
@@ -280,6 +281,12 @@ test('analytics shows the series, the best-times heat map and the networks compa
   await nets.locator('tr').filter({ hasText: 'Sandbox' }).waitFor();
   assert.match(await nets.locator('tr').filter({ hasText: 'Sandbox' }).innerText(), /Sandbox\s+1\s+0\s+0/, 'one published in the period, the one to come is not in it');
   assert.ok(await page.locator('.chart svg[role=img]').count() >= 4);
+  // The published post's tag, with the two comments it drew, once the aggregator has them.
+  await eventually('the top tag', async () => {
+    await go('#/analytics');
+    return (await page.locator('section.chart').filter({ hasText: 'Top tags' }).locator('tr').filter({ hasText: '#sale' }).count()) === 1;
+  });
+  assert.match(await page.locator('.cards').innerText(), /Engagements\s+2/);
   await axe('analytics');
   await shot('analytics');
 });

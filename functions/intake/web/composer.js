@@ -8,6 +8,8 @@ import { h, field, errorBox, announce, debounce, uid } from './dom.js';
 import { NETWORK_NAMES, netBadge, statusBadge } from './posts.js';
 import { toLocalInput, fromLocalInput, iso, longDate } from './time.js';
 
+const dims = (r) => (r.width && r.height ? ` (${r.width}×${r.height})` : '');
+
 export async function render(root) {
   const [ws, accts] = await Promise.all([workspace(), accounts()]);
   const tz = ws.timezone || 'UTC';
@@ -88,7 +90,7 @@ export async function render(root) {
       return h('article', { class: `preview net-border-${a.platform}`, 'aria-label': `Preview on ${NETWORK_NAMES[a.platform]}` },
         h('header', {}, h('span', { class: `avatar net-bg-${a.platform}`, 'aria-hidden': 'true' }), h('strong', {}, a.handle), ' ', netBadge(a.platform)),
         h('p', { class: 'post-text' }, t || '…'),
-        img ? h('img', { src: img.url, alt: `Attached image (${img.width}×${img.height})`, width: img.width, height: img.height }) : null);
+        img ? h('img', { src: img.url, alt: `Attached image${dims(img)}`, width: img.width, height: img.height }) : null);
     }));
   }
 
@@ -128,7 +130,7 @@ export async function render(root) {
       state.textContent = 'ready';
       thumbs.replaceChildren(...item.renditions.filter((r) => r.content_type.startsWith('image/')).slice(0, 6).map((r) => h('figure', {},
         h('img', { src: r.url, alt: `${r.profile} rendition`, loading: 'lazy', width: r.width, height: r.height }),
-        h('figcaption', {}, `${r.platform || r.profile} ${r.width}×${r.height}`))));
+        h('figcaption', {}, `${r.platform ? NETWORK_NAMES[r.platform] || r.platform : r.profile}${dims(r)}`))));
       li.append(h('button', { type: 'button', class: 'quiet', onclick: () => { media.splice(media.indexOf(item), 1); li.remove(); preview(); } }, `Remove ${f.name}`));
       preview();
     } catch (e) {
