@@ -144,6 +144,12 @@ test('the composer counts as the server counts, shows its refusal, and schedules
   // The sandbox counts Unicode scalar values: the family emoji is 7 of them.
   const expected = [...TEXT].length;
   await page.locator('.counters li').filter({ hasText: `${expected} / 5000` }).waitFor();
+  // A variant's text is what its network counts and previews; emptied, the main text again.
+  await page.getByLabel('Text for Sandbox (optional)').fill('Short one');
+  await page.locator('.counters li').filter({ hasText: '9 / 5000' }).waitFor();
+  await page.locator('.preview').filter({ hasText: 'Short one' }).waitFor();
+  await page.getByLabel('Text for Sandbox (optional)').fill('');
+  await page.locator('.counters li').filter({ hasText: `${expected} / 5000` }).waitFor();
   await page.getByLabel('Tags').fill('launch, spring');
   await page.locator('.preview').filter({ hasText: 'Spring launch' }).waitFor();
   await axe('composer');
@@ -214,6 +220,18 @@ test('dragging a post reschedules it through the API; a drop in the past is refu
   assert.equal(wall(Date.parse(p.scheduled_at), TZ).date, d2);
   await go(`#/calendar/month/${d2}`);
   await page.locator(`.day[data-date="${d2}"] .chip`).filter({ hasText: 'Spring launch' }).waitFor();
+  // Editing the text from the dialog; a text over the limit is refused there.
+  await chip().click();
+  await dlg.getByText('Edit the text').click();
+  await dlg.getByLabel('Edit text').fill('y'.repeat(5001));
+  await dlg.getByRole('button', { name: 'Save text' }).click();
+  await dlg.getByRole('alert').filter({ hasText: 'limit is 5000' }).waitFor();
+  await dlg.getByLabel('Edit text').fill(`${TEXT} (updated)`);
+  await dlg.getByRole('button', { name: 'Save text' }).click();
+  await dlg.waitFor({ state: 'detached' });
+  assert.equal((await postsOf()).filter((x) => x.text === `${TEXT} (updated)`).length, 1);
+  await herald.call('PATCH', `/v1/posts/${p.id}`, ws.key, { text: TEXT });
+  await go(`#/calendar/month/${d2}`);
   await axe('calendar (month)');
   await shot('calendar-month');
   await go(`#/calendar/week/${d2}`);

@@ -67,6 +67,18 @@ export function openPost(post, tz, onChange) {
   }, field(`New date and time (${tz})`, when), h('button', { type: 'submit' }, 'Move'));
 
   const comment = h('textarea', { rows: 2 });
+  const newText = h('textarea', { rows: 3 });
+  newText.value = post.text;
+  const edit = h('form', {
+    onsubmit: async (ev) => {
+      ev.preventDefault();
+      errors.replaceChildren();
+      try {
+        const p = await api('PATCH', `/v1/posts/${post.id}`, { text: newText.value });
+        await done('Text saved', p);
+      } catch (e) { fail(e); }
+    },
+  }, field('Edit text', newText), h('button', { type: 'submit' }, 'Save text'));
   const actions = h('div', { class: 'actions' });
   const open = !['published', 'cancelled', 'publishing', 'partially_published', 'failed'].includes(post.status);
   if (open) {
@@ -103,6 +115,7 @@ export function openPost(post, tz, onChange) {
     (post.comments || []).length ? h('div', { class: 'comments' }, h('h3', {}, 'Comments'),
       post.comments.map((c) => h('p', {}, h('strong', {}, actorName(c.by)), ': ', c.text))) : null,
     open ? move : null,
+    open ? h('details', { class: 'edit' }, h('summary', {}, 'Edit the text'), edit) : null,
     post.status === 'in_review' ? h('form', {
       class: 'row',
       onsubmit: async (ev) => {
