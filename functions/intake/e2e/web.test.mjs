@@ -282,6 +282,9 @@ test('a comment injected through the sandbox events knob is answered inline; neg
   assert.equal(angry.status, 'answered');
   assert.ok(angry.answered_at);
   const fan = page.locator('.inbox-item').filter({ hasText: '@fan' });
+  const owner = (await herald.call('GET', '/v1/members', ws.key)).items.find((m) => m.role === 'owner');
+  await fan.getByLabel('Assign to').selectOption(owner.id);
+  await eventually('the assignment', async () => (await herald.call('GET', '/v1/inbox', ws.key)).items.find((i) => i.author === '@fan').assignee === owner.id);
   await fan.getByRole('button', { name: 'Dismiss' }).click();
   await page.locator('.inbox-item.done').filter({ hasText: '@fan' }).waitFor();
   assert.equal((await herald.call('GET', '/v1/inbox', ws.key)).items.find((i) => i.author === '@fan').status, 'dismissed');
