@@ -203,8 +203,14 @@ test('dragging a post reschedules it through the API; a drop in the past is refu
     console.log('# today is the last day in the month grid: no later day to drop on');
   }
 
-  // The keyboard: Enter on the post opens its dialog, whose date-time field moves it.
+  // The keyboard: Alt+Down moves the post an hour later, and it keeps the focus.
   await go(`#/calendar/month/${today()}`);
+  const at0 = Date.parse((await byText(TEXT)).scheduled_at);
+  await chip().focus();
+  await page.keyboard.press('Alt+ArrowDown');
+  await eventually('the keyboard move', async () => Date.parse((await byText(TEXT)).scheduled_at) === at0 + 3600e3);
+  await eventually('the focus kept', async () => page.evaluate(() => document.activeElement?.classList.contains('chip')));
+  // Enter on the post opens its dialog, whose date-time field moves it.
   await chip().focus();
   await page.keyboard.press('Enter');
   const dlg = page.getByRole('dialog');

@@ -91,7 +91,7 @@ async function draw(root, tz) {
   root.replaceChildren(
     h('div', { class: 'view-head' },
       h('h1', { id: 'view-title' }, 'Calendar'),
-      h('p', { class: 'hint' }, `Times in ${tz}. Drag a post to move it, or press Enter on it.`)),
+      h('p', { class: 'hint' }, `Times in ${tz}. Drag a post to move it; on a post, Alt+arrows move it (left and right a day, up and down an hour) and Enter opens it.`)),
     h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Calendar' },
       h('div', { class: 'seg' }, toggle('month', 'Month'), toggle('week', 'Week')),
       h('div', { class: 'seg' },
@@ -152,6 +152,7 @@ function chip(p, tz, redraw) {
       el.classList.add('dragging');
     },
     ondragend: () => el.classList.remove('dragging'),
+    onkeydown: (e) => keyMove(e, p, tz, redraw),
   },
   h('span', { class: 'dots', 'aria-hidden': 'true' }, nets.map((n) => h('span', { class: `dot net-bg-${n}` }))),
   h('span', { class: 'chip-time' }, timeText(t, tz)),
@@ -164,6 +165,42 @@ function chip(p, tz, redraw) {
 
 const chips = new Map();
 
+/// Moves a post through the API; a refusal is shown in `where` (the cell it was dropped on,
+/// or its own cell for a keyboard move), and the moved post keeps the focus.
+async function move(p, when, where, tz, redraw, focus = false) {
+  if (when === Date.parse(p.scheduled_at)) return;
+  for (const old of document.querySelectorAll('.drop-error')) old.remove();
+  where.classList.add('busy');
+  try {
+    await apiPost(`/v1/posts/${p.id}/schedule`, { scheduled_at: iso(when) });
+    announce(`Moved to ${longDate(when, tz)}`);
+    await redraw();
+    if (focus) document.querySelector(`.chip[data-post="${p.id}"]`)?.focus();
+  } catch (err) {
+    where.classList.remove('busy');
+    const box = errorBox(err);
+    box.classList.add('drop-error');
+    where.append(box);
+  }
+}
+
+/// Alt+arrows on a post: a day earlier or later, or (Alt+Up/Down) an hour.
+function keyMove(e, p, tz, redraw) {
+  const step = { ArrowLeft: -864e5, ArrowRight: 864e5, ArrowUp: -36e5, ArrowDown: 36e5 }[e.key];
+  if (!e.altKey || !step) return;
+  e.preventDefault();
+  const t = Date.parse(p.scheduled_at);
+  const o = parts(t, tz);
+  let when;
+  if (Math.abs(step) === 864e5) {
+    const d = addDays(o, step > 0 ? 1 : -1);
+    when = wallToUtc(d.y, d.m, d.d, o.h, o.mi, tz);
+  } else {
+    when = t + step;
+  }
+  move(p, when, e.target.closest('.day, .slot') || e.target.parentElement, tz, redraw, true);
+}
+
 /// A drop target: `at(post)` is the new instant for a post dropped here.
 function dropZone(el, at, tz, redraw) {
   el.addEventListener('dragover', (e) => { e.preventDefault(); e.dataTransfer.dropEffect = 'move'; el.classList.add('over'); });
@@ -174,20 +211,7 @@ function dropZone(el, at, tz, redraw) {
     const id = e.dataTransfer.getData('text/plain');
     const p = chips.get(id);
     if (!p) return;
-    const when = at(p);
-    if (when === Date.parse(p.scheduled_at)) return;
-    for (const old of el.querySelectorAll('.drop-error')) old.remove();
-    el.classList.add('busy');
-    try {
-      await apiPost(`/v1/posts/${id}/schedule`, { scheduled_at: iso(when) });
-      announce(`Moved to ${longDate(when, tz)}`);
-      await redraw();
-    } catch (err) {
-      el.classList.remove('busy');
-      const box = errorBox(err);
-      box.classList.add('drop-error');
-      el.append(box);
-    }
+    await move(p, at(p), el, tz, redraw);
   });
 }
 
