@@ -16,6 +16,7 @@ pub mod inbox;
 pub mod members;
 pub mod metrics;
 pub mod oauth;
+pub mod observe;
 pub mod page;
 pub mod posts;
 pub mod publish;

@@ -199,6 +199,7 @@ pub async fn ingest(
             Ingested::Engagement
         });
     };
+    crate::observe::inbox_item(platform);
     // After the item is safe: a network that fails the auto-reply loses nothing.
     let auto_replied = match inbox::rules::answer(deps, account, &item).await {
         Ok(answered) => answered,

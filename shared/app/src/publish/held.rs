@@ -246,6 +246,7 @@ impl Held<'_> {
             };
             let t = &self.record.target;
             tracing::info!(post = %t.post, account = %t.account, error = %reason, retry_at = %at, ?outcome, "target will be tried again");
+            crate::observe::post_retry(t.platform);
             return Ok(outcome);
         }
     }

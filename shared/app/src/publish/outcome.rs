@@ -77,7 +77,13 @@ impl Held<'_> {
         let remote = crate::engagement::remote_post_op(t, &p.remote_id, now);
         self.finish_with(update, Some(event), remote.into_iter().collect())
             .await?;
-        tracing::info!(post = %t.post, account = %t.account, platform = %t.platform, remote_id = %p.remote_id, lateness_ms = t.due_at.map(|d| (now - d).num_milliseconds()), "target published");
+        let lateness_ms = t.due_at.map(|d| (now - d).num_milliseconds());
+        tracing::info!(post = %t.post, account = %t.account, platform = %t.platform, remote_id = %p.remote_id, lateness_ms, "target published");
+        // A reconciled target went out at an unknown moment: counted, not timed.
+        crate::observe::post_published(
+            t.platform,
+            lateness_ms.filter(|_| outcome == Outcome::Published),
+        );
         Ok(outcome)
     }
 
@@ -94,6 +100,7 @@ impl Held<'_> {
         });
         self.finish(update, Some(event)).await?;
         tracing::warn!(post = %t.post, account = %t.account, platform = %t.platform, error = %reason, "target failed");
+        crate::observe::post_failed(t.platform);
         Ok(Outcome::Failed)
     }
 

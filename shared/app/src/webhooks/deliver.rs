@@ -224,6 +224,7 @@ pub async fn attempt(
         Err(e) => return Err(e.into()),
     }
     tracing::info!(workspace = %ws, delivery = %id, attempt, status = %view.status, code = ?view.response_code, "webhook attempt");
+    crate::observe::webhook_attempt(outcome == Some(Outcome::Delivered));
     if let (Some(outcome), Some(ep)) = (&outcome, &endpoint) {
         endpoint_health(deps, ws, &ep.view.id, ep.failing_since, outcome, now).await?;
     }

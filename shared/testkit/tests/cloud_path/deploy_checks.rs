@@ -9,15 +9,7 @@ use crate::template::Template;
 use serde_yaml_ng::Value;
 
 /// The EMF metrics the functions write (namespace `Herald`); the dashboard shows every one.
-pub const METRICS: [&str; 7] = [
-    "PostsPublished",
-    "PostsFailed",
-    "PublishLateness",
-    "PublishRetries",
-    "WebhookDeliveriesSucceeded",
-    "WebhookDeliveriesFailed",
-    "InboxItems",
-];
+const METRICS: [&str; 7] = herald_app::observe::ALL;
 
 /// Event source types Lambda is invoked by asynchronously: a failure must land somewhere.
 const ASYNC_SOURCES: [&str; 6] = [

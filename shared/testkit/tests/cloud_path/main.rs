@@ -7,6 +7,7 @@
 
 mod cloud;
 mod deploy_checks;
+mod emf;
 mod events;
 mod observe;
 mod teams;
@@ -142,6 +143,7 @@ async fn the_cloud_path_publishes_relays_aggregates_and_transcodes_through_every
     .await;
     assert_eq!(view.0, 200, "{view:?}");
     assert_eq!(view.1["status"], "published", "{view:?}");
+    published_metrics_as_cloudwatch_takes_them(&publisher, &view.1).await;
 
     // The publisher's run relayed post.published to the bus; the template's rule (an SQS
     // target here) shows the envelope EventBridge made of it.
@@ -320,6 +322,24 @@ async fn the_cloud_path_publishes_relays_aggregates_and_transcodes_through_every
     }
     assert_eq!(cloud.day_counter(&ws_id, &day, "likes").await, 1);
     assert_eq!(cloud.day_counter(&ws_id, &day, "engagements").await, 1);
+    // Likes are no inbox items; a comment is one, counted once however often it arrives.
+    assert_eq!(emf::total(&intake, "InboxItems", 0).await, 0.0);
+    for _ in 0..2 {
+        let comment = call(
+            &intake,
+            "POST",
+            &format!("/v1/sandbox/{acct_id}/events"),
+            &key,
+            json!({"type": "comment", "remote_id": remote, "id": "cloud-comment-1",
+                   "text": "Lovely post", "author": "@fan"}),
+        )
+        .await;
+        assert_eq!(comment.0, 202, "{comment:?}");
+    }
+    let inbox = emf::values(&intake, "InboxItems", 1).await;
+    assert_eq!(inbox.len(), 1, "{inbox:?}");
+    assert_eq!(inbox[0].0, 1.0);
+    assert_eq!(inbox[0].1["network"], "sandbox");
 
     // The functions kept running: no crash after their invocations.
     for f in [
@@ -435,4 +455,48 @@ pub(crate) async fn call(
         .and_then(|b| serde_json::from_str(b).ok())
         .unwrap_or(Value::Null);
     (status, body)
+}
+
+/// The publisher's first run as CloudWatch takes it: one EMF line for its invocation (under
+/// the function and the sandbox network, with its request id), counting the one post it
+/// published, its lateness exactly what the post's record says (published_at - scheduled_at),
+/// nothing failed or retried; and its JSON log lines carry the same request id and the trace
+/// id the Runtime API handed it.
+async fn published_metrics_as_cloudwatch_takes_them(publisher: &Function, view: &Value) {
+    let published = emf::values(publisher, "PostsPublished", 1).await;
+    assert_eq!(published.len(), 1, "{published:?}");
+    let (count, line) = &published[0];
+    assert_eq!(*count, 1.0, "{line}");
+    assert_eq!(line["network"], "sandbox", "{line}");
+    let request = line["requestId"].as_str().expect("a request id").to_owned();
+    assert!(request.starts_with("req-"), "{line}");
+    let lateness = emf::values(publisher, "PublishLateness", 1).await;
+    assert_eq!(lateness.len(), 1, "{lateness:?}");
+    let at = |field: &str| {
+        let text = view["targets"][0][field]
+            .as_str()
+            .or(view[field].as_str())
+            .unwrap_or_else(|| panic!("{field} in {view}"));
+        chrono::DateTime::parse_from_rfc3339(text).expect("a time")
+    };
+    let recorded = (at("published_at") - at("scheduled_at")).num_milliseconds();
+    assert_eq!(lateness[0].0, recorded as f64, "{view}");
+    assert!(recorded >= 0, "published before its second: {view}");
+    assert_eq!(lateness[0].1["requestId"], request.as_str());
+    assert_eq!(emf::total(publisher, "PostsFailed", 0).await, 0.0);
+    assert_eq!(emf::total(publisher, "PublishRetries", 0).await, 0.0);
+
+    let logs = emf::log_lines(publisher);
+    let run = logs
+        .iter()
+        .find(|l| l["message"] == "target published")
+        .unwrap_or_else(|| panic!("no JSON log of the publish:\n{}", publisher.log()));
+    assert_eq!(run["requestId"], request.as_str(), "{run}");
+    assert!(
+        run["traceId"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Root=1-")),
+        "{run}"
+    );
+    assert_eq!(run["level"], "INFO");
 }

@@ -109,6 +109,11 @@ async fn the_webhook_function_delivers_a_bus_event_signed_and_its_sweep_retries_
     assert!(template::matches(&pattern, &envelope), "{pattern}");
     let report = hooks.invoke(&envelope).await.expect("webhooks");
     assert_eq!(report, json!({"recorded": 1, "attempted": 1}));
+    // The refused attempt, told to CloudWatch as the invocation ended.
+    let failed = crate::emf::values(&hooks, "WebhookDeliveriesFailed", 1).await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0, 1.0);
+    assert!(failed[0].1.get("network").is_none(), "{}", failed[0].1);
     // The schedule's tick before the retry is due: nothing to do.
     let early = hooks.invoke(&schedule_event()).await.expect("sweep");
     assert_eq!(early["attempted"], 0, "{early}");
@@ -118,6 +123,16 @@ async fn the_webhook_function_delivers_a_bus_event_signed_and_its_sweep_retries_
     tokio::time::sleep(Duration::from_secs(6)).await;
     let retried = hooks.invoke(&schedule_event()).await.expect("sweep");
     assert_eq!(retried["attempted"], 1, "{retried}");
+    let delivered = crate::emf::values(&hooks, "WebhookDeliveriesSucceeded", 1).await;
+    assert_eq!(delivered.len(), 1, "{delivered:?}");
+    assert_eq!(
+        crate::emf::total(&hooks, "WebhookDeliveriesFailed", 0).await,
+        1.0
+    );
+    assert_ne!(
+        delivered[0].1["requestId"], failed[0].1["requestId"],
+        "each invocation writes its own"
+    );
 
     let got = got.lock().unwrap().clone();
     assert_eq!(got.len(), 2);
