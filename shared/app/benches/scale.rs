@@ -29,38 +29,70 @@ use std::sync::atomic::{AtomicU64, Ordering};
 struct Counting {
     inner: Arc<dyn Table>,
     calls: AtomicU64,
+    /// By kind, for the cost model (docs/cost.md): what DynamoDB bills as read and write
+    /// request units.
+    reads: AtomicU64,
+    writes: AtomicU64,
+    transaction_items: AtomicU64,
 }
 
 impl Counting {
+    fn new(inner: Arc<dyn Table>) -> Self {
+        Counting {
+            inner,
+            calls: AtomicU64::new(0),
+            reads: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+            transaction_items: AtomicU64::new(0),
+        }
+    }
     fn tick(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+    fn read(&self) {
+        self.tick();
+        self.reads.fetch_add(1, Ordering::Relaxed);
+    }
+    fn write(&self) {
+        self.tick();
+        self.writes.fetch_add(1, Ordering::Relaxed);
+    }
+    fn counts(&self) -> [u64; 4] {
+        [
+            self.calls.load(Ordering::Relaxed),
+            self.reads.load(Ordering::Relaxed),
+            self.writes.load(Ordering::Relaxed),
+            self.transaction_items.load(Ordering::Relaxed),
+        ]
     }
 }
 
 #[async_trait]
 impl Table for Counting {
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
-        self.tick();
+        self.read();
         self.inner.get(key).await
     }
     async fn put(&self, item: Item, c: Option<Condition>) -> Result<(), TableError> {
-        self.tick();
+        self.write();
         self.inner.put(item, c).await
     }
     async fn update(&self, k: &Key, u: Update, c: Option<Condition>) -> Result<Item, TableError> {
-        self.tick();
+        self.write();
         self.inner.update(k, u, c).await
     }
     async fn delete(&self, k: &Key, c: Option<Condition>) -> Result<Option<Item>, TableError> {
-        self.tick();
+        self.write();
         self.inner.delete(k, c).await
     }
     async fn query(&self, q: Query) -> Result<Page, TableError> {
-        self.tick();
+        self.read();
         self.inner.query(q).await
     }
     async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
         self.tick();
+        self.transaction_items
+            .fetch_add(ops.len() as u64, Ordering::Relaxed);
         self.inner.transact(ops).await
     }
 }
@@ -128,6 +160,13 @@ struct Figures {
     p99: i64,
     max: i64,
     ops_per_target: f64,
+    /// Per target: reads (gets and queries), single writes, items written in transactions.
+    reads_per_target: f64,
+    writes_per_target: f64,
+    transaction_items_per_target: f64,
+    /// Per post scheduled (one target each): table calls, reads, single writes, items in
+    /// transactions.
+    scheduling_ops: [f64; 4],
     duplicates: usize,
     lost: usize,
 }
@@ -156,6 +195,16 @@ impl std::fmt::Display for Figures {
             "    table ops per target (publishing, incl. index reads and event relay): {:.1}",
             self.ops_per_target
         )?;
+        writeln!(
+            f,
+            "    of which per target: {:.2} reads, {:.2} single writes, {:.2} items in transactions",
+            self.reads_per_target, self.writes_per_target, self.transaction_items_per_target
+        )?;
+        let [calls, reads, writes, items] = self.scheduling_ops;
+        writeln!(
+            f,
+            "    scheduling, per post: {calls:.2} table ops: {reads:.2} reads, {writes:.2} single writes, {items:.2} items in transactions",
+        )?;
         write!(
             f,
             "    duplicates: {}   lost: {}",
@@ -180,10 +229,7 @@ async fn burst(backend: &str, n: usize, m: usize, latency_ms: u64) -> Figures {
         }
         _ => Arc::new(EmbeddedTable::open(dir.join("herald.redb")).unwrap()),
     };
-    let table = Arc::new(Counting {
-        inner,
-        calls: AtomicU64::new(0),
-    });
+    let table = Arc::new(Counting::new(inner));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let sandbox = Arc::new(
         SandboxConnector::new(table.clone(), clock.clone())
@@ -234,6 +280,7 @@ async fn burst(backend: &str, n: usize, m: usize, latency_ms: u64) -> Figures {
         "scheduling {n} posts across {m} accounts on {backend}, all due at {due}, the network taking {latency_ms} ms a call"
     );
     let scheduling = std::time::Instant::now();
+    let at_scheduling = table.counts();
     let mut tasks = tokio::task::JoinSet::new();
     let next = Arc::new(AtomicU64::new(0));
     // moto serves one request at a time and answers 500 under concurrent transactions.
@@ -288,7 +335,9 @@ async fn burst(backend: &str, n: usize, m: usize, latency_ms: u64) -> Figures {
     if Utc::now() >= due {
         eprintln!("warning: scheduling took {scheduled_in:?} and ran past the due time");
     }
-    let ops_before = table.calls.load(Ordering::Relaxed);
+    let before = table.counts();
+    let scheduling_ops =
+        [0, 1, 2, 3].map(|i| (before[i] - at_scheduling[i]) as f64 / n.max(1) as f64);
 
     // The local host's loop: a tick every 100 ms, claiming and preparing what is due within
     // the lookahead, so at the second only the sends and their records remain.
@@ -348,7 +397,8 @@ async fn burst(backend: &str, n: usize, m: usize, latency_ms: u64) -> Figures {
     }
     dispatcher.drain().await;
     while herald_app::events::relay(&deps, 10_000).await.unwrap_or(0) > 0 {}
-    let ops_publishing = table.calls.load(Ordering::Relaxed) - ops_before;
+    let after = table.counts();
+    let per_target = |i: usize| (after[i] - before[i]) as f64 / n.max(1) as f64;
 
     // Count what the network got, per text: duplicates and losses.
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -376,7 +426,11 @@ async fn burst(backend: &str, n: usize, m: usize, latency_ms: u64) -> Figures {
         p50: percentile(&lateness, 0.5),
         p99: percentile(&lateness, 0.99),
         max: lateness.last().copied().unwrap_or(0),
-        ops_per_target: ops_publishing as f64 / n.max(1) as f64,
+        ops_per_target: per_target(0),
+        reads_per_target: per_target(1),
+        writes_per_target: per_target(2),
+        transaction_items_per_target: per_target(3),
+        scheduling_ops,
         duplicates,
         lost,
     }

@@ -4,6 +4,10 @@
 //! the admin key parameter. Names carry the test's own suffix: tests share one moto.
 
 use crate::template::{Setting, Template, to_json};
+
+// Beside this file (the cold-start bench includes this one by path).
+#[path = "iam.rs"]
+pub(crate) mod iam;
 use herald_testkit::lambda::{Function, release_binary};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -30,6 +34,9 @@ pub struct Cloud {
     pub(crate) s3: aws_sdk_s3::Client,
     pub(crate) sqs: aws_sdk_sqs::Client,
     pub(crate) ssm: aws_sdk_ssm::Client,
+    /// Each started function's recording proxy in front of moto (iam.rs), by its template
+    /// resource: what it called, to check against its role.
+    recorders: std::sync::Mutex<Vec<(String, iam::Recorder, bool)>>,
 }
 
 impl Cloud {
@@ -59,6 +66,7 @@ impl Cloud {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             sqs: aws_sdk_sqs::Client::new(&sdk),
             ssm: aws_sdk_ssm::Client::new(&sdk),
+            recorders: Default::default(),
             endpoint,
             template,
         };
@@ -219,8 +227,20 @@ impl Cloud {
     /// `extra` over it.
     pub async fn start(&self, function: &str, extra: &[(&str, &str)]) -> Function {
         let binary = release_binary(&self.template.binary(function));
+        // Every call through a recorder in the tests; the cold-start bench (no test harness)
+        // times the functions against moto itself.
+        let recorder = iam::Recorder::start(&self.endpoint).await;
+        let endpoint = if cfg!(test) {
+            recorder.url.clone()
+        } else {
+            self.endpoint.clone()
+        };
         let mut env: Vec<(String, String)> = Vec::new();
-        for (name, setting) in self.template.environment(function) {
+        let template_env = self.template.environment(function);
+        // A function given other resources than the template's (a bus that does not exist)
+        // runs with settings no role is written for: its calls are not checked.
+        let as_deployed = !extra.iter().any(|(k, _)| template_env.contains_key(*k));
+        for (name, setting) in template_env {
             let value = match (name.as_str(), setting) {
                 (_, Setting::Literal(v)) => v,
                 ("HERALD_TABLE", Setting::Tagged(_, r)) if r == "Table" => self.table.clone(),
@@ -248,7 +268,7 @@ impl Cloud {
             "the template runs {function} on AWS"
         );
         for (k, v) in [
-            ("HERALD_AWS_ENDPOINT", self.endpoint.as_str()),
+            ("HERALD_AWS_ENDPOINT", endpoint.as_str()),
             ("AWS_REGION", REGION),
             ("AWS_DEFAULT_REGION", REGION),
             ("AWS_ACCESS_KEY_ID", "test"),
@@ -261,7 +281,44 @@ impl Cloud {
             env.push((k.to_owned(), v.to_owned()));
         }
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        // Kept while the test runs: the function reaches moto through it.
+        self.recorders
+            .lock()
+            .unwrap()
+            .push((function.to_owned(), recorder, as_deployed));
         Function::start(&format!("{function}-{}", self.table), &binary, &env).await
+    }
+
+    /// Every AWS call each function made so far was one its template role allows; and each
+    /// made some (a function that reached AWS some other way would not be checked).
+    pub fn assert_least_privilege(&self) {
+        let names = iam::Names {
+            table: self.table.clone(),
+            bucket: self.bucket.clone(),
+            bus: self.bus.clone(),
+            encryption_parameter: self.encryption_parameter.clone(),
+            admin_parameter: self.parameter.clone(),
+        };
+        let recorders = self.recorders.lock().unwrap();
+        let mut problems = Vec::new();
+        for (function, recorder, _) in recorders.iter().filter(|(_, _, checked)| *checked) {
+            let calls = recorder.calls();
+            assert!(
+                !calls.is_empty(),
+                "{function} made no AWS call through its recorder"
+            );
+            let actions: std::collections::BTreeSet<&str> =
+                calls.iter().map(|c| c.action.as_str()).collect();
+            eprintln!("{function} called: {actions:?}");
+            for call in iam::refused(&self.template, function, &names, &calls) {
+                problems.push(format!("{function}: {} on {}", call.action, call.resource));
+            }
+        }
+        assert!(
+            problems.is_empty(),
+            "calls template.yaml's roles would refuse:\n{}",
+            problems.join("\n")
+        );
     }
 
     /// A DynamoDB (or DynamoDB Streams) JSON API call, for what the template spells in the

@@ -341,6 +341,18 @@ async fn the_cloud_path_publishes_relays_aggregates_and_transcodes_through_every
     assert_eq!(inbox[0].0, 1.0);
     assert_eq!(inbox[0].1["network"], "sandbox");
 
+    // What each printed (CloudWatch Logs bills it by the byte; docs/cost.py takes the sum
+    // for the run's two posts).
+    let sizes: Vec<String> = [&intake, &publisher, &relay, &aggregator]
+        .iter()
+        .map(|f| {
+            let function = f.name.split("-herald-").next().unwrap_or(&f.name);
+            format!("{function} {}", f.log().len())
+        })
+        .collect();
+    eprintln!("log bytes: {}", sizes.join(", "));
+    // Every AWS call every binary made is one its role in template.yaml allows.
+    cloud.assert_least_privilege();
     // The functions kept running: no crash after their invocations.
     for f in [
         &intake,

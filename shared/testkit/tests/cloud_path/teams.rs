@@ -146,4 +146,5 @@ async fn an_editors_post_is_approved_by_a_client_through_a_review_link_and_audit
         .unwrap();
     assert!(client["actor"].as_str().unwrap().starts_with("client:rvl_"));
     assert_eq!(client["target"], id.as_str());
+    cloud.assert_least_privilege();
 }

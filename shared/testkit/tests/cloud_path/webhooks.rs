@@ -175,4 +175,5 @@ async fn the_webhook_function_delivers_a_bus_event_signed_and_its_sweep_retries_
     assert_eq!(items[1]["status"], "delivered");
     server.abort();
     assert!(!hooks.log().contains("panicked"), "{}", hooks.log());
+    cloud.assert_least_privilege();
 }
