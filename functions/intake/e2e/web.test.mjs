@@ -306,7 +306,11 @@ test('analytics shows the series, the best-times heat map and the networks compa
   assert.equal(await page.locator('table.heat tbody tr').first().locator('td').count(), 24, 'a cell per hour');
   const nets = page.locator('section.chart').filter({ hasText: 'Networks compared' });
   await nets.locator('tr').filter({ hasText: 'Sandbox' }).waitFor();
-  assert.match(await nets.locator('tr').filter({ hasText: 'Sandbox' }).innerText(), /Sandbox\s+1\s+0\s+0/, 'one published in the period, the one to come is not in it');
+  // One account, one post published in the period, its two comments (the aggregator's).
+  await eventually('the networks compared', async () => {
+    await go('#/analytics');
+    return /Sandbox\s+1\s+1\s+0\s+2\s+2\.00 per post/.test(await nets.locator('tr').filter({ hasText: 'Sandbox' }).innerText());
+  });
   assert.ok(await page.locator('.chart svg[role=img]').count() >= 4);
   // The published post's tag, with the two comments it drew, once the aggregator has them.
   await eventually('the top tag', async () => {
@@ -356,7 +360,8 @@ test('settings: members, a calendar feed link, a webhook endpoint and its log, b
   await page.getByLabel('Network', { exact: true }).selectOption('linkedin');
   await page.getByLabel('Handle on that network').fill('acme-corp');
   await page.getByRole('button', { name: 'Connect' }).click();
-  await eventually('the consent page', async () => consent);
+  await page.waitForURL(/linkedin\.com/);
+  assert.ok(consent, 'the consent page was asked for');
   assert.match(consent, /client_id=e2e-client/);
   assert.match(consent, /state=/);
   await page.goto(herald.base + '/');

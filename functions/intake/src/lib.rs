@@ -100,6 +100,7 @@ fn api() -> Api {
         .route("/v1/metrics/best-times", get(metrics::best_times))
         .route("/v1/metrics/top-tags", get(metrics::top_tags))
         .route("/v1/metrics/content-mix", get(metrics::content_mix))
+        .route("/v1/metrics/networks", get(metrics::networks))
         .route("/v1/oauth/{platform}/start", get(oauth::start))
         .route("/v1/oauth/{platform}/callback", get(oauth::callback))
         .route("/v1/members", post(members::create).get(members::list))

@@ -96,6 +96,7 @@ struct FieldError {
         routes::metrics::best_times,
         routes::metrics::top_tags,
         routes::metrics::content_mix,
+        routes::metrics::networks,
         routes::network_hooks::handshake,
         routes::network_hooks::deliver,
         routes::network_hooks::describe,

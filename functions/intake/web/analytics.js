@@ -1,10 +1,11 @@
 // Analytics: impressions, engagements and posts per day, the best weekday × hour to post,
-// the tags that engage, and the networks side by side, for a chosen period.
+// the tags that engage, and the networks side by side (GET /v1/metrics/networks), for a
+// chosen period.
 
-import { get, all, workspace } from './api.js';
-import { h, field, errorBox } from './dom.js';
+import { get, workspace } from './api.js';
+import { h, field, errorBox, tableWrap } from './dom.js';
 import { lineChart, barChart, heatMap } from './charts.js';
-import { NETWORKS, NETWORK_NAMES } from './posts.js';
+import { NETWORK_NAMES } from './posts.js';
 import { iso } from './time.js';
 
 let days = 30;
@@ -18,11 +19,11 @@ export async function render(root) {
   const to = Date.now();
   const from = to - days * 864e5;
   const q = `from=${iso(from)}&to=${iso(to)}`;
-  const [summary, best, tags, posts] = await Promise.all([
+  const [summary, best, tags, networks] = await Promise.all([
     get(`/v1/metrics/summary?${q}`),
     get('/v1/metrics/best-times'),
-    get(`/v1/metrics/top-tags?${q}`).catch(() => ({ items: [] })),
-    all(`/v1/posts?${q}`).catch(() => []),
+    get(`/v1/metrics/top-tags?${q}`),
+    get(`/v1/metrics/networks?${q}`),
   ]);
   const period = h('select', {
     onchange: () => { days = +period.value; render(root).catch((e) => root.append(errorBox(e))); },
@@ -38,18 +39,9 @@ export async function render(root) {
   const series = (k) => dates.map((d) => ({ label: d, value: (byDate.get(d) || {})[k] || 0 }));
   const total = (k) => summary[k] ?? 0;
 
-  // Per network, from the posts' targets in the period: what went out and what failed.
-  const perNet = new Map();
-  for (const p of posts) {
-    for (const t of p.targets || []) {
-      const e = perNet.get(t.platform) || { published: 0, failed: 0, planned: 0 };
-      if (t.status === 'published') e.published++;
-      else if (t.status === 'failed') e.failed++;
-      else if (t.status !== 'cancelled') e.planned++;
-      perNet.set(t.platform, e);
-    }
-  }
-  const nets = NETWORKS.filter((n) => perNet.has(n));
+  const nets = networks.items || [];
+  const rate = (n) => (n.engagement_rate == null ? '—'
+    : n.impressions > 0 ? `${(n.engagement_rate * 100).toFixed(1)}%` : `${n.engagement_rate.toFixed(2)} per post`);
 
   root.replaceChildren(
     h('div', { class: 'view-head' }, h('h1', { id: 'view-title' }, 'Analytics'), field('Period', period)),
@@ -60,14 +52,16 @@ export async function render(root) {
       h('section', { class: 'chart', 'aria-labelledby': 'c-eng' }, h('h2', { id: 'c-eng' }, 'Engagements per day'), lineChart(series('engagements'), 'Engagements', '#2e7d4f')),
       h('section', { class: 'chart', 'aria-labelledby': 'c-posts' }, h('h2', { id: 'c-posts' }, 'Posts per day'), lineChart(series('posts'), 'Posts', '#8a2c62')),
       h('section', { class: 'chart', 'aria-labelledby': 'c-net' }, h('h2', { id: 'c-net' }, 'Networks compared'),
-        barChart(nets.map((n) => ({ label: NETWORK_NAMES[n], value: perNet.get(n).published, colour: COLOURS[n] })), 'Published posts per network'),
-        nets.length ? h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Network'), h('th', { scope: 'col' }, 'Published'), h('th', { scope: 'col' }, 'Planned'), h('th', { scope: 'col' }, 'Failed'))),
-          h('tbody', {}, nets.map((n) => { const e = perNet.get(n); return h('tr', {}, h('td', {}, NETWORK_NAMES[n]), h('td', {}, String(e.published)), h('td', {}, String(e.planned)), h('td', {}, String(e.failed))); })))) : null),
+        barChart(nets.map((n) => ({ label: NETWORK_NAMES[n.platform] || n.platform, value: n.engagements || 0, colour: COLOURS[n.platform] })), 'Engagements per network'),
+        nets.length ? tableWrap('Networks compared', h('table', {},
+          h('thead', {}, h('tr', {}, ['Network', 'Accounts', 'Posts', 'Impressions', 'Engagements', 'Rate'].map((c) => h('th', { scope: 'col' }, c)))),
+          h('tbody', {}, nets.map((n) => h('tr', {}, h('td', {}, NETWORK_NAMES[n.platform] || n.platform), h('td', {}, String(n.accounts)),
+            h('td', {}, String(n.posts || 0)), h('td', {}, String(n.impressions || 0)), h('td', {}, String(n.engagements || 0)), h('td', {}, rate(n))))))) : null),
       h('section', { class: 'chart', 'aria-labelledby': 'c-best' }, h('h2', { id: 'c-best' }, 'Best times to post'),
         h('p', { class: 'hint' }, best.source === 'default' ? 'Not enough history yet: these are times that work for most audiences.' : `From your ${best.source}'s history.`),
         heatMap(best.items || [], best.timezone || tz)),
       h('section', { class: 'chart', 'aria-labelledby': 'c-tags' }, h('h2', { id: 'c-tags' }, 'Top tags'),
-        (tags.items || []).length ? h('div', { class: 'table-wrap' }, h('table', {},
+        (tags.items || []).length ? tableWrap('Top tags', h('table', {},
           h('thead', {}, h('tr', {}, ['Tag', 'Posts', 'Engagements', 'Rate'].map((c) => h('th', { scope: 'col' }, c)))),
           h('tbody', {}, tags.items.slice(0, 10).map((t) => h('tr', {}, h('td', {}, `#${t.tag}`), h('td', {}, String(t.posts)), h('td', {}, String(t.engagements)), h('td', {}, `${(t.engagement_rate * 100).toFixed(1)}%`))))))
           : h('p', {}, 'No tagged posts published in this period.'))),

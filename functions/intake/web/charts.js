@@ -1,7 +1,7 @@
 // Charts in plain SVG: a line over days and horizontal bars. Each is an image with a text
 // alternative summing it up; the numbers are also in the page as text.
 
-import { svg, h } from './dom.js';
+import { svg, h, tableWrap } from './dom.js';
 
 const W = 480;
 const H = 180;
@@ -73,7 +73,7 @@ export function heatMap(slots, tz) {
   const score = new Map(slots.map((s) => [`${String(s.weekday).toLowerCase().slice(0, 3)}-${s.hour}`, s]));
   // Default times (no history yet) all score 0: shown at one middling shade.
   const max = Math.max(0, ...slots.map((s) => s.score));
-  return h('div', { class: 'table-wrap' }, h('table', { class: 'heat' },
+  return tableWrap('Best times heat map', h('table', { class: 'heat' },
     h('caption', { class: 'hint' }, `Engagement per post by weekday and hour (${tz}); darker is better.`),
     h('thead', {}, h('tr', {}, h('td', {}), Array.from({ length: 24 }, (_, hr) => h('th', { scope: 'col' }, hr % 3 === 0 ? String(hr) : h('span', { class: 'visually-hidden' }, String(hr)))))),
     h('tbody', {}, days.map((d, i) => h('tr', {}, h('th', { scope: 'row' }, names[i]),

@@ -74,3 +74,9 @@ export function debounce(fn, ms) {
     t = setTimeout(() => fn(...args), ms);
   };
 }
+
+/// A table that may scroll sideways on a narrow screen: a named region a keyboard can reach
+/// (and scroll with the arrow keys).
+export function tableWrap(label, ...children) {
+  return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': label }, ...children);
+}

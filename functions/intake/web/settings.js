@@ -4,7 +4,7 @@
 // the key's role may not read says so and the others still work.
 
 import { api, all, get, post as apiPost, workspace, accounts, members, cache } from './api.js';
-import { h, field, errorBox, announce, uid } from './dom.js';
+import { h, field, errorBox, announce, uid, tableWrap } from './dom.js';
 import { netBadge, NETWORK_NAMES } from './posts.js';
 import { longDate } from './time.js';
 
@@ -98,7 +98,7 @@ async function accountsSection(ws, tz, redraw) {
   const platform = h('select', {}, OAUTH.map((p) => h('option', { value: p }, NETWORK_NAMES[p])));
   return [
     list.length
-      ? h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Handle'), h('th', { scope: 'col' }, 'Network'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, 'Posting queue'))),
+      ? tableWrap('Accounts', h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Handle'), h('th', { scope: 'col' }, 'Network'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, 'Posting queue'))),
         h('tbody', {}, await Promise.all(list.map(async (a) => h('tr', {}, h('td', {}, a.handle), h('td', {}, netBadge(a.platform)),
           h('td', {}, a.status || 'connected'), h('td', {}, await queueForm(a, tz))))))))
       : h('p', {}, 'No accounts yet.'),
@@ -145,7 +145,7 @@ async function membersSection(ws, tz, redraw, shown) {
   const name = h('input', { type: 'text', required: true });
   const role = h('select', {}, ['viewer', 'editor', 'manager', 'owner'].map((r) => h('option', { value: r, selected: r === 'editor' }, r)));
   return [
-    list.length ? h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, ['Name', 'Role', ''].map((c) => h('th', { scope: 'col' }, c)))),
+    list.length ? tableWrap('Members', h('table', {}, h('thead', {}, h('tr', {}, ['Name', 'Role', ''].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, list.map((m) => h('tr', {}, h('td', {}, m.name), h('td', {}, m.role), h('td', {},
         h('button', { type: 'button', class: 'danger', onclick: async (e) => {
           try { await api('DELETE', `/v1/members/${m.id}`); announce(`${m.name} removed`); await redraw(); } catch (err) { e.target.after(errorBox(err)); }
@@ -165,7 +165,7 @@ async function webhooksSection(ws, tz, redraw, shown) {
   const boxes = EVENTS.map((e) => { const id = uid('ev'); return [e, h('input', { type: 'checkbox', id, value: e, checked: e.startsWith('post.') })]; });
   const log = h('div');
   return [
-    list.length ? h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, ['URL', 'Events', 'Status', ''].map((c) => h('th', { scope: 'col' }, c)))),
+    list.length ? tableWrap('Webhook endpoints', h('table', {}, h('thead', {}, h('tr', {}, ['URL', 'Events', 'Status', ''].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, list.map((ep) => h('tr', {}, h('td', {}, ep.url), h('td', {}, ep.events.join(', ')), h('td', {}, ep.status || 'enabled'),
         h('td', {}, h('div', { class: 'actions' },
           h('button', { type: 'button', onclick: () => deliveries(ep, log, tz) }, 'Delivery log'),
@@ -185,7 +185,7 @@ async function webhooksSection(ws, tz, redraw, shown) {
 async function deliveries(ep, log, tz) {
   try {
     const items = await all(`/v1/webhooks/endpoints/${ep.id}/deliveries`);
-    log.replaceChildren(h('h3', {}, `Deliveries to ${ep.url}`), items.length ? h('div', { class: 'table-wrap' }, h('table', {},
+    log.replaceChildren(h('h3', {}, `Deliveries to ${ep.url}`), items.length ? tableWrap('Deliveries', h('table', {},
       h('thead', {}, h('tr', {}, ['When', 'Event', 'Attempt', 'Status', 'Response', ''].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, items.map((d) => h('tr', {}, h('td', {}, longDate(Date.parse(d.at), tz)), h('td', {}, d.event), h('td', {}, String(d.attempt)),
         h('td', {}, d.status), h('td', {}, d.response_code != null ? String(d.response_code) : '—'),

@@ -290,6 +290,11 @@ pub fn metrics_account_day(ws: &WorkspaceId, acct: &AccountId, day: NaiveDate) -
     Key::new(metrics_partition(ws), format!("ADAY#{acct}#{day}"))
 }
 
+/// An account's days `[from, to]`, both inclusive.
+pub fn metrics_account_days(acct: &AccountId, from: NaiveDate, to: NaiveDate) -> SortCondition {
+    SortCondition::Between(format!("ADAY#{acct}#{from}"), format!("ADAY#{acct}#{to}"))
+}
+
 pub fn metrics_post(ws: &WorkspaceId, post: &PostId) -> Key {
     Key::new(metrics_partition(ws), format!("POST#{post}"))
 }

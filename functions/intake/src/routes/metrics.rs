@@ -114,3 +114,25 @@ pub async fn content_mix(
     let (from, to) = w.read(deps.clock.now())?;
     Ok(AxumJson(metrics::content_mix(&deps, &may.workspace, from, to).await?).into_response())
 }
+
+#[utoipa::path(
+    get,
+    path = "/v1/metrics/networks",
+    tag = "metrics",
+    summary = "Each network's totals, side by side",
+    description = "`?from=&to=` (default: the last 30 days) → `{\"items\":[{\"platform\",\"accounts\",\"impressions\",\"engagements\",\"posts\",...,\"engagement_rate\"?}]}`, one item per network the workspace has an account on.",
+    params(
+        ("from" = Option<String>, Query),
+        ("to" = Option<String>, Query),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
+pub async fn networks(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::Read>,
+    Query(w): Query<Window>,
+) -> Answer {
+    let (from, to) = w.read(deps.clock.now())?;
+    let items = metrics::networks(&deps, &may.workspace, from, to).await?;
+    Ok(AxumJson(json!({ "items": items })).into_response())
+}

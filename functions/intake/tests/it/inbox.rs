@@ -299,3 +299,74 @@ async fn best_times_and_the_eighty_twenty_warning_answer() {
     assert_eq!(tags.status, StatusCode::OK, "{tags:?}");
     assert_eq!(tags.body["items"], json!([]));
 }
+
+#[tokio::test]
+async fn each_network_sums_its_accounts_and_nothing_of_another_workspace() {
+    let app = App::new().await;
+    let ws = app.workspace("Shop").await;
+    let one = app.sandbox(&ws, "shop-one").await;
+    let two = app.sandbox(&ws, "shop-two").await;
+    let (_, r1) = published(&app, &ws, &one, json!({"text": "first"})).await;
+    let (_, r2) = published(&app, &ws, &two, json!({"text": "second"})).await;
+    for (acct, remote, n) in [(&one, &r1, 300), (&two, &r2, 200)] {
+        let a = event(
+            &app,
+            &ws,
+            acct,
+            json!({"type": "impression", "remote_id": remote, "count": n}),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::ACCEPTED, "{a:?}");
+    }
+    event(
+        &app,
+        &ws,
+        &one,
+        json!({"type": "like", "remote_id": r1, "id": "l-1", "author": "ann"}),
+    )
+    .await;
+    // Another workspace's numbers stay its own.
+    let other = app.workspace("Elsewhere").await;
+    let theirs = app.sandbox(&other, "elsewhere").await;
+    let (_, r3) = published(&app, &other, &theirs, json!({"text": "theirs"})).await;
+    event(
+        &app,
+        &other,
+        &theirs,
+        json!({"type": "impression", "remote_id": r3, "count": 9999}),
+    )
+    .await;
+    aggregate(&app, &ws).await;
+    aggregate(&app, &other).await;
+
+    let a = app.get("/v1/metrics/networks", &ws.key).await;
+    assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    let items = a.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "one network: {a:?}");
+    let sandbox = &items[0];
+    assert_eq!(sandbox["platform"], "sandbox");
+    assert_eq!(sandbox["accounts"], 2);
+    assert_eq!(sandbox["impressions"], 500, "{a:?}");
+    assert_eq!(sandbox["posts"], 2);
+    assert_eq!(sandbox["engagements"], 1);
+    assert_eq!(sandbox["engagement_rate"], 0.002);
+
+    // A window before any of it: the network is there, its counts zero.
+    let from = crate::support::rfc3339(app.now() - Duration::days(20));
+    let to = crate::support::rfc3339(app.now() - Duration::days(10));
+    let before = app
+        .get(
+            &format!("/v1/metrics/networks?from={from}&to={to}"),
+            &ws.key,
+        )
+        .await;
+    assert_eq!(before.body["items"][0]["impressions"], 0, "{before:?}");
+    assert!(before.body["items"][0].get("engagement_rate").is_none());
+    let backwards = app
+        .get(
+            &format!("/v1/metrics/networks?from={to}&to={from}"),
+            &ws.key,
+        )
+        .await;
+    assert!(backwards.invalid_field("to").contains("after"));
+}

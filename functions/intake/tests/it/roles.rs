@@ -74,6 +74,7 @@ const ROUTES: &[(&str, &str, Who)] = &[
     ("GET", "/v1/metrics/best-times", ALL),
     ("GET", "/v1/metrics/top-tags", ALL),
     ("GET", "/v1/metrics/content-mix", ALL),
+    ("GET", "/v1/metrics/networks", ALL),
     ("GET", "/v1/oauth/{platform}/start", MANAGER_UP),
     ("GET", "/v1/oauth/{platform}/callback", Who::Public),
     ("POST", "/v1/members", OWNER),

@@ -14,6 +14,9 @@ use herald_storage::keys;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+mod networks;
+pub use networks::{NetworkTotals, networks};
+
 /// The longest window one read may span.
 pub const MAX_WINDOW_DAYS: i64 = 366;
 /// Posts a weekday-and-hour needs before its score counts.
