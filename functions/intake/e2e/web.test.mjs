@@ -441,7 +441,7 @@ test('at 390 px wide nothing overflows sideways, on every page', async () => {
       scroll: document.documentElement.scrollWidth,
       width: window.innerWidth,
       wide: [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1
-        && !e.closest('.table-wrap') && getComputedStyle(e).position !== 'fixed').slice(0, 5).map((e) => `${e.tagName}.${e.className}`),
+        && !e.parentElement.closest('.table-wrap') && getComputedStyle(e).position !== 'fixed').slice(0, 5).map((e) => `${e.tagName}.${e.className}[${e.getAttribute('aria-label') || ''}] right ${Math.round(e.getBoundingClientRect().right)}`),
     }));
     assert.ok(scroll <= width, `${name} at 390 px: scrollWidth ${scroll} > ${width}: ${wide.join(', ')}`);
     assert.deepEqual(wide, [], `${name}: elements past the right edge`);
