@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { startHerald, workspace, ARTEFACTS, CHROMIUM } from './herald.mjs';
+import { startHerald, workspace, ARTEFACTS, CHROMIUM, ADMIN } from './herald.mjs';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -110,6 +110,10 @@ test('sign in refuses a wrong key, keeps the right one in this tab only, and sig
   await page.getByLabel('API key').fill('not-a-key-at-all');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('alert').filter({ hasText: 'not accepted' }).waitFor();
+  await page.getByLabel('API key').fill(ADMIN);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'acts in no workspace' }).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('herald.key')), null, 'a refused key is not kept');
   await page.getByLabel('API key').fill(ws.key);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Calendar', level: 1 }).waitFor();

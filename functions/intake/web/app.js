@@ -31,7 +31,9 @@ async function signIn(event) {
   } catch (e) {
     err.textContent = e instanceof ApiError && e.status === 401
       ? 'That key was not accepted. Check it and try again.'
-      : e.message;
+      : e instanceof ApiError && e.status === 403
+        ? 'That key acts in no workspace (the admin key?): sign in with a workspace or member key.'
+        : e.message;
     $('api-key').focus();
     return;
   }
