@@ -355,6 +355,17 @@ test('settings: members, a calendar feed link, a webhook endpoint and its log, b
     const w = await herald.call('GET', '/v1/workspace', ws.key);
     return JSON.stringify(w.business_hours.mon) === JSON.stringify([['09:00', '17:00']]);
   });
+  // An auto-reply rule, through the form.
+  await page.getByRole('button', { name: 'Add a rule' }).click();
+  const rule = page.locator('fieldset.rule').last();
+  await rule.getByLabel('When').selectOption('keyword');
+  await rule.getByLabel('Keyword').fill('price');
+  await rule.getByLabel('Reply text').fill('Our price list: example.com/prices');
+  await page.getByRole('button', { name: 'Save auto-replies' }).click();
+  await eventually('the rule', async () => {
+    const r = await herald.call('GET', '/v1/inbox/auto-replies', ws.key);
+    return r.rules.length === 1 && r.rules[0].when === 'keyword' && r.rules[0].match === 'price';
+  });
   await axe('settings');
   await shot('settings');
 
