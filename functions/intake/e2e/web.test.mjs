@@ -8,7 +8,7 @@
 
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -77,6 +77,7 @@ async function eventually(what, fn, ms = 10000) {
 }
 
 before(async () => {
+  rmSync(ARTEFACTS, { recursive: true, force: true });
   herald = await startHerald({ HERALD_LINKEDIN_CLIENT_ID: 'e2e-client', HERALD_LINKEDIN_CLIENT_SECRET: 'e2e-secret' });
   ws = await workspace(herald);
   await herald.call('PATCH', '/v1/workspace', ws.key, { timezone: TZ });
@@ -92,9 +93,9 @@ before(async () => {
   await page.goto(herald.base + '/');
 });
 
-// A failing test leaves the page as it was, for the artefacts.
+// Each test leaves the page as it ended (a failing one: as it failed), for the artefacts.
 afterEach(async (t) => {
-  if (page) await page.screenshot({ path: join(ARTEFACTS, `last-${t.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}.png`), fullPage: true }).catch(() => {});
+  if (page) await page.screenshot({ path: join(ARTEFACTS, `after-${t.name.slice(0, 40).replace(/[^a-z0-9]+/gi, '-')}.png`), fullPage: true }).catch(() => {});
 });
 
 after(async () => {
