@@ -356,6 +356,8 @@ test('settings: members, a calendar feed link, a webhook endpoint and its log, b
     const w = await herald.call('GET', '/v1/workspace', ws.key);
     return JSON.stringify(w.business_hours.mon) === JSON.stringify([['09:00', '17:00']]);
   });
+  // The form, drawn again, shows what was saved.
+  await eventually('the saved hours shown', async () => (await page.getByLabel('Business hours on mon').inputValue()) === '09:00-17:00');
   // An auto-reply rule, through the form.
   await page.getByRole('button', { name: 'Add a rule' }).click();
   const rule = page.locator('fieldset.rule').last();

@@ -66,7 +66,10 @@ function parseHours(text) {
   return text.split(',').map((s) => s.trim()).filter(Boolean).map((s) => s.split('-').map((x) => x.trim()));
 }
 
-async function workspaceSection(ws, tz, redraw) {
+async function workspaceSection(first, tz0, redraw) {
+  // What was last saved (the PATCH answer), not what the page first read.
+  const ws = cache.workspace || first;
+  const tz = ws.timezone || tz0;
   const name = h('input', { type: 'text', value: ws.name, required: true });
   const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
   const listId = uid('tz');
