@@ -14,7 +14,7 @@ const COLOURS = { sandbox: '#5b5f66', x: '#111111', linkedin: '#0a66c2', faceboo
   pinterest: '#bd081c', tiktok: '#00707a', threads: '#333333', mastodon: '#563acc', bluesky: '#0b6fc9' };
 
 export async function render(root) {
-  const ws = await workspace();
+  const ws = await workspace(true);
   const tz = ws.timezone || 'UTC';
   const to = Date.now();
   const from = to - days * 864e5;

@@ -11,7 +11,7 @@ import { platformsOf, openPost, STATUS_NAMES, NETWORK_NAMES, NETWORKS } from './
 const state = { mode: 'month', anchor: null };
 
 export async function render(root, params) {
-  const ws = await workspace();
+  const ws = await workspace(true);
   const tz = ws.timezone || 'UTC';
   const [mode, date] = params;
   if (mode === 'week' || mode === 'month') state.mode = mode;

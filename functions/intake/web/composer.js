@@ -11,7 +11,7 @@ import { toLocalInput, fromLocalInput, iso, longDate } from './time.js';
 const dims = (r) => (r.width && r.height ? ` (${r.width}×${r.height})` : '');
 
 export async function render(root) {
-  const [ws, accts] = await Promise.all([workspace(), accounts()]);
+  const [ws, accts] = await Promise.all([workspace(true), accounts(true)]);
   const tz = ws.timezone || 'UTC';
   const media = []; // {id, name, status, renditions}
 

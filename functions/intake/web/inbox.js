@@ -11,7 +11,7 @@ const order = { unanswered: 0, answered: 1, dismissed: 2 };
 export async function render(root) {
   const now = Date.now();
   const [ws, items, team, accts, summary] = await Promise.all([
-    workspace(), all('/v1/inbox'), members(), accounts(),
+    workspace(true), all('/v1/inbox'), members(), accounts(),
     get(`/v1/metrics/summary?from=${iso(now - 30 * 864e5)}&to=${iso(now)}`).catch(() => null),
   ]);
   const tz = ws.timezone || 'UTC';
