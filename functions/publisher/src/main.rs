@@ -8,11 +8,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let built = build(&Config::from_env()?).await?;
     let publisher = &Publisher::scheduled(built.deps);
     lambda_runtime::run(service_fn(
-        |_event: LambdaEvent<serde_json::Value>| async move {
-            publisher
-                .handle(Invocation::Run)
-                .await
-                .map_err(lambda_runtime::Error::from)
+        |event: LambdaEvent<serde_json::Value>| async move {
+            let invocation = Invocation::from_event(&event.payload)?;
+            let answer = publisher.handle(invocation).await?;
+            Ok::<_, lambda_runtime::Error>(answer.to_json())
         },
     ))
     .await

@@ -5,7 +5,10 @@ pub mod clock;
 pub mod fs_blob;
 pub mod memory_bus;
 pub mod random;
+pub mod wakeups;
 
+#[cfg(feature = "aws")]
+pub mod aws_wakeups;
 #[cfg(feature = "aws")]
 pub mod eventbridge_bus;
 #[cfg(feature = "aws")]
@@ -16,7 +19,10 @@ pub use clock::{ManualClock, SystemClock};
 pub use fs_blob::{FsBlobStore, PresignError, PresignedQuery, verify_presigned};
 pub use memory_bus::InProcessBus;
 pub use random::{SeededRandom, SystemRandom};
+pub use wakeups::InlineWakeUps;
 
+#[cfg(feature = "aws")]
+pub use aws_wakeups::{AwsWakeUps, WakeTarget};
 #[cfg(feature = "aws")]
 pub use eventbridge_bus::EventBridgeBus;
 #[cfg(feature = "aws")]

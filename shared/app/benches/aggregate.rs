@@ -132,6 +132,7 @@ async fn run(n: usize, posts: usize, batch: usize) {
         sealer: Arc::new(Sealer::new([7; 32])),
         guard: Arc::new(herald_networks::guard::Guard::new(false)),
         oauth: Default::default(),
+        wakeups: Arc::new(herald_adapters::InlineWakeUps),
     };
     let ws = workspaces::create(&deps, &Principal::Admin, "Bench")
         .await

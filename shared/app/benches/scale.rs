@@ -255,6 +255,7 @@ async fn burst(backend: &str, n: usize, m: usize, latency_ms: u64) -> Figures {
         sealer: Arc::new(Sealer::new([7; 32])),
         guard: Arc::new(herald_networks::guard::Guard::new(false)),
         oauth: Default::default(),
+        wakeups: Arc::new(herald_adapters::InlineWakeUps),
     };
     let by = posts::Author::approver(herald_domain::Actor::Admin);
     let ws = workspaces::create(&deps, &Principal::Admin, "Agency")

@@ -1,5 +1,5 @@
 use herald_domain::{DomainError, FieldError, Platform};
-use herald_ports::{BlobError, BusError, NetworkError, TableError};
+use herald_ports::{BlobError, BusError, NetworkError, TableError, WakeError};
 
 /// What a use case can answer instead of a result. The edge maps each to one HTTP status.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +28,8 @@ pub enum AppError {
     Blob(#[from] BlobError),
     #[error("event bus failure: {0}")]
     Bus(#[from] BusError),
+    #[error("wake-up failure: {0}")]
+    WakeUps(#[from] WakeError),
     #[error("network failure: {0}")]
     Network(#[from] NetworkError),
     #[error("corrupt record: {0}")]

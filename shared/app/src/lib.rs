@@ -33,6 +33,7 @@ pub use error::AppError;
 use herald_domain::Platform;
 use herald_ports::{
     BlobStore, Clock, Connector, Connectors, EventBus, OAuthFlow, Random, Sealer, Table, UrlGuard,
+    WakeUps,
 };
 use std::sync::Arc;
 
@@ -51,6 +52,9 @@ pub struct Deps {
     pub guard: Arc<dyn UrlGuard>,
     /// The consent flows of the OAuth networks this server is registered with.
     pub oauth: Arc<std::collections::BTreeMap<Platform, Arc<dyn OAuthFlow>>>,
+    /// Wakes the publisher for what enters the due index (schedules and a delayed send
+    /// queue on AWS; nothing for a host that ticks on its own).
+    pub wakeups: Arc<dyn WakeUps>,
 }
 
 impl Deps {

@@ -50,6 +50,7 @@ mod tests {
             network_apps: Default::default(),
             tiktok_audited: false,
             sandbox_latency: std::time::Duration::ZERO,
+            wake: None,
             api_limits: Default::default(),
         }
     }

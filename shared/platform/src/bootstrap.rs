@@ -1,7 +1,7 @@
 //! Builds the adapters named by the configuration, once, and wires them into `Deps`.
 
 use crate::config::{Backend, Config, ConfigError};
-use herald_adapters::{FsBlobStore, InProcessBus, SystemClock, SystemRandom};
+use herald_adapters::{FsBlobStore, InProcessBus, InlineWakeUps, SystemClock, SystemRandom};
 use herald_app::Deps;
 use herald_domain::Platform;
 use herald_networks::crypto::Sealer;
@@ -253,6 +253,7 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                 sealer,
                 guard,
                 oauth,
+                wakeups: Arc::new(InlineWakeUps),
             };
             Ok(Built {
                 deps,
@@ -286,6 +287,19 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                 event_bus.clone(),
                 "herald",
             ));
+            let wakeups: Arc<dyn herald_ports::WakeUps> = match &config.wake {
+                Some(w) => Arc::new(herald_adapters::AwsWakeUps::new(
+                    aws_sdk_scheduler::Client::new(&sdk),
+                    herald_adapters::WakeTarget {
+                        group: w.schedule_group.clone(),
+                        function_arn: w.publisher_arn.clone(),
+                        role_arn: w.scheduler_role_arn.clone(),
+                    },
+                    aws_sdk_sqs::Client::new(&sdk),
+                    w.send_queue_url.clone(),
+                )),
+                None => Arc::new(InlineWakeUps),
+            };
             let (connectors, sandbox) =
                 connectors(config, table.clone(), blobs.clone(), clock.clone());
             Ok(Built {
@@ -299,6 +313,7 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                     sealer,
                     guard,
                     oauth,
+                    wakeups,
                 },
                 local_bus: None,
                 local_blobs: None,
@@ -336,6 +351,7 @@ mod tests {
             network_apps: Default::default(),
             tiktok_audited: false,
             sandbox_latency: std::time::Duration::ZERO,
+            wake: None,
             api_limits: Default::default(),
         }
     }

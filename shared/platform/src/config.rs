@@ -56,9 +56,57 @@ pub struct Config {
     pub tiktok_audited: bool,
     /// The round trip every sandbox call takes (`HERALD_SANDBOX_LATENCY_MS`, load tests).
     pub sandbox_latency: std::time::Duration,
+    /// The publisher's wake-ups on AWS (`HERALD_SEND_QUEUE_URL` and its companions); without
+    /// them a publisher run sends inline what is due within its minute.
+    pub wake: Option<WakeSettings>,
     /// Per-key API request allowances (`HERALD_RATE_LIMIT_PER_SECOND`, `..._PER_MINUTE`; 0
     /// for none).
     pub api_limits: herald_app::api_rate::ApiLimits,
+}
+
+/// Where wakes and sends go on AWS: the send queue the sender reads, and the schedule group,
+/// the publisher function and the role EventBridge Scheduler invokes it with.
+#[derive(Clone, Debug)]
+pub struct WakeSettings {
+    pub send_queue_url: String,
+    pub schedule_group: String,
+    pub publisher_arn: String,
+    pub scheduler_role_arn: String,
+}
+
+impl WakeSettings {
+    /// All four or none: a queue without its schedules (or the reverse) would leave targets
+    /// waiting for the hourly sweep.
+    fn from_env() -> Result<Option<WakeSettings>, ConfigError> {
+        const NAMES: [&str; 4] = [
+            "HERALD_SEND_QUEUE_URL",
+            "HERALD_SCHEDULE_GROUP",
+            "HERALD_PUBLISHER_ARN",
+            "HERALD_SCHEDULER_ROLE_ARN",
+        ];
+        let values = NAMES.map(var);
+        if values.iter().all(Option::is_none) {
+            return Ok(None);
+        }
+        if let Some(i) = values.iter().position(Option::is_none) {
+            return Err(ConfigError::Invalid {
+                name: NAMES[i],
+                message: format!("is required with {}", NAMES.join(", ")),
+            });
+        }
+        let [
+            send_queue_url,
+            schedule_group,
+            publisher_arn,
+            scheduler_role_arn,
+        ] = values.map(Option::unwrap_or_default);
+        Ok(Some(WakeSettings {
+            send_queue_url,
+            schedule_group,
+            publisher_arn,
+            scheduler_role_arn,
+        }))
+    }
 }
 
 /// An OAuth app registered with a network.
@@ -163,6 +211,7 @@ impl Config {
                     name: herald_networks::sandbox::LATENCY_ENV,
                     message,
                 })?,
+            wake: WakeSettings::from_env()?,
             api_limits: {
                 let default = herald_app::api_rate::ApiLimits::default();
                 herald_app::api_rate::ApiLimits {

@@ -10,6 +10,7 @@ pub mod oauth;
 pub mod random;
 pub mod sealer;
 pub mod table;
+pub mod wake;
 pub mod webhook;
 
 pub use blob::{BlobError, BlobReader, BlobStore};
@@ -26,4 +27,5 @@ pub use sealer::{SealError, Sealer, account_binding};
 pub use table::{
     Condition, Item, Key, Page, Query, SortCondition, Table, TableError, TxOp, Update, Value,
 };
+pub use wake::{DelayedSend, WakeError, WakeUps};
 pub use webhook::{WebhookAnswer, WebhookSender};

@@ -133,6 +133,7 @@ impl App {
             sealer: Arc::new(Sealer::new([7; 32])),
             guard: Arc::new(herald_networks::guard::Guard::new(false)),
             oauth: Default::default(),
+            wakeups: Arc::new(herald_adapters::InlineWakeUps),
         };
         herald_app::auth::ensure_admin_key(&deps, Some(ADMIN))
             .await

@@ -3,7 +3,7 @@
 
 use super::idempotency;
 use super::review::{Author, Review, scheduled_event};
-use super::store::post_writes;
+use super::store::{post_writes, wake_due};
 use super::validate::validate;
 use super::view::{Created, NewPost, PostView};
 use crate::{AppError, Deps, new_id};
@@ -90,6 +90,7 @@ async fn create_in(
         }
         Err(e) => return Err(e.into()),
     }
+    wake_due(deps, &targets).await;
     tracing::info!(workspace = %ws, post = %post.id, targets = targets.len(), "post created");
     Ok(Created {
         post: view,

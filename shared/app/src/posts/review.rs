@@ -3,7 +3,7 @@
 //! a manager or owner approves it (then it is scheduled) or asks for changes (back to draft,
 //! the comment kept). `post.scheduled` is recorded when a post becomes scheduled, never before.
 
-use super::store::{as_read, changed_meanwhile, due_update, load, post_item};
+use super::store::{as_read, changed_meanwhile, due_update, load, post_item, wake_due};
 use super::view::PostView;
 use crate::auth::Principal;
 use crate::records::{self, attr};
@@ -200,6 +200,7 @@ pub async fn approve(
     }
     ops.extend(scheduled_event(deps, &post, now));
     deps.table.transact(ops).await.map_err(changed_meanwhile)?;
+    wake_due(deps, &scheduled).await;
     tracing::info!(workspace = %ws, post = %id, by = %by.actor, "post approved");
     Ok(PostView::of(&post, &scheduled))
 }

@@ -1,7 +1,9 @@
 //! Scheduling (or moving) a draft or scheduled post.
 
 use super::review::{Author, Review, scheduled_event};
-use super::store::{changed_meanwhile, draft_update, due_update, load, post_item, refuse_if_out};
+use super::store::{
+    changed_meanwhile, draft_update, due_update, load, post_item, refuse_if_out, wake_due,
+};
 use super::view::PostView;
 use crate::records::{self, attr, ms};
 use crate::{AppError, Deps};
@@ -75,6 +77,7 @@ pub async fn schedule(
     }
     ops.extend(scheduled_event(deps, &post, now));
     deps.table.transact(ops).await.map_err(changed_meanwhile)?;
+    wake_due(deps, &new_targets).await;
     tracing::info!(workspace = %ws, post = %id, at = %at, status = lifecycle.as_str(), "post scheduled");
     Ok(PostView::of(&post, &new_targets))
 }

@@ -1,6 +1,6 @@
 //! Repeating posts: each occurrence is a post of its own, made before the one before goes out.
 
-use super::store::post_writes;
+use super::store::{post_writes, wake_due};
 use crate::{AppError, Deps};
 use herald_domain::{Post, PostId, PostLifecycle, Target, TargetStatus};
 use herald_ports::TableError;
@@ -57,10 +57,11 @@ pub async fn ensure_next_occurrence(
     match deps.table.transact(post_writes(&next, &next_targets)).await {
         Ok(()) => {
             tracing::info!(series = %series, occurrence = n + 1, post = %id, at = %next_at, "next occurrence scheduled");
-            Ok(Some(id))
         }
-        // Made already by an earlier (or concurrent) call.
-        Err(TableError::TransactionCancelled { failed }) if failed.contains(&0) => Ok(Some(id)),
-        Err(e) => Err(e.into()),
+        // Made already by an earlier (or concurrent) call, whose wake may not have been made.
+        Err(TableError::TransactionCancelled { failed }) if failed.contains(&0) => {}
+        Err(e) => return Err(e.into()),
     }
+    wake_due(deps, &next_targets).await;
+    Ok(Some(id))
 }

@@ -1,5 +1,6 @@
 //! How a post and its targets are kept: one partition per post.
 
+use crate::publish::wake::{self, Due};
 use crate::records::{self, TargetRecord, attr, from_json, json_item, ms};
 use crate::{AppError, Deps};
 use chrono::{DateTime, Utc};
@@ -30,6 +31,16 @@ pub(super) fn due_update(t: &Target, at: DateTime<Utc>) -> Update {
         .set(attr::DUE_AT, ms(at))
         .set(keys::GSI1_PK, pk)
         .set(keys::GSI1_SK, sk)
+}
+
+/// After a committed write: wakes for its targets that are in the due index (scheduled).
+pub(super) async fn wake_due(deps: &Deps, targets: &[Target]) {
+    let dues: Vec<Due> = targets
+        .iter()
+        .filter(|t| t.status == TargetStatus::Scheduled)
+        .filter_map(|t| Some(Due::of(t, t.due_at?)))
+        .collect();
+    wake::after_commit(deps, &dues).await;
 }
 
 /// The target attributes of a draft: out of the due index (in review, or edited back to it).

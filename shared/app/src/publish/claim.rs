@@ -4,6 +4,7 @@
 
 use super::due::lease_update;
 use super::held::Held;
+use super::wake::{self, Due};
 use super::{Outcome, PublishOptions};
 use crate::records::{self, TargetRecord, attr, ms};
 use crate::{AppError, Deps, posts};
@@ -139,6 +140,10 @@ pub(super) async fn claim<'a>(
         }
         Err(e) => return Err(e.into()),
     }
+    // Should this attempt die, the index offers the target again at its lease's end: a wake
+    // for then, made beside the send rather than before it (the send's outcome usually
+    // makes it moot).
+    wake::in_background(deps, Due::of(t, lease_until));
     let mut record = record;
     record.target.status = status;
     record.target.attempts += 1;
@@ -165,11 +170,21 @@ pub async fn process(
     let Some(item) = deps.table.get(key).await? else {
         return Ok(Outcome::Skipped);
     };
+    process_item(deps, options, instance, &item).await
+}
+
+/// As `process`, for a target item just read.
+pub(super) async fn process_item(
+    deps: &Deps,
+    options: &PublishOptions,
+    instance: &str,
+    item: &Item,
+) -> Result<Outcome, AppError> {
     let options = PublishOptions {
         lookahead: Duration::zero(),
         ..options.clone()
     };
-    let mut held = match claim(deps, &options, instance, &item).await? {
+    let mut held = match claim(deps, &options, instance, item).await? {
         Ok(held) => held,
         Err(outcome) => return Ok(outcome),
     };
@@ -202,6 +217,7 @@ async fn defer(
         .set(keys::GSI1_SK, sk);
     match deps.table.update(key, update, Some(guard)).await {
         Ok(_) => {
+            wake::after_commit(deps, &[Due::of(t, at)]).await;
             tracing::info!(post = %t.post, account = %t.account, platform = %t.platform, until = %at, "deferred: the network's publishing allowance is spent");
             Ok(Outcome::Deferred)
         }

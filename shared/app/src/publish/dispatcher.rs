@@ -27,11 +27,11 @@ const PREPARING: usize = 256;
 /// Runs the due index and the targets it names. One per process: it remembers what it has in
 /// flight so overlapping ticks do not start the same target twice.
 pub struct Dispatcher {
-    deps: Deps,
-    options: PublishOptions,
+    pub(super) deps: Deps,
+    pub(super) options: PublishOptions,
     in_flight: Arc<Mutex<HashSet<Key>>>,
     /// Prefixes this process's claims, so an exclusive publisher knows its own.
-    instance: Arc<str>,
+    pub(super) instance: Arc<str>,
     /// Each bounded network's sends in flight (none for an unbounded one).
     sending: Arc<Mutex<SendPools>>,
     preparing: Arc<Semaphore>,
@@ -202,7 +202,7 @@ impl Dispatcher {
     }
 }
 
-async fn sleep_until(deps: &Deps, at: DateTime<Utc>) {
+pub(super) async fn sleep_until(deps: &Deps, at: DateTime<Utc>) {
     let wait = at - deps.clock.now();
     if wait > Duration::zero() {
         tokio::time::sleep(wait.to_std().unwrap_or_default()).await;

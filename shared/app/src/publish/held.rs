@@ -4,6 +4,7 @@
 use super::due::lease_update;
 use super::prepare::Cache;
 use super::retry::{Decision, Failure, decide};
+use super::wake::{self, Due};
 use super::{Outcome, PublishOptions};
 use crate::records::{self, TargetRecord, attr, ms};
 use crate::{AppError, Deps};
@@ -245,6 +246,7 @@ impl Held<'_> {
                 }
             };
             let t = &self.record.target;
+            wake::after_commit(self.deps, &[Due::of(t, at)]).await;
             tracing::info!(post = %t.post, account = %t.account, error = %reason, retry_at = %at, ?outcome, "target will be tried again");
             crate::observe::post_retry(t.platform);
             return Ok(outcome);
@@ -273,6 +275,8 @@ impl Checkpoint for TargetCheckpoint<'_, '_> {
             lease_update(&held.record.target, lease_until).set(attr::PROGRESS, Value::M(progress));
         held.write(update)
             .await
-            .map_err(|e| NetworkError::uncertain(format!("could not record step {step}: {e}")))
+            .map_err(|e| NetworkError::uncertain(format!("could not record step {step}: {e}")))?;
+        wake::in_background(held.deps, Due::of(&held.record.target, lease_until));
+        Ok(())
     }
 }

@@ -12,11 +12,14 @@ mod due;
 mod held;
 mod outcome;
 mod prepare;
+mod queued;
 mod request;
 mod retry;
+pub mod wake;
 
 pub use claim::process;
 pub use dispatcher::{Dispatcher, RunReport, TickReport};
+pub use queued::{HandOff, Sent};
 pub use retry::{Decision, Failure, decide, next_delay};
 
 use chrono::Duration;

@@ -11,6 +11,7 @@ mod oauth_connect;
 mod rollups;
 mod series;
 mod support;
+mod wakeups;
 
 use chrono::Duration;
 use herald_app::publish::{Dispatcher, Outcome, PublishOptions};

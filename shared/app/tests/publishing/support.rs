@@ -1,4 +1,5 @@
 use chrono::Duration;
+use chrono::{DateTime, Utc};
 use herald_adapters::{FsBlobStore, InProcessBus, ManualClock};
 use herald_app::auth::Principal;
 use herald_app::posts::{NewPost, PostView};
@@ -8,14 +9,20 @@ use herald_domain::limits::RateLimit;
 use herald_domain::{AccountId, Platform, PostId, WorkspaceId};
 use herald_networks::crypto::Sealer;
 use herald_networks::sandbox::{OutboxEntry, SandboxConnector};
-use herald_ports::{BusEvent, Clock, Connector, Connectors, Table};
+use herald_ports::{
+    BusEvent, Clock, Connector, Connectors, DelayedSend, Table, WakeError, WakeUps,
+};
 use herald_storage::embedded::EmbeddedTable;
 use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 pub struct World {
     pub deps: Deps,
     pub clock: Arc<ManualClock>,
+    /// What the engine asked of its wake-ups.
+    pub wakes: Arc<Wakes>,
     pub sandbox: Arc<SandboxConnector>,
     pub ws: WorkspaceId,
     events: UnboundedReceiver<BusEvent>,
@@ -25,6 +32,17 @@ impl World {
     pub async fn new() -> World {
         let table = Arc::new(EmbeddedTable::in_memory().unwrap());
         World::on(table.clone(), table).await
+    }
+
+    /// A world with a send queue, as deployed on AWS: writes arrange wakes, runs hand off.
+    pub async fn queued() -> World {
+        World::queued_with(None).await
+    }
+
+    /// A queued world whose sandbox allows only `limits`.
+    pub async fn queued_with(limits: Option<&'static [RateLimit]>) -> World {
+        let table = Arc::new(EmbeddedTable::in_memory().unwrap());
+        World::build_with(table.clone(), table, limits, None, true).await
     }
 
     /// A world whose sandbox allows only `limits`.
@@ -51,6 +69,20 @@ impl World {
         limits: Option<&'static [RateLimit]>,
         latency: Option<std::time::Duration>,
     ) -> World {
+        World::build_with(table, network_table, limits, latency, false).await
+    }
+
+    async fn build_with(
+        table: Arc<dyn Table>,
+        network_table: Arc<dyn Table>,
+        limits: Option<&'static [RateLimit]>,
+        latency: Option<std::time::Duration>,
+        queued: bool,
+    ) -> World {
+        let wakes = Arc::new(Wakes {
+            queued,
+            ..Wakes::default()
+        });
         let clock = Arc::new(ManualClock::new(
             chrono::DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
                 .unwrap()
@@ -85,6 +117,7 @@ impl World {
             sealer: Arc::new(Sealer::new([7; 32])),
             guard: Arc::new(herald_networks::guard::Guard::new(false)),
             oauth: Default::default(),
+            wakeups: wakes.clone(),
         };
         let ws = workspaces::create(&deps, &Principal::Admin, "Agency client")
             .await
@@ -93,6 +126,7 @@ impl World {
         World {
             deps,
             clock,
+            wakes,
             sandbox,
             ws,
             events,
@@ -205,6 +239,71 @@ impl World {
         }
         out
     }
+}
+
+/// Wake-ups as a test sees them: every minute ensured and every send queued, in order. With
+/// `queued` it stands for AWS's schedules and send queue; it can be told to fail, as a
+/// Scheduler or queue outage would.
+#[derive(Default)]
+pub struct Wakes {
+    pub queued: bool,
+    minutes: Mutex<Vec<DateTime<Utc>>>,
+    sends: Mutex<Vec<DelayedSend>>,
+    pub failing: AtomicBool,
+}
+
+impl Wakes {
+    pub fn minutes(&self) -> Vec<DateTime<Utc>> {
+        self.minutes.lock().unwrap().clone()
+    }
+
+    /// The sends queued since the last call, taken.
+    pub fn take_sends(&self) -> Vec<DelayedSend> {
+        std::mem::take(&mut *self.sends.lock().unwrap())
+    }
+
+    /// Waits (briefly, in real time) for a wake arranged beside a send (a lease's end).
+    pub async fn wait_for_minute(&self, minute: DateTime<Utc>) {
+        for _ in 0..500 {
+            if self.minutes().contains(&minute) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        panic!("no wake for {minute}: {:?}", self.minutes());
+    }
+}
+
+#[async_trait::async_trait]
+impl WakeUps for Wakes {
+    fn queues_sends(&self) -> bool {
+        self.queued
+    }
+
+    async fn ensure_minute(&self, minute: DateTime<Utc>) -> Result<(), WakeError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(WakeError::Service("the scheduler is down".into()));
+        }
+        self.minutes.lock().unwrap().push(minute);
+        Ok(())
+    }
+
+    async fn queue_sends(&self, sends: &[DelayedSend]) -> Result<(), WakeError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(WakeError::Service("the queue is down".into()));
+        }
+        self.sends.lock().unwrap().extend_from_slice(sends);
+        Ok(())
+    }
+}
+
+/// The messages SQS would deliver for `sends`, with ids.
+pub fn messages(sends: &[DelayedSend]) -> Vec<(String, String)> {
+    sends
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (format!("msg-{i}"), s.body.clone()))
+        .collect()
 }
 
 fn rand_suffix() -> String {
