@@ -12,6 +12,15 @@ use herald_testkit::lambda::{Function, release_binary};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// Extra settings that start a function without the wake-up path (no send queue): a
+/// publisher run sends inline what is due within its minute, as `herald serve` does.
+pub const INLINE: &[(&str, &str)] = &[
+    ("HERALD_SEND_QUEUE_URL", ""),
+    ("HERALD_SCHEDULE_GROUP", ""),
+    ("HERALD_PUBLISHER_ARN", ""),
+    ("HERALD_SCHEDULER_ROLE_ARN", ""),
+];
+
 /// The account moto answers as.
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
@@ -29,6 +38,11 @@ pub struct Cloud {
     pub encryption_parameter: String,
     pub(crate) bus_queue: String,
     pub(crate) upload_queue: String,
+    /// The send queue (SendQueue) the publisher's runs fill and the sender reads.
+    pub send_queue: String,
+    /// The schedule group (PublishSchedules) the due minutes' wakes are made in.
+    pub schedule_group: String,
+    pub(crate) scheduler: aws_sdk_scheduler::Client,
     pub(crate) http: reqwest::Client,
     pub(crate) ddb: aws_sdk_dynamodb::Client,
     pub(crate) s3: aws_sdk_s3::Client,
@@ -61,6 +75,9 @@ impl Cloud {
             encryption_parameter: format!("/herald-{suffix}/encryption-key"),
             bus_queue: String::new(),
             upload_queue: String::new(),
+            send_queue: String::new(),
+            schedule_group: format!("herald-{suffix}-due"),
+            scheduler: aws_sdk_scheduler::Client::new(&sdk),
             http: reqwest::Client::new(),
             ddb: aws_sdk_dynamodb::Client::new(&sdk),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
@@ -74,7 +91,33 @@ impl Cloud {
         cloud.put_encryption_key_parameter().await;
         cloud.bus_queue = cloud.create_bus_and_rule(&sdk).await;
         cloud.upload_queue = cloud.create_bucket_and_notification().await;
+        cloud.send_queue = cloud.create_send_queue_and_schedule_group().await;
         cloud
+    }
+
+    /// The send queue and the schedule group, as the template's SendQueue and
+    /// PublishSchedules make them.
+    async fn create_send_queue_and_schedule_group(&self) -> String {
+        let (url, _) = self.queue(&format!("{}-sends", self.table)).await;
+        self.scheduler
+            .create_schedule_group()
+            .name(&self.schedule_group)
+            .send()
+            .await
+            .expect("schedule group");
+        url
+    }
+
+    /// The publisher's ARN as the template names it (its FunctionName).
+    pub fn publisher_arn(&self) -> String {
+        format!(
+            "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}-publisher",
+            self.table
+        )
+    }
+
+    pub fn scheduler_role_arn(&self) -> String {
+        format!("arn:aws:iam::{ACCOUNT}:role/{}-scheduler", self.table)
     }
 
     /// The table exactly as the template's Table resource declares it (the DynamoDB API takes
@@ -255,6 +298,22 @@ impl Cloud {
                     if r == "AdminKeyParameter" =>
                 {
                     self.parameter.clone()
+                }
+                ("HERALD_SEND_QUEUE_URL", Setting::Tagged(_, r)) if r == "SendQueue" => {
+                    self.send_queue.clone()
+                }
+                ("HERALD_SCHEDULE_GROUP", Setting::Tagged(_, r)) if r == "PublishSchedules" => {
+                    self.schedule_group.clone()
+                }
+                ("HERALD_PUBLISHER_ARN", Setting::Tagged(t, v))
+                    if t == "Sub" && v.ends_with(":function:${AWS::StackName}-publisher") =>
+                {
+                    self.publisher_arn()
+                }
+                ("HERALD_SCHEDULER_ROLE_ARN", Setting::Tagged(_, r))
+                    if r == "SchedulerInvokeRole.Arn" =>
+                {
+                    self.scheduler_role_arn()
                 }
                 (name, Setting::Tagged(tag, v)) => panic!(
                     "{function}'s {name} is !{tag} {v}: the cloud-path test does not know what \

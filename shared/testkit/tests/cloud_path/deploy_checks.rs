@@ -184,8 +184,29 @@ fn every_function_policy_names_its_actions_and_resources_without_policy_template
     for (name, r) in t.resources_of("AWS::IAM::ManagedPolicy") {
         check_statements(&name, &r["Properties"]["PolicyDocument"]["Statement"]);
     }
-    // No inline role or policy resource escapes the check above.
-    assert!(t.resources_of("AWS::IAM::Role").is_empty());
+    // A role of the template's own (the one EventBridge Scheduler invokes the publisher
+    // with) is assumed by a service only, and its inline policies pass the same check.
+    for (name, r) in t.resources_of("AWS::IAM::Role") {
+        for s in as_list(&r["Properties"]["AssumeRolePolicyDocument"]["Statement"]) {
+            assert!(
+                s["Principal"]["Service"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with(".amazonaws.com")),
+                "{name} is assumed by {:?}, not one service",
+                s["Principal"]
+            );
+        }
+        assert!(
+            r["Properties"]["ManagedPolicyArns"].is_null(),
+            "{name}: managed policies"
+        );
+        let policies = as_list(&r["Properties"]["Policies"]);
+        assert!(!policies.is_empty(), "{name} has no policy");
+        for p in policies {
+            check_statements(&name, &p["PolicyDocument"]["Statement"]);
+        }
+    }
+    // No policy resource escapes the checks above.
     assert!(t.resources_of("AWS::IAM::Policy").is_empty());
 }
 
