@@ -45,7 +45,9 @@ env -u AWS_PROFILE AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRE
 # start, which mostly waits on npm and the network.
 step "building the Lambda functions as deployed (release), meanwhile starting the services"
 release_log=$(mktemp "${TMPDIR:-/tmp}/herald-release.XXXXXX")
-cargo build --release -p herald-intake -p herald-publisher -p herald-transcoder \
+# As deployed: aws-lc without its jitter entropy source, which costs 10-50 ms of the first
+# randomness at every cold start (README, "Deploying").
+AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo build --release -p herald-intake -p herald-publisher -p herald-transcoder \
     -p herald-aggregator -p herald-relay -p herald-webhooks >"$release_log" 2>&1 &
 release_pid=$!
 target_dir=$(cargo metadata --format-version 1 --no-deps |

@@ -4,7 +4,8 @@
 //! client, one GetItem; `node/`). Per function: init (exec to first poll of the Runtime API),
 //! the first invocation's round trip, peak resident memory, binary size.
 //!
-//! Run: build the release binaries (`cargo build --release -p herald-intake -p herald-publisher
+//! Run: build the release binaries as deployed (`AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo build
+//! --release -p herald-intake -p herald-publisher
 //! -p herald-transcoder -p herald-aggregator -p herald-relay
 //! -p herald-webhooks`), then
 //! `cargo bench -p herald-testkit --bench cold_start` (ROUNDS=n to change the 15 rounds).
