@@ -321,6 +321,22 @@ fn every_function_has_an_errors_alarm_and_lateness_is_alarmed_and_on_the_dashboa
         });
         assert!(watched, "no Errors alarm on {name}");
     }
+    // Alarms and the dashboard may be left out ("Monitoring: off", an idle month's only
+    // charges beyond storage), but are deployed unless said so.
+    assert_eq!(
+        t.doc()["Parameters"]["Monitoring"]["Default"].as_str(),
+        Some("on")
+    );
+    for (name, a) in alarms
+        .iter()
+        .chain(t.resources_of("AWS::CloudWatch::Dashboard").iter())
+    {
+        assert!(
+            matches!(a["Condition"].as_str(), None | Some("MonitoringOn")),
+            "{name} depends on {:?}",
+            a["Condition"]
+        );
+    }
     let lateness = alarms.iter().find(|(_, a)| {
         a["Properties"]["Namespace"].as_str() == Some("Herald")
             && a["Properties"]["MetricName"].as_str() == Some("PublishLateness")
