@@ -13,6 +13,7 @@ pub mod events;
 pub mod feeds;
 pub mod import;
 pub mod inbox;
+pub mod media;
 pub mod members;
 pub mod metrics;
 pub mod oauth;

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod limits;
 pub mod media;
 pub mod platform;
+pub mod profiles;
 pub mod post;
 pub mod roles;
 pub mod secret;
