@@ -16,8 +16,8 @@ use axum::routing::{delete, get, post};
 use herald_app::Deps;
 use problem::ApiError;
 use routes::{
-    Api, accounts, calendar_feeds, import, inbox, members, metrics, network_hooks, oauth, posts,
-    review, sandbox, settings, webhooks, workspaces,
+    Api, accounts, calendar_feeds, import, inbox, media, members, metrics, network_hooks, oauth,
+    posts, review, sandbox, settings, webhooks, workspaces,
 };
 use std::sync::Arc;
 
@@ -121,6 +121,8 @@ fn api() -> Api {
             axum::routing::delete(calendar_feeds::revoke),
         )
         .route(calendar_feeds::FEED_PATH, get(calendar_feeds::read))
+        .route("/v1/media/uploads", post(media::create_upload))
+        .route("/v1/media/{id}", get(media::get))
         .route(
             "/v1/posts/import",
             post(import::import).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BODY)),

@@ -103,12 +103,26 @@ pub fn insights(deps: Deps, shutdown: CancellationToken) -> tokio::task::JoinHan
 /// Uploads to the transcoder: every original the blob store announces as written, as the
 /// template's notification filter (suffix `/original`) passes them.
 pub fn transcoder(
-    blobs: &FsBlobStore,
+    blobs: &Arc<FsBlobStore>,
     deps: Deps,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     let mut created = blobs.subscribe_created();
+    let blobs = blobs.clone();
     tokio::spawn(async move {
+        // Uploads that landed while no transcoder ran (a server killed mid-way) are found in
+        // the store and handled first; one handled already is left as it is.
+        match blobs.keys_ending_with("/original").await {
+            Ok(keys) => {
+                for key in keys {
+                    if shutdown.is_cancelled() {
+                        return;
+                    }
+                    transcode(&deps, &key).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not look for uploads left untranscoded"),
+        }
         loop {
             let key = tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -120,12 +134,16 @@ pub fn transcoder(
             if !key.ends_with("/original") {
                 continue;
             }
-            match herald_transcoder::handle(&deps, &key).await {
-                Ok(ready) => tracing::info!(blob_key = %key, ready, "upload transcoded"),
-                Err(e) => tracing::warn!(blob_key = %key, error = %e, "transcoding failed"),
-            }
+            transcode(&deps, &key).await;
         }
     })
+}
+
+async fn transcode(deps: &Deps, key: &str) {
+    match herald_transcoder::handle(deps, key).await {
+        Ok(ready) => tracing::info!(blob_key = %key, ready, "upload transcoded"),
+        Err(e) => tracing::warn!(blob_key = %key, error = %e, "transcoding failed"),
+    }
 }
 
 /// The relay: pending outbox events to the bus, on its own loop, so events leave whether or

@@ -4,6 +4,7 @@
 //! in the store: a kill -9 at any moment loses nothing, and the next start resolves whatever
 //! was in flight.
 
+pub mod blobs;
 pub mod hosts;
 pub mod http;
 
@@ -98,7 +99,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
 
-    let app = herald_intake::router_with_limits(Arc::new(deps), config.api_limits);
+    // Presigned blob URLs first (S3 answers them on AWS), then the API.
+    let app = blobs::router(blobs.clone()).fallback_service(herald_intake::router_with_limits(
+        Arc::new(deps),
+        config.api_limits,
+    ));
     tracing::info!(%addr, data = %args.data.display(), startup_ms = started.elapsed().as_millis() as u64, "herald listening");
     println!("herald listening on http://{addr}");
     let stop = shutdown.clone();

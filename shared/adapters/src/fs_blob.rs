@@ -113,6 +113,72 @@ impl FsBlobStore {
         Ok(self.root.join("objects").join(key))
     }
 
+    /// Checks a presigned URL this store made, with its own key and clock: `method` and (for
+    /// a PUT) `content_type` as the request has them.
+    pub fn check_presigned(
+        &self,
+        method: &str,
+        key: &str,
+        q: &PresignedQuery,
+        content_type: &str,
+    ) -> Result<(), PresignError> {
+        verify_presigned(
+            &self.signing_key,
+            method,
+            key,
+            q.expires,
+            content_type,
+            q.length,
+            &q.signature,
+            self.clock.now().timestamp(),
+        )
+    }
+
+    /// The content type a blob was put with.
+    pub async fn content_type(&self, key: &str) -> Result<String, BlobError> {
+        validate_key(key)?;
+        let path = self.root.join("types").join(key);
+        let key = key.to_owned();
+        blocking(move || match std::fs::read_to_string(&path) {
+            Ok(t) => Ok(t),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(DEFAULT_CONTENT_TYPE.to_owned()),
+            Err(e) => Err(io_error(&key, e)),
+        })
+        .await
+    }
+
+    /// Every blob key ending in `suffix` (the local host's start-up sweep for uploads that
+    /// landed while nothing transcoded them).
+    pub async fn keys_ending_with(&self, suffix: &str) -> Result<Vec<String>, BlobError> {
+        let objects = self.root.join("objects");
+        let suffix = suffix.to_owned();
+        blocking(move || {
+            let mut found = Vec::new();
+            let mut dirs = vec![objects.clone()];
+            while let Some(dir) = dirs.pop() {
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                    Err(e) => return Err(BlobError::Unavailable(e.to_string())),
+                };
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        dirs.push(path);
+                    } else if let Ok(rel) = path.strip_prefix(&objects)
+                        && let Some(key) = rel.to_str()
+                        && key.ends_with(&suffix)
+                    {
+                        found.push(key.to_owned());
+                    }
+                }
+            }
+            found.sort();
+            Ok(found)
+        })
+        .await
+    }
+
     /// The bytes and content type of a blob: what the local server answers a presigned GET with.
     pub async fn get_with_type(&self, key: &str) -> Result<(Vec<u8>, String), BlobError> {
         validate_key(key)?;
@@ -136,12 +202,20 @@ impl FsBlobStore {
         method: &str,
         key: &str,
         content_type: &str,
+        length: Option<u64>,
         valid_for: Duration,
     ) -> Result<String, BlobError> {
         validate_key(key)?;
         let valid_for = i64::try_from(valid_for.as_secs()).unwrap_or(i64::MAX);
         let expires = self.clock.now().timestamp().saturating_add(valid_for);
-        let signature = sign(&self.signing_key, method, key, expires, content_type);
+        let signature = sign(
+            &self.signing_key,
+            method,
+            key,
+            expires,
+            content_type,
+            length,
+        );
         let mut url = self.public_base_url.clone();
         url.path_segments_mut()
             .map_err(|_| BlobError::Unavailable("base URL cannot take a path".into()))?
@@ -155,9 +229,115 @@ impl FsBlobStore {
             if !content_type.is_empty() {
                 q.append_pair("content_type", content_type);
             }
+            if let Some(length) = length {
+                q.append_pair("length", &length.to_string());
+            }
             q.append_pair("signature", &signature);
         }
         Ok(url.to_string())
+    }
+}
+
+/// A blob being written piece by piece (an upload streamed from a request): nothing shows under
+/// its key until [`FsBlobStore::commit`], and one dropped before that leaves nothing behind.
+pub struct PendingBlob {
+    key: String,
+    tmp: PathBuf,
+    file: Option<tokio::fs::File>,
+    written: u64,
+}
+
+impl PendingBlob {
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), BlobError> {
+        use tokio::io::AsyncWriteExt;
+        let file = self
+            .file
+            .as_mut()
+            .expect("a pending blob has its file until commit");
+        file.write_all(chunk)
+            .await
+            .map_err(|e| io_error(&self.key, e))?;
+        self.written += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+}
+
+impl Drop for PendingBlob {
+    fn drop(&mut self) {
+        if self.file.is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+impl FsBlobStore {
+    pub async fn begin_put(&self, key: &str) -> Result<PendingBlob, BlobError> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        validate_key(key)?;
+        let tmp_dir = self.root.join("tmp");
+        let tmp = tmp_dir.join(format!(
+            "{}-stream-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let opened = tmp.clone();
+        let file = blocking(move || {
+            private_dirs(&tmp_dir).map_err(|e| BlobError::Unavailable(e.to_string()))?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            options
+                .open(&opened)
+                .map_err(|e| BlobError::Unavailable(e.to_string()))
+        })
+        .await?;
+        Ok(PendingBlob {
+            key: key.to_owned(),
+            tmp,
+            file: Some(tokio::fs::File::from_std(file)),
+            written: 0,
+        })
+    }
+
+    /// Makes a pending blob whole under its key (synced, then renamed into place, as `put`
+    /// does) and announces it; answers its size.
+    pub async fn commit(
+        &self,
+        mut pending: PendingBlob,
+        content_type: &str,
+    ) -> Result<u64, BlobError> {
+        let file = pending.file.take().expect("committed once");
+        let key = pending.key.clone();
+        file.sync_all().await.map_err(|e| io_error(&key, e))?;
+        drop(file);
+        let root = self.root.clone();
+        let tmp = pending.tmp.clone();
+        let content_type = content_type.to_owned();
+        let k = key.clone();
+        let result = blocking(move || {
+            write_atomically(&root, &root.join("types").join(&k), content_type.as_bytes())
+                .map_err(|e| io_error(&k, e))?;
+            let dest = root.join("objects").join(&k);
+            let parent = dest.parent().expect("a blob path has a parent");
+            private_dirs(parent).map_err(|e| io_error(&k, e))?;
+            std::fs::rename(&tmp, &dest).map_err(|e| io_error(&k, e))?;
+            std::fs::File::open(parent)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| io_error(&k, e))
+        })
+        .await;
+        if result.is_err() {
+            let _ = std::fs::remove_file(&pending.tmp);
+        }
+        result?;
+        self.announce_created(&key);
+        Ok(pending.written)
     }
 }
 
@@ -245,16 +425,17 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn presign_get(&self, key: &str, valid_for: Duration) -> Result<String, BlobError> {
-        self.presign("GET", key, "", valid_for)
+        self.presign("GET", key, "", None, valid_for)
     }
 
     async fn presign_put(
         &self,
         key: &str,
         content_type: &str,
+        bytes: u64,
         valid_for: Duration,
     ) -> Result<String, BlobError> {
-        self.presign("PUT", key, content_type, valid_for)
+        self.presign("PUT", key, content_type, Some(bytes), valid_for)
     }
 }
 
@@ -266,6 +447,9 @@ pub struct PresignedQuery {
     pub expires: i64,
     #[serde(default)]
     pub content_type: String,
+    /// The most bytes a PUT may carry (absent for GET).
+    #[serde(default)]
+    pub length: Option<u64>,
     pub signature: String,
 }
 
@@ -282,19 +466,21 @@ pub enum PresignError {
 /// Checks a presigned URL. `method` is the request's actual method and, for a PUT,
 /// `content_type` is the request's `Content-Type` header, so a URL signed for one method or type
 /// cannot be used for another. The signature is compared in constant time; it covers method,
-/// key, expiry and content type, so changing any of them fails.
+/// key, expiry, content type and length, so changing any of them fails.
+#[allow(clippy::too_many_arguments)]
 pub fn verify_presigned(
     signing_key: &[u8],
     method: &str,
     key: &str,
     expires: i64,
     content_type: &str,
+    length: Option<u64>,
     signature: &str,
     now_epoch: i64,
 ) -> Result<(), PresignError> {
     validate_key(key).map_err(|_| PresignError::InvalidKey)?;
     let given = hex::decode(signature).map_err(|_| PresignError::BadSignature)?;
-    mac(signing_key, method, key, expires, content_type)
+    mac(signing_key, method, key, expires, content_type, length)
         .verify_slice(&given)
         .map_err(|_| PresignError::BadSignature)?;
     // Checked after the signature, so the answer says nothing about forged expiry times.
@@ -304,9 +490,16 @@ pub fn verify_presigned(
     Ok(())
 }
 
-fn sign(signing_key: &[u8], method: &str, key: &str, expires: i64, content_type: &str) -> String {
+fn sign(
+    signing_key: &[u8],
+    method: &str,
+    key: &str,
+    expires: i64,
+    content_type: &str,
+    length: Option<u64>,
+) -> String {
     hex::encode(
-        mac(signing_key, method, key, expires, content_type)
+        mac(signing_key, method, key, expires, content_type, length)
             .finalize()
             .into_bytes(),
     )
@@ -318,11 +511,13 @@ fn mac(
     key: &str,
     expires: i64,
     content_type: &str,
+    length: Option<u64>,
 ) -> HmacSha256 {
     let mut mac = HmacSha256::new_from_slice(signing_key).expect("HMAC takes keys of any length");
     // Each field is length-prefixed, so no two different field lists sign the same bytes.
     let expires = expires.to_string();
-    for field in [method, key, expires.as_str(), content_type] {
+    let length = length.map_or(String::new(), |n| n.to_string());
+    for field in [method, key, expires.as_str(), content_type, length.as_str()] {
         mac.update(&(field.len() as u64).to_be_bytes());
         mac.update(field.as_bytes());
     }
@@ -408,7 +603,14 @@ mod tests {
 
     #[test]
     fn a_signature_verifies_until_its_expiry_and_not_after() {
-        let sig = sign(KEY, "PUT", "ws_1/media/m/original", 1_000, "image/png");
+        let sig = sign(
+            KEY,
+            "PUT",
+            "ws_1/media/m/original",
+            1_000,
+            "image/png",
+            Some(10),
+        );
         let check = |now| {
             verify_presigned(
                 KEY,
@@ -416,6 +618,7 @@ mod tests {
                 "ws_1/media/m/original",
                 1_000,
                 "image/png",
+                Some(10),
                 &sig,
                 now,
             )
@@ -426,40 +629,61 @@ mod tests {
 
     #[test]
     fn every_signed_field_changes_the_signature() {
-        let sig = sign(KEY, "PUT", "a/b", 1_000, "image/png");
+        let sig = sign(KEY, "PUT", "a/b", 1_000, "image/png", Some(10));
         let bad = Err(PresignError::BadSignature);
         assert_eq!(
-            verify_presigned(KEY, "GET", "a/b", 1_000, "image/png", &sig, 0),
+            verify_presigned(KEY, "GET", "a/b", 1_000, "image/png", Some(10), &sig, 0),
             bad
         );
         assert_eq!(
-            verify_presigned(KEY, "PUT", "a/c", 1_000, "image/png", &sig, 0),
+            verify_presigned(KEY, "PUT", "a/c", 1_000, "image/png", Some(10), &sig, 0),
             bad
         );
         assert_eq!(
-            verify_presigned(KEY, "PUT", "a/b", 1_001, "image/png", &sig, 0),
+            verify_presigned(KEY, "PUT", "a/b", 1_001, "image/png", Some(10), &sig, 0),
             bad
         );
         assert_eq!(
-            verify_presigned(KEY, "PUT", "a/b", 1_000, "image/gif", &sig, 0),
+            verify_presigned(KEY, "PUT", "a/b", 1_000, "image/gif", Some(10), &sig, 0),
             bad
         );
         assert_eq!(
-            verify_presigned(b"other", "PUT", "a/b", 1_000, "image/png", &sig, 0),
+            verify_presigned(
+                b"other",
+                "PUT",
+                "a/b",
+                1_000,
+                "image/png",
+                Some(10),
+                &sig,
+                0
+            ),
             bad
         );
         assert_eq!(
-            verify_presigned(KEY, "PUT", "a/b", 1_000, "image/png", "zz", 0),
+            verify_presigned(KEY, "PUT", "a/b", 1_000, "image/png", Some(10), "zz", 0),
             bad
         );
     }
 
     #[test]
+    fn the_signed_length_cannot_be_raised_or_dropped() {
+        let sig = sign(KEY, "PUT", "a/b", 1_000, "image/png", Some(10));
+        for length in [Some(11), Some(u64::MAX), None] {
+            assert_eq!(
+                verify_presigned(KEY, "PUT", "a/b", 1_000, "image/png", length, &sig, 0),
+                Err(PresignError::BadSignature),
+                "{length:?}"
+            );
+        }
+    }
+
+    #[test]
     fn shifting_text_between_fields_does_not_keep_a_signature_valid() {
         // Plain concatenation would sign "PUTa/b" the same either way.
-        let sig = sign(KEY, "PUT", "a/b", 1_000, "");
+        let sig = sign(KEY, "PUT", "a/b", 1_000, "", None);
         assert_eq!(
-            verify_presigned(KEY, "PU", "Ta/b", 1_000, "", &sig, 0),
+            verify_presigned(KEY, "PU", "Ta/b", 1_000, "", None, &sig, 0),
             Err(PresignError::BadSignature)
         );
     }

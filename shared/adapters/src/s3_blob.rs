@@ -171,20 +171,25 @@ impl BlobStore for S3BlobStore {
         Ok(req.uri().to_owned())
     }
 
-    /// The content type is signed: the client must send exactly this `Content-Type`.
+    /// The content type and length are signed: the client must send exactly this
+    /// `Content-Type` and `Content-Length`, so S3 itself refuses a body of another size.
     async fn presign_put(
         &self,
         key: &str,
         content_type: &str,
+        bytes: u64,
         valid_for: Duration,
     ) -> Result<String, BlobError> {
         validate_key(key)?;
+        let length = i64::try_from(bytes)
+            .map_err(|_| BlobError::Unavailable(format!("{key}: {bytes} bytes is too long")))?;
         let req = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
+            .content_length(length)
             .presigned(Self::presigning(valid_for)?)
             .await
             .map_err(|e| unavailable(key, e))?;

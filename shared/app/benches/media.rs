@@ -18,7 +18,10 @@ const WIDTH: u32 = 4000;
 const HEIGHT: u32 = 3000;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     if args.first().map(String::as_str) == Some("--herald-child") {
         let dir = PathBuf::from(&args[1]);
         let rounds: usize = args[2].parse().expect("rounds");
@@ -36,7 +39,11 @@ fn main() {
         }
     });
     let total: u64 = (1..=PHOTOS)
-        .map(|s| std::fs::metadata(dir.join(format!("photo-{s}.jpg"))).unwrap().len())
+        .map(|s| {
+            std::fs::metadata(dir.join(format!("photo-{s}.jpg")))
+                .unwrap()
+                .len()
+        })
         .sum();
     eprintln!(
         "{PHOTOS} photos of {WIDTH}×{HEIGHT}, {:.1} MB each on average ({:.1} s to make or find)",
@@ -55,11 +62,8 @@ fn main() {
     eprintln!("renditions per photo: {sizes_json} at q{QUALITY}");
 
     let me = std::env::current_exe().expect("own path");
-    let herald = run(Command::new(me).args([
-        "--herald-child",
-        dir.to_str().unwrap(),
-        &rounds.to_string(),
-    ]));
+    let herald =
+        run(Command::new(me).args(["--herald-child", dir.to_str().unwrap(), &rounds.to_string()]));
     let sharp_dir = root.join("infra/media-bench");
     let sharp = run(Command::new("node")
         .arg(sharp_dir.join("sharp.mjs"))
@@ -76,7 +80,10 @@ fn main() {
         "| pipeline | photos/s | ms/photo | peak RSS MiB | output MB |\n| --- | --- | --- | --- | --- |"
     );
     for (name, r) in [
-        ("herald (turbojpeg DCT-scaled decode, fast_image_resize, rayon)", &herald),
+        (
+            "herald (turbojpeg DCT-scaled decode, fast_image_resize, rayon)",
+            &herald,
+        ),
         (
             &*format!(
                 "sharp {} (libvips {})",

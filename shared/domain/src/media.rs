@@ -36,6 +36,11 @@ pub struct MediaItem {
     pub renditions: Vec<Rendition>,
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The original's size, upright, once read.
+    #[serde(default)]
+    pub width: Option<u32>,
+    #[serde(default)]
+    pub height: Option<u32>,
 }
 
 impl MediaItem {
@@ -51,7 +56,25 @@ impl MediaItem {
         "video/webm",
     ];
 
+    /// The largest image Herald decodes (a 100 MP photo is well under it).
+    pub const MAX_IMAGE_SIZE: u64 = 64 * 1024 * 1024;
+
     pub fn is_video(&self) -> bool {
         self.content_type.starts_with("video/")
+    }
+
+    /// The rendition a network gets: its own, else (the sandbox, a video's original) the
+    /// original, else the largest there is.
+    pub fn rendition_for(&self, platform: Platform) -> Option<&Rendition> {
+        self.renditions
+            .iter()
+            .find(|r| r.platform == Some(platform))
+            .or_else(|| self.renditions.iter().find(|r| r.profile == "original"))
+            .or_else(|| {
+                self.renditions
+                    .iter()
+                    .filter(|r| r.profile != crate::profiles::THUMBNAIL)
+                    .max_by_key(|r| r.bytes)
+            })
     }
 }

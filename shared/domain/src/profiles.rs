@@ -137,9 +137,7 @@ pub const IMAGE_PROFILES: [ImageProfile; 10] = [
 impl ImageProfile {
     /// The profile that a network's posts use, if Herald makes one for it.
     pub fn for_platform(platform: Platform) -> Option<&'static ImageProfile> {
-        IMAGE_PROFILES
-            .iter()
-            .find(|p| p.platform == Some(platform))
+        IMAGE_PROFILES.iter().find(|p| p.platform == Some(platform))
     }
 
     /// What of an upright `width`×`height` image this profile shows, and at what size: a

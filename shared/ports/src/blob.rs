@@ -34,11 +34,13 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
     /// A URL anyone may GET for `valid_for` (networks such as Instagram fetch media this way).
     async fn presign_get(&self, key: &str, valid_for: Duration) -> Result<String, BlobError>;
-    /// A URL a client may PUT the bytes to for `valid_for`, with this content type.
+    /// A URL a client may PUT exactly `bytes` bytes to for `valid_for`, with this content
+    /// type: the length is signed too, so a body larger than announced is refused.
     async fn presign_put(
         &self,
         key: &str,
         content_type: &str,
+        bytes: u64,
         valid_for: Duration,
     ) -> Result<String, BlobError>;
 }

@@ -33,6 +33,9 @@
 //! - delivery attempt: `T#{ws}#HOOKLOG#{ep}` / `{time}#{msg}#{attempt}`
 //! - system state:     `T#_sys` / ...
 //!
+//! Blob keys (the media bucket): an upload `{ws}/media/{med}/original`, its renditions
+//! `{ws}/media/{med}/r/{name}`; the workspace leads there too.
+//!
 //! The tenant id leads every partition key of the table. Two sparse indexes serve the system
 //! (the publisher and the event relay), which acts for all tenants:
 //! - `gsi1` due targets: `DUE#{hour}#{shard}` / `{due at}#{ws}#{post}#{acct}`, present only
@@ -116,6 +119,25 @@ pub fn credentials(ws: &WorkspaceId, acct: &AccountId) -> Key {
 
 pub fn media(ws: &WorkspaceId, id: &MediaId) -> Key {
     Key::new(tenant(ws), format!("MEDIA#{id}"))
+}
+
+/// The blob an upload's bytes land in (the transcoder's trigger matches its `/original` end).
+pub fn upload_blob(ws: &WorkspaceId, id: &MediaId) -> String {
+    format!("{ws}/media/{id}/original")
+}
+
+/// The blob of one of a media item's renditions.
+pub fn rendition_blob(ws: &WorkspaceId, id: &MediaId, name: &str) -> String {
+    format!("{ws}/media/{id}/r/{name}")
+}
+
+/// An upload blob's key back into its workspace and media item; `None` for any other key.
+pub fn parse_upload_blob(key: &str) -> Option<(WorkspaceId, MediaId)> {
+    let mut parts = key.split('/');
+    let ws = WorkspaceId::parse(parts.next()?)?;
+    (parts.next()? == "media").then_some(())?;
+    let media = MediaId::parse(parts.next()?)?;
+    (parts.next()? == "original" && parts.next().is_none()).then_some((ws, media))
 }
 
 pub fn post_partition(ws: &WorkspaceId, post: &PostId) -> String {
@@ -544,6 +566,22 @@ pub fn delivery_attempt(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_original_upload_blobs_parse_back_into_their_item() {
+        let ws = WorkspaceId::generate(1, 1);
+        let m = MediaId::generate(1, 2);
+        assert_eq!(
+            parse_upload_blob(&upload_blob(&ws, &m)),
+            Some((ws.clone(), m.clone()))
+        );
+        assert_eq!(parse_upload_blob(&rendition_blob(&ws, &m, "x.jpg")), None);
+        assert_eq!(parse_upload_blob(&format!("{ws}/other/{m}/original")), None);
+        assert_eq!(
+            parse_upload_blob(&format!("{ws}/media/{m}/original/x")),
+            None
+        );
+    }
 
     #[test]
     fn due_keys_round_trip_and_sort_by_time() {

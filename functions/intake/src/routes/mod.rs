@@ -5,6 +5,7 @@ pub mod audit;
 pub mod calendar_feeds;
 pub mod import;
 pub mod inbox;
+pub mod media;
 pub mod members;
 pub mod metrics;
 pub mod network_hooks;

@@ -100,6 +100,8 @@ const ROUTES: &[(&str, &str, Who)] = &[
     ("GET", "/v1/webhooks/endpoints/{id}/deliveries", MANAGER_UP),
     ("POST", "/v1/webhooks/deliveries/{id}/redeliver", MANAGER_UP),
     ("POST", "/hooks/v1/{workspace}/posts", Who::Signed),
+    ("POST", "/v1/media/uploads", EDITOR_UP),
+    ("GET", "/v1/media/{id}", ALL),
 ];
 
 /// A path with its parameters filled by ids that name nothing.
@@ -112,6 +114,8 @@ fn concrete(path: &str) -> String {
         "inb_00000000000000000000000000"
     } else if path.starts_with("/v1/accounts") {
         "acct_00000000000000000000000000"
+    } else if path.starts_with("/v1/media") {
+        "med_00000000000000000000000000"
     } else {
         "x0000000000000000000000000"
     };

@@ -4,7 +4,7 @@
 
 use crate::support::Server;
 use herald_adapters::memory_bus::Handler;
-use herald_app::records::{from_json, json_item};
+use herald_app::records::from_json;
 use herald_domain::event::PostPublished;
 use herald_domain::{
     AccountId, EventKind, MediaId, MediaItem, MediaStatus, Platform, PostId, WorkspaceId,
@@ -118,20 +118,23 @@ async fn an_upload_written_to_the_local_blob_store_reaches_the_transcoder() {
         shutdown.clone(),
     );
     let ws = WorkspaceId::generate(1, 1);
+    let photo = herald_app::media::image::synthetic_photo(800, 600, 1, 90);
     let media = MediaItem {
         id: MediaId::generate(1, 2),
         workspace: ws.clone(),
-        filename: "team.png".into(),
-        content_type: "image/png".into(),
-        size: 4,
+        filename: "team.jpg".into(),
+        content_type: "image/jpeg".into(),
+        size: photo.len() as u64,
         status: MediaStatus::Processing,
         renditions: vec![],
         error: None,
         created_at: chrono::Utc::now(),
+        width: None,
+        height: None,
     };
     let key = keys::media(&ws, &media.id);
     deps.table
-        .put(json_item(&key, "media", &media), None)
+        .put(herald_app::media::media_record(&media), None)
         .await
         .unwrap();
     // Not an original: the notification filter passes it by.
@@ -139,7 +142,7 @@ async fn an_upload_written_to_the_local_blob_store_reaches_the_transcoder() {
     deps.blobs.put(&other, vec![1], "image/png").await.unwrap();
     let original = format!("{ws}/media/{}/original", media.id);
     deps.blobs
-        .put(&original, vec![1, 2, 3, 4], "image/png")
+        .put(&original, photo.clone(), "image/jpeg")
         .await
         .unwrap();
     let ready = tokio::time::timeout(Duration::from_secs(10), async {
@@ -155,7 +158,15 @@ async fn an_upload_written_to_the_local_blob_store_reaches_the_transcoder() {
     .await
     .expect("the transcoder handled the upload");
     assert_eq!(ready.status, MediaStatus::Ready, "{:?}", ready.error);
-    assert_eq!(ready.renditions[0].blob_key, original);
+    assert_eq!((ready.width, ready.height), (Some(800), Some(600)));
+    assert_eq!(ready.renditions.len(), 10, "{:?}", ready.renditions);
+    for r in &ready.renditions {
+        assert!(
+            r.blob_key
+                .starts_with(&format!("{ws}/media/{}/r/", media.id))
+        );
+        assert_eq!(deps.blobs.size(&r.blob_key).await.unwrap(), r.bytes);
+    }
     shutdown.cancel();
     transcoder.await.unwrap();
 }

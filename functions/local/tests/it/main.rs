@@ -6,5 +6,6 @@ mod support;
 mod edge;
 mod hosts;
 mod kill9;
+mod media;
 mod serve;
 mod webhooks;

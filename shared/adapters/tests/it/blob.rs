@@ -149,6 +149,7 @@ async fn serve_blob(
         &key,
         q.expires,
         &content_type,
+        q.length,
         &q.signature,
         s.clock.now().timestamp(),
     );
@@ -156,6 +157,9 @@ async fn serve_blob(
         return (StatusCode::FORBIDDEN, e.to_string()).into_response();
     }
     if method == Method::PUT {
+        if q.length.is_none_or(|n| body.len() as u64 > n) {
+            return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        }
         match s.store.put(&key, body.to_vec(), &content_type).await {
             Ok(()) => StatusCode::OK.into_response(),
             Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
@@ -270,7 +274,7 @@ async fn invalid_keys_are_refused_and_nothing_is_written(f: Fixture) {
         assert!(
             refused(
                 f.store
-                    .presign_put(key, "image/png", hour)
+                    .presign_put(key, "image/png", 10, hour)
                     .await
                     .map(|_| ())
             ),
@@ -284,7 +288,11 @@ async fn a_presigned_put_then_a_presigned_get_carry_the_bytes_over_http(f: Fixtu
     let http = reqwest::Client::new();
     let bytes = sample_bytes();
     let hour = Duration::from_secs(3600);
-    let put_url = f.store.presign_put(KEY, "image/png", hour).await.unwrap();
+    let put_url = f
+        .store
+        .presign_put(KEY, "image/png", bytes.len() as u64, hour)
+        .await
+        .unwrap();
     let put = http
         .put(&put_url)
         .header("content-type", "image/png")
@@ -403,7 +411,7 @@ fn presigned_parts(url: &str) -> (String, PresignedQuery) {
     let query: PresignedQuery = serde_json::from_value(serde_json::Value::Object(
         url.query_pairs()
             .map(|(k, v)| {
-                let v = if k == "expires" {
+                let v = if k == "expires" || k == "length" {
                     serde_json::json!(v.parse::<i64>().unwrap())
                 } else {
                     serde_json::json!(v)
@@ -425,7 +433,7 @@ mod fs_only {
         let (_, clock, signing_key) = f.fs_parts();
         let url = f
             .store
-            .presign_put(KEY, "video/mp4", Duration::from_secs(600))
+            .presign_put(KEY, "video/mp4", 1000, Duration::from_secs(600))
             .await
             .unwrap();
         let (key, q) = presigned_parts(&url);
@@ -433,9 +441,10 @@ mod fs_only {
         assert_eq!(q.method, "PUT");
         assert_eq!(q.content_type, "video/mp4");
         assert_eq!(q.expires, clock.now().timestamp() + 600);
+        assert_eq!(q.length, Some(1000));
         let now = clock.now().timestamp();
         let verify = |method: &str, key: &str, expires: i64, ct: &str, sig: &str, now: i64| {
-            verify_presigned(signing_key, method, key, expires, ct, sig, now)
+            verify_presigned(signing_key, method, key, expires, ct, Some(1000), sig, now)
         };
 
         assert_eq!(
@@ -494,7 +503,7 @@ mod fs_only {
         let http = reqwest::Client::new();
         let url = f
             .store
-            .presign_put(KEY, "image/png", Duration::from_secs(60))
+            .presign_put(KEY, "image/png", 10, Duration::from_secs(60))
             .await
             .unwrap();
         let put = |url: String, ct: &'static str| {

@@ -181,7 +181,12 @@ fn fit(
         }
         let smaller = p.geometry_within(uw, uh, bw, bh);
         let pixels = resize(source, smaller)?;
-        let bytes = encode(&pixels, smaller.width, smaller.height, FALLBACK_QUALITIES[0])?;
+        let bytes = encode(
+            &pixels,
+            smaller.width,
+            smaller.height,
+            FALLBACK_QUALITIES[0],
+        )?;
         if bytes.len() as u64 <= p.max_bytes {
             return Ok(file(smaller.width, smaller.height, bytes));
         }
@@ -392,7 +397,7 @@ pub fn synthetic_photo(width: u32, height: u32, seed: u32, quality: i32) -> Vec<
             let fx = x as f32 / width as f32;
             let fy = y as f32 / height as f32;
             let wave = ((fx * 23.0 + seed as f32).sin() * (fy * 17.0).cos() * 60.0) as i32;
-            let stripe = if ((x / 97 + y / 61 + seed) % 5) == 0 {
+            let stripe = if (x / 97 + y / 61 + seed).is_multiple_of(5) {
                 40
             } else {
                 0

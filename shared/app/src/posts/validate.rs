@@ -9,10 +9,13 @@ use herald_domain::{
 };
 use herald_storage::keys;
 
-/// Facts of the workspace's media items named by a post, or 422 naming the missing one.
+/// Facts of the workspace's media items named by a post, as `platform` gets them (its own
+/// rendition's real size and bytes), or 422 naming the missing or failed one. An item still
+/// processing is checked on its type only: its renditions are made to fit.
 async fn media_facts(
     deps: &Deps,
     ws: &WorkspaceId,
+    platform: Platform,
     field: &str,
     ids: &[MediaId],
 ) -> Result<Vec<MediaFacts>, Vec<FieldError>> {
@@ -31,19 +34,32 @@ async fn media_facts(
             }
         };
         match from_json::<MediaItem>(&item) {
-            Ok(m) if m.status == MediaStatus::Ready => {
-                let original = m.renditions.iter().find(|r| r.profile == "original");
-                facts.push(MediaFacts {
-                    content_type: m.content_type.clone(),
-                    bytes: m.size,
+            Ok(m) if m.status == MediaStatus::Ready => match m.rendition_for(platform) {
+                Some(r) => facts.push(MediaFacts {
+                    content_type: r.content_type.clone(),
+                    bytes: r.bytes,
                     duration_seconds: None,
-                    width: original.and_then(|r| r.width),
-                    height: original.and_then(|r| r.height),
-                })
-            }
-            Ok(_) => errors.push(FieldError::new(
+                    width: r.width,
+                    height: r.height,
+                }),
+                None => errors.push(FieldError::new(
+                    format!("{field}[{i}]"),
+                    format!("{platform}: media has no rendition for this network"),
+                )),
+            },
+            Ok(m) if m.status == MediaStatus::Processing => facts.push(MediaFacts {
+                content_type: m.content_type.clone(),
+                bytes: 0,
+                duration_seconds: None,
+                width: None,
+                height: None,
+            }),
+            Ok(m) => errors.push(FieldError::new(
                 format!("{field}[{i}]"),
-                "media is not ready yet",
+                format!(
+                    "media failed: {}",
+                    m.error.as_deref().unwrap_or("no reason recorded")
+                ),
             )),
             Err(e) => errors.push(FieldError::new(format!("{field}[{i}]"), e.to_string())),
         }
@@ -89,7 +105,7 @@ pub(super) async fn validate(
             Some(m) => (format!("variants.{platform}.media"), m.as_slice()),
             None => ("media".to_owned(), post.media.as_slice()),
         };
-        let facts = match media_facts(deps, &post.workspace, &media_field, media).await {
+        let facts = match media_facts(deps, &post.workspace, platform, &media_field, media).await {
             Ok(f) => f,
             Err(e) => {
                 errors.extend(e);

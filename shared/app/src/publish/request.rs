@@ -23,10 +23,7 @@ impl Held<'_> {
                 .ok_or(AppError::NotFound("media"))?;
             let m: MediaItem = records::from_json(&item)?;
             let rendition = m
-                .renditions
-                .iter()
-                .find(|r| r.platform == Some(t.platform))
-                .or_else(|| m.renditions.iter().find(|r| r.profile == "original"))
+                .rendition_for(t.platform)
                 .ok_or_else(|| AppError::Corrupt(format!("media {id} has no rendition")))?;
             let url = self
                 .deps

@@ -89,6 +89,7 @@ impl BlobStore for MemoryBlobs {
         &self,
         key: &str,
         _content_type: &str,
+        _bytes: u64,
         _valid_for: Duration,
     ) -> Result<String, BlobError> {
         Ok(format!("memory://{key}"))

@@ -256,9 +256,10 @@ async fn the_cloud_path_publishes_relays_aggregates_and_transcodes_through_every
 
     // An upload: the media item waits (processing), the object lands where the transcoder's
     // key says, and S3's own notification of it (to a queue here) reaches the transcoder.
-    let bytes = b"\x89PNG\r\n\x1a\n not really a picture, but 64 bytes long ......".to_vec();
+    // A real photo: the transcoder's whole pipeline runs, its renditions land in S3.
+    let bytes = herald_app::media::image::synthetic_photo(1600, 1200, 7, 90);
     let media_id = cloud
-        .create_processing_media(&ws_id, "image/png", bytes.len() as u64)
+        .create_processing_media(&ws_id, "image/jpeg", bytes.len() as u64)
         .await;
     cloud.upload_original(&ws_id, &media_id, bytes).await;
     let notification = cloud.next_upload_notification().await;
@@ -272,6 +273,12 @@ async fn the_cloud_path_publishes_relays_aggregates_and_transcodes_through_every
     );
     transcoder.invoke(&notification).await.expect("transcoder");
     assert_eq!(cloud.media_status(&ws_id, &media_id).await, "ready");
+    let renditions = cloud.rendition_objects(&ws_id, &media_id).await;
+    // Ten profiles, in fewer files where networks want the same pixels.
+    assert!(renditions.len() >= 6, "{renditions:?}");
+    for (key, length) in &renditions {
+        assert!(*length > 1000, "{key} is {length} bytes");
+    }
 
     // The aggregator's schedule: insight polls through the due index (none due yet: the
     // first is an hour after publishing).

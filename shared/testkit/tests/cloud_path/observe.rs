@@ -161,9 +161,10 @@ impl Cloud {
             renditions: vec![],
             error: None,
             created_at: now,
+            width: None,
+            height: None,
         };
-        let key = herald_storage::keys::media(&ws, &id);
-        let item = herald_app::records::json_item(&key, "media", &media);
+        let item = herald_app::media::media_record(&media);
         let mut put = self.ddb.put_item().table_name(&self.table);
         for (name, value) in item {
             put = put.item(name, attribute(value));
@@ -178,11 +179,27 @@ impl Cloud {
             .put_object()
             .bucket(&self.bucket)
             .key(format!("{ws}/media/{media}/original"))
-            .content_type("image/png")
+            .content_type("image/jpeg")
             .body(bytes.into())
             .send()
             .await
             .expect("upload");
+    }
+
+    /// The renditions' objects of a media item in the bucket: key and size.
+    pub async fn rendition_objects(&self, ws: &str, media: &str) -> Vec<(String, i64)> {
+        let out = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(format!("{ws}/media/{media}/r/"))
+            .send()
+            .await
+            .expect("list renditions");
+        out.contents()
+            .iter()
+            .map(|o| (o.key().unwrap_or("").to_owned(), o.size().unwrap_or(0)))
+            .collect()
     }
 
     pub async fn media_status(&self, ws: &str, media: &str) -> String {
