@@ -12,6 +12,9 @@ cd "$(dirname "$0")/.."
 
 step() { echo "== $* ($(date +%H:%M:%S))" >&2; }
 
+step "installing the Debian packages the build needs (cmake, nasm) if missing"
+bash infra/apt.sh
+
 step "installing the AWS emulator (moto) if missing"
 bash infra/moto.sh install >/dev/null
 
