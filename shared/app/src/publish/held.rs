@@ -10,7 +10,7 @@ use crate::records::{self, TargetRecord, attr, ms};
 use crate::{AppError, Deps};
 use async_trait::async_trait;
 use chrono::Duration;
-use herald_domain::TargetStatus;
+use herald_domain::{MediaStatus, TargetStatus};
 use herald_ports::{
     AccountContext, Checkpoint, Condition, Connector, Key, NetworkError, PublishRequest,
     TableError, Update, Value,
@@ -28,6 +28,17 @@ pub(super) struct Held<'a> {
     pub(super) record: TargetRecord,
     /// An earlier attempt may have reached the network: ask it before sending.
     pub(super) must_check: bool,
+}
+
+/// How long after its post's time a target waits for media still being processed.
+pub const MEDIA_WAIT: Duration = Duration::minutes(10);
+/// How often a waiting target looks again.
+const MEDIA_RECHECK: Duration = Duration::seconds(10);
+
+enum MediaWait {
+    Ready,
+    /// Waiting again later, or failed for its media.
+    Done(Outcome),
 }
 
 /// A held target ready to go: everything read and built before its second.
@@ -70,12 +81,76 @@ impl Held<'_> {
             Ok(context) => context,
             Err(e) => return self.after_error(e, false).await.map(Err),
         };
+        match self.media_wait(&post).await? {
+            MediaWait::Ready => {}
+            MediaWait::Done(outcome) => return Ok(Err(outcome)),
+        }
         let request = self.request(&post).await?;
         Ok(Ok(Prepared {
             connector,
             context,
             request,
         }))
+    }
+
+    /// The post's media for this network: all ready, or the target fails naming the item that
+    /// failed, or (still processing) it is due again shortly, for at most [`MEDIA_WAIT`] after
+    /// the post's time, and then fails saying so.
+    async fn media_wait(&mut self, post: &herald_domain::Post) -> Result<MediaWait, AppError> {
+        let t = self.record.target.clone();
+        for id in post.media_for(t.platform) {
+            let m = crate::media::item(self.deps, &t.workspace, id).await?;
+            match m.status {
+                MediaStatus::Ready => continue,
+                MediaStatus::Failed => {
+                    let reason = format!(
+                        "{}: media {id} failed: {}",
+                        t.platform,
+                        m.error.as_deref().unwrap_or("no reason recorded")
+                    );
+                    return self.failed(reason).await.map(MediaWait::Done);
+                }
+                MediaStatus::Processing => {}
+            }
+            let now = self.deps.clock.now();
+            let since = post.scheduled_at.or(t.due_at).unwrap_or(now);
+            if now >= since + MEDIA_WAIT {
+                let reason = format!(
+                    "{}: media {id} was still processing {} minutes after the post's time",
+                    t.platform,
+                    MEDIA_WAIT.num_minutes()
+                );
+                return self.failed(reason).await.map(MediaWait::Done);
+            }
+            let at = now + MEDIA_RECHECK;
+            let (pk, sk) = keys::due_entry(at, &t.workspace, &t.post, &t.account);
+            let update = Update::new()
+                .set(attr::STATUS, TargetStatus::Scheduled.as_str())
+                .set(attr::DUE_AT, ms(at))
+                .set(
+                    attr::ERROR,
+                    format!("waiting for media {id} to finish processing"),
+                )
+                .set(keys::GSI1_PK, pk)
+                .set(keys::GSI1_SK, sk)
+                .remove(attr::CLAIM)
+                .remove(attr::LEASE_UNTIL);
+            let condition = self.mine_and_not_cancelled();
+            return match self
+                .deps
+                .table
+                .update(&self.key, update, Some(condition))
+                .await
+            {
+                Ok(_) => Ok(MediaWait::Done(Outcome::Retrying)),
+                Err(TableError::ConditionFailed { .. }) => {
+                    self.cancelled_meanwhile().await?;
+                    self.cancelled().await.map(MediaWait::Done)
+                }
+                Err(e) => Err(e.into()),
+            };
+        }
+        Ok(MediaWait::Ready)
     }
 
     /// At the target's second: the check an unsure earlier attempt needs, then the send and its

@@ -7,6 +7,7 @@ mod attempts;
 mod cancel;
 mod faults;
 mod inbox;
+mod media;
 mod oauth_connect;
 mod rollups;
 mod series;
