@@ -83,6 +83,8 @@ struct FieldError {
         routes::posts::approve,
         routes::posts::request_changes,
         routes::import::import,
+        routes::media::create_upload,
+        routes::media::get,
         routes::sandbox::outbox,
         routes::sandbox::events,
         routes::inbox::list,

@@ -12,6 +12,14 @@ use herald_app::{AppError, Deps};
 use herald_domain::MediaId;
 use std::sync::Arc;
 
+#[utoipa::path(
+    post,
+    path = "/v1/media/uploads",
+    tag = "media",
+    summary = "An upload URL for new media (presigned S3 PUT, or a signed local URL)",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn create_upload(
     State(deps): State<Arc<Deps>>,
     may: May<can::WritePosts>,
@@ -21,6 +29,16 @@ pub async fn create_upload(
     Ok((StatusCode::CREATED, AxumJson(upload)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/media/{id}",
+    tag = "media",
+    summary = "A media item, its status and its renditions with signed URLs",
+    params(
+        ("id" = String, Path),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
 pub async fn get(
     State(deps): State<Arc<Deps>>,
     may: May<can::Read>,
