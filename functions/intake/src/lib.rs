@@ -122,6 +122,7 @@ fn api() -> Api {
         )
         .route(calendar_feeds::FEED_PATH, get(calendar_feeds::read))
         .route("/v1/media/uploads", post(media::create_upload))
+        .route("/v1/media/imports", post(media::create_import))
         .route("/v1/media/{id}", get(media::get))
         .route(
             "/v1/posts/import",

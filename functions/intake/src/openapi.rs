@@ -84,6 +84,7 @@ struct FieldError {
         routes::posts::request_changes,
         routes::import::import,
         routes::media::create_upload,
+        routes::media::create_import,
         routes::media::get,
         routes::sandbox::outbox,
         routes::sandbox::events,

@@ -7,6 +7,7 @@ use herald_adapters::memory_bus::Handler;
 use herald_adapters::{FsBlobStore, InProcessBus};
 use herald_app::Deps;
 use herald_publisher::{Invocation, Publisher};
+use herald_transcoder::{IMPORT_SUFFIX, UPLOAD_SUFFIX};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -100,8 +101,9 @@ pub fn insights(deps: Deps, shutdown: CancellationToken) -> tokio::task::JoinHan
     })
 }
 
-/// Uploads to the transcoder: every original the blob store announces as written, as the
-/// template's notification filter (suffix `/original`) passes them.
+/// Uploads and imports to the transcoder: every original and import order the blob store
+/// announces as written, as the template's notification filters (suffixes `/original` and
+/// `/import`) pass them.
 pub fn transcoder(
     blobs: &Arc<FsBlobStore>,
     deps: Deps,
@@ -110,18 +112,40 @@ pub fn transcoder(
     let mut created = blobs.subscribe_created();
     let blobs = blobs.clone();
     tokio::spawn(async move {
-        // Uploads that landed while no transcoder ran (a server killed mid-way) are found in
-        // the store and handled first; one handled already is left as it is.
-        match blobs.keys_ending_with("/original").await {
-            Ok(keys) => {
-                for key in keys {
-                    if shutdown.is_cancelled() {
+        // Uploads and orders that landed while no transcoder ran (a server killed mid-way) are
+        // found in the store and handled first; one handled already is left as it is.
+        let mut left = Vec::new();
+        for suffix in [IMPORT_SUFFIX, UPLOAD_SUFFIX] {
+            match blobs.keys_ending_with(suffix).await {
+                Ok(keys) => left.extend(keys),
+                Err(e) => tracing::warn!(error = %e, "could not look for media left unhandled"),
+            }
+        }
+        // An import waits on a peer for up to its timeout: it runs beside the transcoding, two
+        // at a time (each holds its bytes in memory while they arrive).
+        let imports = Arc::new(tokio::sync::Semaphore::new(2));
+        let handle = |key: String| {
+            let deps = deps.clone();
+            let imports = imports.clone();
+            async move {
+                if key.ends_with(IMPORT_SUFFIX) {
+                    let Ok(permit) = imports.acquire_owned().await else {
                         return;
-                    }
+                    };
+                    tokio::spawn(async move {
+                        transcode(&deps, &key).await;
+                        drop(permit);
+                    });
+                } else {
                     transcode(&deps, &key).await;
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "could not look for uploads left untranscoded"),
+        };
+        for key in left {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            handle(key).await;
         }
         loop {
             let key = tokio::select! {
@@ -131,10 +155,10 @@ pub fn transcoder(
                     None => return,
                 },
             };
-            if !key.ends_with("/original") {
+            if !key.ends_with(UPLOAD_SUFFIX) && !key.ends_with(IMPORT_SUFFIX) {
                 continue;
             }
-            transcode(&deps, &key).await;
+            handle(key).await;
         }
     })
 }

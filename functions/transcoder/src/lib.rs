@@ -1,6 +1,6 @@
-//! The transcoder function: an upload landed in the bucket (an S3 event on AWS, the blob
-//! store's announcement under `herald serve`); the media use case makes its renditions and
-//! marks it ready or failed.
+//! The transcoder function: an upload or an import order landed in the bucket (an S3 event on
+//! AWS, the blob store's announcement under `herald serve`); the media use case fetches the
+//! import, makes the renditions and marks the item ready or failed.
 
 use herald_app::{AppError, Deps};
 use herald_domain::MediaStatus;
@@ -26,10 +26,19 @@ pub fn event_object_key(raw: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// Handles one uploaded object; answers whether a media item became ready.
+/// Handles one new object: an import's order is fetched into its item's original, an
+/// original becomes renditions. Answers whether a media item became ready.
 pub async fn handle(deps: &Deps, blob_key: &str) -> Result<bool, AppError> {
+    if blob_key.ends_with(IMPORT_SUFFIX) {
+        herald_app::media::fetch_import(deps, blob_key).await?;
+        return Ok(false);
+    }
     Ok(herald_app::media::transcode(deps, blob_key).await? == Some(MediaStatus::Ready))
 }
+
+/// The ends of the keys this function is started for (the bucket's notification filters).
+pub const UPLOAD_SUFFIX: &str = "/original";
+pub const IMPORT_SUFFIX: &str = "/import";
 
 #[cfg(test)]
 mod tests {

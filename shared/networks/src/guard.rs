@@ -84,6 +84,11 @@ impl Guard {
     /// A client whose DNS answers and redirects are all checked by this guard, with bounded
     /// timeouts and no proxy (a proxy would resolve names out of the guard's sight).
     pub fn client(&self) -> reqwest::Client {
+        self.client_within(Duration::from_secs(60))
+    }
+
+    /// As [`Guard::client`], with the whole exchange bounded by `timeout`.
+    pub fn client_within(&self, timeout: Duration) -> reqwest::Client {
         let guard = *self;
         let redirects = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= MAX_REDIRECTS {
@@ -95,8 +100,8 @@ impl Guard {
             }
         });
         reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .timeout(timeout)
             .redirect(redirects)
             .no_proxy()
             .dns_resolver(Arc::new(GuardedResolver { guard }))
@@ -261,11 +266,83 @@ impl Resolve for GuardedResolver {
 
 /// The guard as the use cases reach it: a user-supplied service URL is checked here before it
 /// is kept, and every address it resolves to is checked again when a connector calls it.
+#[async_trait::async_trait]
 impl herald_ports::UrlGuard for Guard {
     fn check_url(&self, raw: &str) -> Result<(), String> {
         Guard::check_url(self, raw)
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+
+    async fn fetch(
+        &self,
+        raw: &str,
+        max_bytes: u64,
+        within: Duration,
+    ) -> Result<herald_ports::Fetched, String> {
+        let url = Guard::check_url(self, raw).map_err(|e| e.to_string())?;
+        // The whole exchange, body included, is bounded: a peer that hangs or drips costs
+        // `within`, no more.
+        let fetch = async {
+            let mut response = self
+                .client_within(within)
+                .get(url)
+                .send()
+                .await
+                .map_err(|e| fetch_error(&e, within))?;
+            let status = response.status();
+            if !status.is_success() {
+                return Err(format!("the server answered {status}"));
+            }
+            let too_large = || format!("the file is larger than {max_bytes} bytes");
+            if response.content_length().is_some_and(|n| n > max_bytes) {
+                return Err(too_large());
+            }
+            let content_type = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase());
+            let mut bytes = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| fetch_error(&e, within))?
+            {
+                if bytes.len() as u64 + chunk.len() as u64 > max_bytes {
+                    return Err(too_large());
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(herald_ports::Fetched {
+                bytes,
+                content_type,
+            })
+        };
+        tokio::time::timeout(within, fetch)
+            .await
+            .unwrap_or_else(|_| Err(format!("the server did not answer within {within:?}")))
+    }
+}
+
+/// A failed fetch said plainly, with the guard's own reason when a hop was refused.
+fn fetch_error(e: &reqwest::Error, within: Duration) -> String {
+    if e.is_timeout() {
+        return format!("the server did not answer within {within:?}");
+    }
+    let mut source = std::error::Error::source(e);
+    let mut reason = None;
+    while let Some(s) = source {
+        if let Some(g) = s.downcast_ref::<GuardError>() {
+            return format!("refused: {g}");
+        }
+        reason = Some(s.to_string());
+        source = s.source();
+    }
+    match reason {
+        Some(r) if e.is_redirect() => format!("a redirect could not be followed: {r}"),
+        Some(r) => format!("the fetch failed: {r}"),
+        None => format!("the fetch failed: {e}"),
     }
 }
 

@@ -16,7 +16,7 @@ pub mod webhook;
 pub use blob::{BlobError, BlobReader, BlobStore};
 pub use bus::{BusError, BusEvent, EventBus};
 pub use clock::Clock;
-pub use guard::UrlGuard;
+pub use guard::{Fetched, UrlGuard};
 pub use network::{
     AccountContext, Checkpoint, Connector, Connectors, MediaRef, NetworkError, NetworkErrorKind,
     NoCheckpoint, PostMetrics, PublishRequest, Published,

@@ -126,6 +126,21 @@ pub fn upload_blob(ws: &WorkspaceId, id: &MediaId) -> String {
     format!("{ws}/media/{id}/original")
 }
 
+/// The order to fetch an import: writing it starts the transcoder (its notification filter
+/// matches the `/import` end), which fetches the URL into the item's `original`.
+pub fn import_blob(ws: &WorkspaceId, id: &MediaId) -> String {
+    format!("{ws}/media/{id}/import")
+}
+
+/// The item an import order belongs to; `None` for any other key.
+pub fn parse_import_blob(key: &str) -> Option<(WorkspaceId, MediaId)> {
+    let mut parts = key.split('/');
+    let ws = WorkspaceId::parse(parts.next()?)?;
+    (parts.next()? == "media").then_some(())?;
+    let media = MediaId::parse(parts.next()?)?;
+    (parts.next()? == "import" && parts.next().is_none()).then_some((ws, media))
+}
+
 /// The blob of one of a media item's renditions.
 pub fn rendition_blob(ws: &WorkspaceId, id: &MediaId, name: &str) -> String {
     format!("{ws}/media/{id}/r/{name}")
@@ -576,6 +591,16 @@ mod tests {
             Some((ws.clone(), m.clone()))
         );
         assert_eq!(parse_upload_blob(&rendition_blob(&ws, &m, "x.jpg")), None);
+        assert_eq!(parse_upload_blob(&import_blob(&ws, &m)), None);
+        assert_eq!(
+            parse_import_blob(&import_blob(&ws, &m)),
+            Some((ws.clone(), m.clone()))
+        );
+        assert_eq!(parse_import_blob(&upload_blob(&ws, &m)), None);
+        assert_eq!(
+            parse_import_blob(&format!("{}/x", import_blob(&ws, &m))),
+            None
+        );
         assert_eq!(parse_upload_blob(&format!("{ws}/other/{m}/original")), None);
         assert_eq!(
             parse_upload_blob(&format!("{ws}/media/{m}/original/x")),

@@ -1,4 +1,5 @@
-//! Media: an upload URL for new bytes, and an item with its renditions' URLs.
+//! Media: an upload URL for new bytes, an import from a public URL, and an item with its
+//! renditions' URLs.
 
 use crate::Answer;
 use crate::extract::{Json, May, Path, can};
@@ -7,7 +8,7 @@ use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use herald_app::media::{self, NewUpload};
+use herald_app::media::{self, NewImport, NewUpload};
 use herald_app::{AppError, Deps};
 use herald_domain::MediaId;
 use std::sync::Arc;
@@ -27,6 +28,23 @@ pub async fn create_upload(
 ) -> Answer {
     let upload = media::create_upload(&deps, &may.workspace, body).await?;
     Ok((StatusCode::CREATED, AxumJson(upload)).into_response())
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/media/imports",
+    tag = "media",
+    summary = "Import media from a public URL (fetched through the SSRF guard)",
+    request_body(content = serde_json::Value, content_type = "application/json"),
+    responses((status = 202, description = "accepted: the item is processing", body = serde_json::Value, content_type = "application/json")),
+)]
+pub async fn create_import(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::WritePosts>,
+    Json(body): Json<NewImport>,
+) -> Answer {
+    let import = media::create_import(&deps, &may.workspace, body).await?;
+    Ok((StatusCode::ACCEPTED, AxumJson(import)).into_response())
 }
 
 #[utoipa::path(

@@ -101,6 +101,7 @@ const ROUTES: &[(&str, &str, Who)] = &[
     ("POST", "/v1/webhooks/deliveries/{id}/redeliver", MANAGER_UP),
     ("POST", "/hooks/v1/{workspace}/posts", Who::Signed),
     ("POST", "/v1/media/uploads", EDITOR_UP),
+    ("POST", "/v1/media/imports", EDITOR_UP),
     ("GET", "/v1/media/{id}", ALL),
 ];
 

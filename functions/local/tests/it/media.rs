@@ -1,7 +1,7 @@
 //! Media through `herald serve` as a client sees it: ask for an upload URL, PUT the bytes
 //! there, read the item until it is ready or failed, fetch each rendition by its URL.
 
-use crate::support::{Server, raw};
+use crate::support::{Options, Server, raw};
 use herald_app::media::image::synthetic_photo;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -383,4 +383,143 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// A peer on loopback answering every GET with `status`, `headers` and `body`, or (with
+/// `redirect`) a 302 there; stops with the test.
+fn peer(status: u16, headers: &'static str, body: Vec<u8>) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { return };
+            let body = body.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(head.as_bytes());
+                let _ = s.write_all(&body);
+            });
+        }
+    });
+    addr
+}
+
+fn import(server: &Server, key: &str, url: &str) -> (u16, Value) {
+    server.call(
+        "POST",
+        "/v1/media/imports",
+        key,
+        Some(&json!({ "url": url })),
+    )
+}
+
+#[test]
+fn an_imported_photo_becomes_renditions_and_bad_imports_fail_with_a_reason() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let options = Options::default().env("HERALD_ALLOW_LOOPBACK", "1");
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        dir.path(),
+        1,
+        Some(ADMIN),
+        &options,
+    );
+    let key = workspace(&server);
+
+    let photo = with_exif(&synthetic_photo(1600, 1200, 3, 90));
+    let good = peer(200, "Content-Type: image/jpeg\r\n", photo.clone());
+    let (status, answer) = import(&server, &key, &format!("http://{good}/shots/IMG_7.jpg"));
+    assert_eq!(status, 202, "{answer}");
+    let id = answer["id"].as_str().expect("id").to_owned();
+    let media = settled(&server, &key, &id, Duration::from_secs(30));
+    assert_eq!(media["status"], "ready", "{media}");
+    assert_eq!(media["filename"], "IMG_7.jpg");
+    assert_eq!(media["size"], photo.len() as u64);
+    // Upright (orientation 6 turns 1600×1200 into 1200×1600) and metadata-free.
+    assert_eq!(
+        (media["width"].as_u64(), media["height"].as_u64()),
+        (Some(1200), Some(1600))
+    );
+    let renditions = media["renditions"].as_array().expect("renditions");
+    assert!(renditions.len() >= 9, "{media}");
+    let url = renditions[0]["url"].as_str().unwrap();
+    let (status, _, bytes) = raw(server.addr, "GET", url, &[], b"").expect("GET a rendition");
+    assert_eq!(status, 200);
+    assert!(!bytes.windows(11).any(|w| w == b"GPSLatitude"));
+
+    // Refused at once, nothing kept: a private address, a metadata address, no URL at all.
+    for (url, says) in [
+        ("https://10.1.2.3/a.jpg", "private"),
+        ("http://169.254.169.254/latest/meta-data/", "metadata"),
+        ("ftp://example.com/a.jpg", "https"),
+        ("", "url"),
+    ] {
+        let (status, problem) = import(&server, &key, url);
+        assert_eq!(status, 422, "{url}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "url", "{problem}");
+        assert!(problem.to_string().contains(says), "{url}: {problem}");
+    }
+
+    // Accepted, then failed with the reason: a redirect to a private address, a page that is
+    // not an image, a 404, a truncated JPEG.
+    let to_private = peer(302, "Location: https://192.168.1.1/x.jpg\r\n", Vec::new());
+    let html = peer(
+        200,
+        "Content-Type: image/jpeg\r\n",
+        b"<html>not a photo</html>".to_vec(),
+    );
+    let missing = peer(404, "", Vec::new());
+    let truncated = peer(200, "", photo[..photo.len() / 3].to_vec());
+    for (addr, says) in [
+        (to_private, "192.168.1.1 is a private address"),
+        (html, "none of the types Herald takes"),
+        (missing, "the server answered 404"),
+        (truncated, ""),
+    ] {
+        let (status, answer) = import(&server, &key, &format!("http://{addr}/p.jpg"));
+        assert_eq!(status, 202, "{answer}");
+        let id = answer["id"].as_str().unwrap();
+        let media = settled(&server, &key, id, Duration::from_secs(30));
+        assert_eq!(media["status"], "failed", "{media}");
+        assert!(
+            media["error"].as_str().unwrap().contains(says),
+            "{says}: {media}"
+        );
+        assert_eq!(media["renditions"], json!([]), "{media}");
+    }
+    let (status, _) = server.call("GET", "/healthz", &key, None);
+    assert_eq!(status, 200, "the server stays healthy");
+}
+
+#[test]
+fn without_loopback_allowed_an_import_from_this_machine_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(&dir.path().join("data"), dir.path(), 1, Some(ADMIN));
+    let key = workspace(&server);
+    let addr = peer(200, "", vec![0xFF, 0xD8, 0xFF]);
+    // A literal loopback address is refused at once.
+    let (status, problem) = import(&server, &key, &format!("http://{addr}/a.jpg"));
+    assert_eq!(status, 422, "{problem}");
+    assert!(problem.to_string().contains("loopback"), "{problem}");
+    // `localhost` is a name: refused when it resolves, so its item fails saying why.
+    let url = format!("https://localhost:{}/a.jpg", addr.port());
+    let (status, answer) = import(&server, &key, &url);
+    assert_eq!(status, 202, "{answer}");
+    let media = settled(
+        &server,
+        &key,
+        answer["id"].as_str().unwrap(),
+        Duration::from_secs(30),
+    );
+    assert_eq!(media["status"], "failed", "{media}");
+    assert!(
+        media["error"].as_str().unwrap().contains("loopback"),
+        "{media}"
+    );
 }

@@ -153,9 +153,15 @@ fn a_published_post_reaches_a_receiver_that_the_reference_library_verifies_and_a
         )
     };
     // The receiver answers before Herald records its answer: wait for the record.
-    wait_for("the second attempt's record", Duration::from_secs(10), || {
-        deliveries().1["items"].as_array().is_some_and(|i| i.len() >= 2)
-    });
+    wait_for(
+        "the second attempt's record",
+        Duration::from_secs(10),
+        || {
+            deliveries().1["items"]
+                .as_array()
+                .is_some_and(|i| i.len() >= 2)
+        },
+    );
     let (status, log) = deliveries();
     assert_eq!(status, 200, "{log}");
     let items = log["items"].as_array().unwrap();

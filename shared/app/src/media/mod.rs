@@ -4,9 +4,11 @@
 //! item with a fetchable, expiring URL per rendition.
 
 pub mod image;
+mod import;
 pub mod sniff;
 mod transcode;
 
+pub use import::{IMPORT_TIMEOUT, Import, MAX_IMPORT_SIZE, NewImport, create_import, fetch_import};
 pub use transcode::transcode;
 
 use crate::records::{attr, from_json, json_item};

@@ -13,6 +13,10 @@ use herald_domain::{EventKind, MediaId, MediaItem, MediaStatus, Rendition, Works
 use herald_ports::{Condition, TxOp};
 use herald_storage::keys;
 
+/// What a file none of whose types Herald takes is told.
+pub(super) const UNKNOWN_TYPE: &str = "the file is none of the types Herald takes (JPEG, PNG, \
+     GIF, WebP, MP4, QuickTime, WebM), whatever its name or announced type";
+
 /// Why an upload cannot become renditions, said to the user.
 struct Refused(String);
 
@@ -32,11 +36,34 @@ pub async fn transcode(deps: &Deps, blob_key: &str) -> Result<Option<MediaStatus
     let Some(item) = deps.table.get(&keys::media(&ws, &id)).await? else {
         return Ok(None);
     };
-    let mut media: MediaItem = from_json(&item)?;
+    let media: MediaItem = from_json(&item)?;
     if media.status != MediaStatus::Processing {
         return Ok(None);
     }
-    let kind = match make(deps, &ws, &id, &media, blob_key).await? {
+    let outcome = make(deps, &ws, &id, &media, blob_key).await?;
+    settle(deps, &ws, media, outcome).await
+}
+
+/// Fails a processing item with `reason`, its `media.failed` in the same write.
+pub(super) async fn fail(
+    deps: &Deps,
+    ws: &WorkspaceId,
+    media: MediaItem,
+    reason: String,
+) -> Result<Option<MediaStatus>, AppError> {
+    settle(deps, ws, media, Err(Refused(reason))).await
+}
+
+/// Writes the outcome, on condition that the item is still processing: only one delivery of
+/// the same notice settles it.
+async fn settle(
+    deps: &Deps,
+    ws: &WorkspaceId,
+    mut media: MediaItem,
+    outcome: Result<Made, Refused>,
+) -> Result<Option<MediaStatus>, AppError> {
+    let id = media.id.clone();
+    let kind = match outcome {
         Ok(made) => {
             media.status = MediaStatus::Ready;
             media.content_type = made.content_type.to_owned();
@@ -44,7 +71,7 @@ pub async fn transcode(deps: &Deps, blob_key: &str) -> Result<Option<MediaStatus
             media.height = made.height;
             media.renditions = made.renditions;
             EventKind::MediaReady(MediaReady {
-                media: id.clone(),
+                media: id,
                 content_type: media.content_type.clone(),
             })
         }
@@ -52,7 +79,7 @@ pub async fn transcode(deps: &Deps, blob_key: &str) -> Result<Option<MediaStatus
             media.status = MediaStatus::Failed;
             media.error = Some(reason.clone());
             EventKind::MediaFailed(MediaFailed {
-                media: id.clone(),
+                media: id,
                 error: reason,
             })
         }
@@ -67,7 +94,7 @@ pub async fn transcode(deps: &Deps, blob_key: &str) -> Result<Option<MediaStatus
     };
     match deps
         .table
-        .transact(vec![write, events::record(deps, &ws, kind, now)])
+        .transact(vec![write, events::record(deps, ws, kind, now)])
         .await
     {
         Ok(()) => Ok(Some(media.status)),
@@ -105,11 +132,7 @@ async fn make(
         .get_range(blob_key, 0..sniff::HEAD as u64)
         .await?;
     let Some(content_type) = sniff::sniff(&head) else {
-        return Ok(Err(Refused(
-            "the file is none of the types Herald takes (JPEG, PNG, GIF, WebP, MP4, \
-             QuickTime, WebM), whatever its name or announced type"
-                .into(),
-        )));
+        return Ok(Err(Refused(UNKNOWN_TYPE.into())));
     };
     if content_type.starts_with("video/") {
         // Video renditions come with ffmpeg; until then networks get the original.
