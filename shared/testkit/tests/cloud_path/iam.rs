@@ -464,11 +464,24 @@ fn the_template_roles_refuse_what_a_function_was_not_given() {
     assert_eq!(no.len(), 4, "{no:#?}");
     assert!(no.iter().all(|c| !c.resource.ends_with("gsi2")));
     let media: BTreeSet<Call> = [
+        // The transcoder reads uploads and import orders, writes renditions and an import's
+        // fetched original.
         call("s3:GetObject", "arn:aws:s3:::b/ws_1/media/med_1/original"),
-        call("s3:GetObject", "arn:aws:s3:::b/ws_1/media/med_1/x-1080.jpg"),
+        call("s3:GetObject", "arn:aws:s3:::b/ws_1/media/med_1/import"),
+        call("s3:PutObject", "arn:aws:s3:::b/ws_1/media/med_1/r/x.jpg"),
         call("s3:PutObject", "arn:aws:s3:::b/ws_1/media/med_1/original"),
+        call("s3:ListBucket", "arn:aws:s3:::b"),
+        // Not the transcoder's: reading renditions, writing orders, keys outside media.
+        call("s3:GetObject", "arn:aws:s3:::b/ws_1/media/med_1/r/x.jpg"),
+        call("s3:PutObject", "arn:aws:s3:::b/ws_1/media/med_1/import"),
+        call("s3:PutObject", "arn:aws:s3:::b/ws_1/other/original"),
     ]
     .into();
     let no = refused(&t, "TranscoderFunction", &names, &media);
-    assert_eq!(no.len(), 2, "{no:#?}");
+    assert_eq!(no.len(), 3, "{no:#?}");
+    assert!(
+        no.iter()
+            .all(|c| c.resource.ends_with("/r/x.jpg") || c.action == "s3:PutObject"),
+        "{no:#?}"
+    );
 }
