@@ -469,6 +469,37 @@ test('at 390 px wide nothing overflows sideways, on every page', async () => {
   await page.setViewportSize({ width: 1280, height: 900 });
 });
 
+test('media: an image uploads with progress, its renditions are previewed, and the post carries it', async () => {
+  await go('#/compose');
+  // A real PNG, drawn by the browser itself.
+  const dataUrl = await page.evaluate(() => {
+    const c = document.createElement('canvas');
+    c.width = 640; c.height = 480;
+    const g = c.getContext('2d');
+    g.fillStyle = '#1b4f9c'; g.fillRect(0, 0, 640, 480);
+    g.fillStyle = '#f0b400'; g.fillRect(160, 120, 320, 240);
+    return c.toDataURL('image/png');
+  });
+  const buffer = Buffer.from(dataUrl.split(',')[1], 'base64');
+  await page.getByLabel('Post text').fill('Look at this square');
+  await page.getByLabel('acme').check();
+  await page.getByLabel('Media').setInputFiles({ name: 'square.png', mimeType: 'image/png', buffer });
+  const item = page.locator('.media-list li').filter({ hasText: 'square.png' });
+  await item.getByText('ready').waitFor({ timeout: 60000 });
+  assert.equal(await item.locator('progress').getAttribute('value'), '100');
+  assert.ok(await item.locator('.renditions img').count() >= 1, 'a rendition preview');
+  await page.locator('.preview img').first().waitFor();
+  assert.ok(await page.locator('.preview img').first().evaluate((i) => i.complete && i.naturalWidth > 0), 'the preview image loads');
+  await axe('composer with media');
+  await shot('composer-media');
+  await page.getByLabel(`Date and time (${TZ})`).fill(`${today()}T22:00`);
+  await page.getByRole('button', { name: 'Schedule' }).click();
+  await page.locator('.result .ok').filter({ hasText: 'Scheduled for' }).waitFor();
+  const p = await byText('Look at this square');
+  assert.equal(p.media.length, 1, 'the post carries the upload');
+});
+
+
 test('no page error and no refused script or style (CSP) along the way', () => {
   assert.deepEqual(problems, []);
 });
