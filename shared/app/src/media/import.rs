@@ -5,7 +5,7 @@
 //! renditions. A refused or failed fetch fails the item with its reason.
 
 use super::transcode::{UNKNOWN_TYPE, fail};
-use super::{media_record, sniff, status_name};
+use super::{media_record, new_item, sniff, status_name};
 use crate::records::{attr, from_json};
 use crate::{AppError, Deps, new_id};
 use herald_domain::{MediaId, MediaItem, MediaStatus, WorkspaceId};
@@ -56,23 +56,9 @@ pub async fn create_import(
         .check_url(url)
         .map_err(|reason| AppError::invalid("url", reason))?;
     let id = new_id!(deps, MediaId);
-    let item = MediaItem {
-        id: id.clone(),
-        workspace: ws.clone(),
-        filename: filename_of(url),
-        // Both are learnt from the bytes once they arrive.
-        content_type: "application/octet-stream".into(),
-        size: 0,
-        status: MediaStatus::Processing,
-        renditions: Vec::new(),
-        error: None,
-        created_at: deps.clock.now(),
-        width: None,
-        height: None,
-    };
-    deps.table
-        .put(media_record(&item), Some(Condition::item_absent()))
-        .await?;
+    // The type and size are learnt from the bytes once they arrive.
+    let unknown = "application/octet-stream".to_owned();
+    new_item(deps, ws, &id, filename_of(url), unknown, 0).await?;
     let order = serde_json::to_vec(&Order { url: url.into() })
         .map_err(|e| AppError::Corrupt(e.to_string()))?;
     if let Err(e) = deps

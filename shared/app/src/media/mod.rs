@@ -136,22 +136,8 @@ pub async fn create_upload(
         return Err(AppError::Invalid(errors));
     }
     let id = new_id!(deps, MediaId);
-    let item = MediaItem {
-        id: id.clone(),
-        workspace: ws.clone(),
-        filename: input.filename.trim().to_owned(),
-        content_type: input.content_type.clone(),
-        size: input.size,
-        status: MediaStatus::Processing,
-        renditions: Vec::new(),
-        error: None,
-        created_at: deps.clock.now(),
-        width: None,
-        height: None,
-    };
-    deps.table
-        .put(media_record(&item), Some(Condition::item_absent()))
-        .await?;
+    let name = input.filename.trim().to_owned();
+    new_item(deps, ws, &id, name, input.content_type.clone(), input.size).await?;
     let upload_url = deps
         .blobs
         .presign_put(
@@ -162,6 +148,34 @@ pub async fn create_upload(
         )
         .await?;
     Ok(Upload { id, upload_url })
+}
+
+/// Records a new item waiting for its bytes (an upload's PUT, an import's fetch).
+async fn new_item(
+    deps: &Deps,
+    ws: &WorkspaceId,
+    id: &MediaId,
+    filename: String,
+    content_type: String,
+    size: u64,
+) -> Result<(), AppError> {
+    let item = MediaItem {
+        id: id.clone(),
+        workspace: ws.clone(),
+        filename,
+        content_type,
+        size,
+        status: MediaStatus::Processing,
+        renditions: Vec::new(),
+        error: None,
+        created_at: deps.clock.now(),
+        width: None,
+        height: None,
+    };
+    deps.table
+        .put(media_record(&item), Some(Condition::item_absent()))
+        .await?;
+    Ok(())
 }
 
 /// The workspace's media item, or 404 (also for another workspace's).
