@@ -249,33 +249,7 @@ pub fn http_raw(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> std::io::Result<(u16, Value)> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-    let mut request = request.into_bytes();
-    request.extend_from_slice(body);
-    stream.write_all(&request)?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer)?;
-    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
-    let split = answer
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| bad("no end of headers"))?;
-    let head = String::from_utf8_lossy(&answer[..split]).to_ascii_lowercase();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("no status"))?;
-    let mut payload = answer[split + 4..].to_vec();
-    if head.contains("transfer-encoding: chunked") {
-        payload = dechunk(&payload).ok_or_else(|| bad("bad chunked body"))?;
-    }
+    let (status, _, payload) = raw(addr, method, path, headers, body)?;
     let json = serde_json::from_slice(&payload).unwrap_or(Value::Null);
     Ok((status, json))
 }
