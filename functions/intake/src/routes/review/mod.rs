@@ -127,6 +127,14 @@ pub async fn approve(
     Ok(back_to_page(&token))
 }
 
+/// The review page's comment form, as the document describes it (the handler reads the body
+/// itself: a form that is not one is answered 415, not axum's plain-text rejection).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct CommentForm {
+    comment: String,
+}
+
 /// `POST /review/{token}/posts/{id}/comments` with a form field `comment`.
 #[utoipa::path(
     post,
@@ -138,7 +146,7 @@ pub async fn approve(
         ("token" = String, Path),
         ("id" = String, Path),
     ),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = CommentForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "success")),
 )]
 pub async fn comment(
