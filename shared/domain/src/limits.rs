@@ -224,12 +224,27 @@ pub struct NetworkLimits {
 /// What validation needs to know of an attached media item.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MediaFacts {
+    /// [`MediaFacts::UNKNOWN_TYPE`] for an import not fetched yet: it counts as media, and
+    /// its type, size and shape are checked once its bytes arrive (the publisher waits for
+    /// them and fails the target with the transcoder's reason if they do not fit).
     pub content_type: String,
     pub bytes: u64,
     pub duration_seconds: Option<f64>,
     /// Pixel size where known (images and probed videos).
     pub width: Option<u32>,
     pub height: Option<u32>,
+}
+
+impl MediaFacts {
+    pub const UNKNOWN_TYPE: &'static str = "application/octet-stream";
+
+    fn is_image(&self) -> bool {
+        self.content_type.starts_with("image/")
+    }
+
+    fn is_known(&self) -> bool {
+        self.content_type != Self::UNKNOWN_TYPE
+    }
 }
 
 /// Sends one publisher process keeps in flight at once on a real network: enough that a
@@ -289,11 +304,8 @@ impl NetworkLimits {
                 format!("{p}: title is longer than {max} characters"),
             ));
         }
-        let images = media
-            .iter()
-            .filter(|m| m.content_type.starts_with("image/"))
-            .count();
-        let videos = media.len() - images;
+        let images = media.iter().filter(|m| m.is_image()).count();
+        let videos = media.iter().filter(|m| m.is_known()).count() - images;
         if self.requires_media && media.is_empty() {
             errors.push(FieldError::new(
                 format!("{field}.media"),
@@ -318,8 +330,8 @@ impl NetworkLimits {
                 format!("{p}: images and video cannot share a post"),
             ));
         }
-        for m in media {
-            let image = m.content_type.starts_with("image/");
+        for m in media.iter().filter(|m| m.is_known()) {
+            let image = m.is_image();
             let (types, max_bytes, aspect) = if image {
                 (self.image_types, self.max_image_bytes, self.image_aspect)
             } else {
@@ -404,5 +416,62 @@ mod tests {
     fn graphemes_count_a_family_emoji_once() {
         assert_eq!(TextCounting::Graphemes.count("👨‍👩‍👧"), 1);
         assert_eq!(TextCounting::Chars.count("👨‍👩‍👧"), 5);
+    }
+
+    fn needs_one_jpeg() -> NetworkLimits {
+        NetworkLimits {
+            platform: Platform::Instagram,
+            max_text: 100,
+            counting: TextCounting::Chars,
+            requires_media: true,
+            max_images: 1,
+            max_videos: 0,
+            mixed_media: false,
+            image_types: &["image/jpeg"],
+            video_types: &[],
+            max_image_bytes: Some(10),
+            max_video_bytes: None,
+            max_video_seconds: None,
+            image_aspect: None,
+            video_aspect: None,
+            max_title: None,
+            publish_limits: &[],
+        }
+    }
+
+    fn facts(content_type: &str, bytes: u64) -> MediaFacts {
+        MediaFacts {
+            content_type: content_type.into(),
+            bytes,
+            duration_seconds: None,
+            width: None,
+            height: None,
+        }
+    }
+
+    #[test]
+    fn an_import_not_fetched_yet_counts_as_media_and_its_type_waits_for_its_bytes() {
+        let limits = needs_one_jpeg();
+        let fields = |media: &[MediaFacts]| -> Vec<String> {
+            limits
+                .check("text", "hi", None, media)
+                .into_iter()
+                .map(|e| e.message)
+                .collect()
+        };
+        assert_eq!(
+            fields(&[facts(MediaFacts::UNKNOWN_TYPE, 0)]),
+            Vec::<String>::new()
+        );
+        assert_eq!(fields(&[]), ["instagram: a post needs an image or a video"]);
+        // A known type is still checked beside an unknown one.
+        assert_eq!(
+            fields(&[facts(MediaFacts::UNKNOWN_TYPE, 0), facts("image/png", 1)]),
+            ["instagram: image/png is not accepted"]
+        );
+        assert_eq!(
+            fields(&[facts("image/jpeg", 11)]),
+            ["instagram: a file is 11 bytes, the limit is 10"]
+        );
     }
 }
