@@ -11,12 +11,18 @@
 //!   publishes; refusing keeps every stored text safe to export as CSV.
 //! - With an import key, row n is created under the key derived from the import key and n, so
 //!   a retried import creates nothing new and answers the same ids.
-//! - `media_url` is refused while media import does not exist, never silently ignored.
+//! - `media_url` imports the file as `POST /v1/media/imports` does (the SSRF guard checks the
+//!   URL, refused on the row's `media_url`) and attaches it to the row's post; the post waits
+//!   for its bytes as for an upload's. With an import key the media id is derived too, so a
+//!   retry neither fetches twice nor changes the post it answers. A row refused after its
+//!   import was recorded takes the import back. A dry run records nothing, so it checks the
+//!   URL and the post without the file: what the file must be (type, size, shape) is checked
+//!   when it arrives, and a network that needs media counts the URL as it.
 
 use crate::posts::{self, NewPost};
-use crate::{AppError, Deps};
+use crate::{AppError, Deps, media, new_id};
 use chrono::{DateTime, Utc};
-use herald_domain::{AccountId, FieldError, PostId, PostKind, WorkspaceId};
+use herald_domain::{AccountId, FieldError, MediaId, PostId, PostKind, WorkspaceId};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -78,34 +84,57 @@ pub async fn import(
         refused: Vec::new(),
     };
     for (row, parsed) in rows {
-        let new = match parsed {
-            Ok(new) => new,
+        let (mut new, media_url) = match parsed {
+            Ok(parsed) => parsed,
             Err(errors) => {
                 report.refuse(row, errors);
                 continue;
             }
         };
+        if let Some(url) = &media_url
+            && let Err(AppError::Invalid(errors)) = media::check_url(deps, url)
+        {
+            report.refuse(row, renamed(errors, "media_url"));
+            continue;
+        }
+        let key = key_base.as_ref().map(|b| format!("import/{b}/{row}"));
+        let mut imported = None;
         let outcome = if dry_run {
-            posts::check(deps, ws, by, &new).await.map(|()| None)
+            posts::check(deps, ws, by, &new)
+                .await
+                .map(|()| None)
+                .or_else(|e| without_media_errors(e, media_url.is_some()))
         } else {
-            let key = key_base.as_ref().map(|b| format!("import/{b}/{row}"));
+            if let Some(url) = &media_url {
+                let id = match &key {
+                    Some(k) => derived_media_id(k),
+                    None => new_id!(deps, MediaId),
+                };
+                if media::import_as(deps, ws, url.trim(), &id).await? {
+                    imported = Some(id.clone());
+                }
+                new.media = vec![id];
+            }
             posts::create(deps, ws, by, new, key.as_deref())
                 .await
                 .map(|c| Some(c.post.id))
         };
-        match outcome {
+        let refusal = match outcome {
             Ok(id) => {
                 report.valid_rows.push(row);
                 report.created.extend(id);
+                continue;
             }
-            Err(AppError::Invalid(errors)) => report.refuse(row, errors),
-            Err(AppError::Conflict(message)) => {
-                report.refuse(row, vec![FieldError::new("row", message)])
-            }
+            Err(AppError::Invalid(errors)) => errors,
+            Err(AppError::Conflict(message)) => vec![FieldError::new("row", message)],
             // The table failing is no verdict on the row: stop, so a retry (with the same
             // key) picks up where this one ended.
             Err(e) => return Err(e),
+        };
+        if let Some(id) = imported {
+            media::withdraw_import(deps, ws, &id).await?;
         }
+        report.refuse(row, refusal);
     }
     tracing::info!(workspace = %ws, dry_run, created = report.created.len(), refused = report.refused.len(), "import done");
     Ok(report)
@@ -121,7 +150,45 @@ impl ImportReport {
     }
 }
 
-type Row = (usize, Result<NewPost, Vec<FieldError>>);
+/// A row's post body and its `media_url`, if any.
+type Row = (usize, Result<(NewPost, Option<String>), Vec<FieldError>>);
+
+/// The errors named after the row's column rather than the use case's own field.
+fn renamed(errors: Vec<FieldError>, field: &str) -> Vec<FieldError> {
+    errors
+        .into_iter()
+        .map(|e| FieldError::new(field, e.message))
+        .collect()
+}
+
+/// A dry run's check of a row whose file is not there to check: what it says of the media
+/// is for the file's arrival to settle.
+fn without_media_errors(e: AppError, has_media: bool) -> Result<Option<PostId>, AppError> {
+    match e {
+        AppError::Invalid(errors) if has_media => {
+            let rest: Vec<_> = errors
+                .into_iter()
+                .filter(|e| !e.field.ends_with(".media") && e.field != "media")
+                .collect();
+            if rest.is_empty() {
+                Ok(None)
+            } else {
+                Err(AppError::Invalid(rest))
+            }
+        }
+        e => Err(e),
+    }
+}
+
+/// The media id of row `key`'s import: the same for every retry with the import key.
+fn derived_media_id(key: &str) -> MediaId {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut time = [0u8; 8];
+    time[2..].copy_from_slice(&digest[..6]);
+    let mut random = [0u8; 16];
+    random.copy_from_slice(&digest[6..22]);
+    MediaId::generate(u64::from_be_bytes(time), u128::from_be_bytes(random))
+}
 
 /// The whole file read: every row parsed to a post body or its errors. A file that is not
 /// UTF-8, whose header is wrong or that has too many rows is refused whole.
@@ -205,7 +272,7 @@ fn columns(header: &[String]) -> Result<[Option<usize>; 6], AppError> {
 fn parse_row(
     columns: &[Option<usize>; 6],
     record: &csv::StringRecord,
-) -> Result<NewPost, Vec<FieldError>> {
+) -> Result<(NewPost, Option<String>), Vec<FieldError>> {
     let cell = |c: usize| columns[c].and_then(|i| record.get(i)).unwrap_or("");
     let mut errors = Vec::new();
     // A line break inside a quoted cell may arrive as CRLF: it is one newline of the text.
@@ -252,16 +319,11 @@ fn parse_row(
             }
         },
     };
-    if !cell(5).trim().is_empty() {
-        errors.push(FieldError::new(
-            "media_url",
-            "importing media from a URL is not supported yet; leave media_url empty",
-        ));
-    }
+    let media_url = Some(cell(5).trim().to_owned()).filter(|u| !u.is_empty());
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(NewPost {
+    let new = NewPost {
         text,
         accounts,
         scheduled_at,
@@ -271,7 +333,8 @@ fn parse_row(
         kind,
         recurrence: None,
         queue: false,
-    })
+    };
+    Ok((new, media_url))
 }
 
 /// The parts of a `|`-joined cell, trimmed, empty ones left out.

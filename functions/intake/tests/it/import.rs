@@ -1,9 +1,112 @@
 //! CSV import: row by row with the rules of `POST /v1/posts`; refused rows named by number and
 //! field; a dry run writes nothing; a retried import creates nothing new.
 
-use crate::support::App;
+use crate::support::{App, Ws};
 use axum::http::StatusCode;
 use chrono::Duration;
+use herald_domain::WorkspaceId;
+use herald_ports::Query;
+use herald_storage::keys;
+
+/// The workspace's media items, as the table holds them.
+async fn media_items(app: &App, ws: &Ws) -> Vec<herald_ports::Item> {
+    let id = WorkspaceId::parse(&ws.id).unwrap();
+    let pk = keys::media(&id, &herald_domain::MediaId::generate(0, 0)).pk;
+    let items = app.deps.table.query_all(Query::table(pk)).await.unwrap();
+    items
+        .into_iter()
+        .filter(|i| i["sk"].as_s().is_some_and(|sk| sk.starts_with("MEDIA#")))
+        .collect()
+}
+
+async fn import_with_key(app: &App, ws: &Ws, key: &str, csv: &str) -> crate::support::Answer {
+    let r = axum::http::Request::builder()
+        .method("POST")
+        .uri("/v1/posts/import")
+        .header("authorization", format!("Bearer {}", ws.key))
+        .header("content-type", "text/csv")
+        .header("idempotency-key", key)
+        .body(axum::body::Body::from(csv.to_owned()))
+        .unwrap();
+    app.send(r).await
+}
+
+#[tokio::test]
+async fn a_media_url_imports_the_file_for_its_post_once_however_often_the_import_is_retried() {
+    let app = App::new().await;
+    let ws = app.workspace("media-url").await;
+    let acct = app.sandbox(&ws, "a").await;
+    let at = app.at(Duration::days(1));
+    let csv = format!(
+        "text,accounts,scheduled_at,media_url\n\
+         with a picture,{acct},{at},https://images.example.com/spring/sale.jpg\n\
+         no picture,{acct},{at},\n"
+    );
+    let dry = app
+        .post_raw(
+            "/v1/posts/import?dry_run=true",
+            &ws.key,
+            "text/csv",
+            csv.clone(),
+        )
+        .await;
+    assert_eq!(dry.body["valid_rows"], serde_json::json!([2, 3]), "{dry:?}");
+    assert!(
+        media_items(&app, &ws).await.is_empty(),
+        "a dry run imports nothing"
+    );
+
+    let a = import_with_key(&app, &ws, "spring", &csv).await;
+    assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    let b = import_with_key(&app, &ws, "spring", &csv).await;
+    assert_eq!(a.body["created"], b.body["created"], "{b:?}");
+    let post = app
+        .post_view(&ws, a.body["created"][0].as_str().unwrap())
+        .await;
+    let media = post["media"].as_array().unwrap();
+    assert_eq!(media.len(), 1, "{post}");
+    assert_eq!(
+        media_items(&app, &ws).await.len(),
+        1,
+        "one import for two tries"
+    );
+    let m = app
+        .get(
+            &format!("/v1/media/{}", media[0].as_str().unwrap()),
+            &ws.key,
+        )
+        .await;
+    assert_eq!(m.body["status"], "processing", "{m:?}");
+    let plain = app
+        .post_view(&ws, a.body["created"][1].as_str().unwrap())
+        .await;
+    assert_eq!(plain["media"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn a_row_refused_after_its_import_was_recorded_takes_the_import_back() {
+    let app = App::new().await;
+    let ws = app.workspace("media-refused").await;
+    let acct = app.sandbox(&ws, "a").await;
+    let past = app.at(-Duration::days(1));
+    let csv = format!(
+        "text,accounts,scheduled_at,media_url\nlate,{acct},{past},https://example.com/a.png\n"
+    );
+    for key in [None, Some("late")] {
+        let a = match key {
+            Some(k) => import_with_key(&app, &ws, k, &csv).await,
+            None => {
+                app.post_raw("/v1/posts/import", &ws.key, "text/csv", csv.clone())
+                    .await
+            }
+        };
+        assert_eq!(a.body["refused"][0]["field"], "scheduled_at", "{a:?}");
+        assert!(
+            media_items(&app, &ws).await.is_empty(),
+            "{key:?}: the import stayed"
+        );
+    }
+}
 
 #[tokio::test]
 async fn one_bad_row_is_reported_by_number_and_field_and_the_good_rows_are_created() {
@@ -17,7 +120,7 @@ async fn one_bad_row_is_reported_by_number_and_field_and_the_good_rows_are_creat
          \"first, with comma\r\nand a second line\",{acct},{at},a|b,social,\r\n\
          =cmd|' /C calc'!A0,{acct},{at},,,\r\n\
          late,{acct},{past},,,\r\n\
-         pic,{acct},{at},,,https://example.com/x.png\r\n\
+         pic,{acct},{at},,,http://169.254.169.254/latest/x.png\r\n\
          draft,{acct},,,promotional,\r\n"
     );
     let dry = app
@@ -57,6 +160,17 @@ async fn one_bad_row_is_reported_by_number_and_field_and_the_good_rows_are_creat
             (4, "scheduled_at".into()),
             (5, "media_url".into())
         ]
+    );
+    assert!(
+        a.body["refused"][2]["message"]
+            .as_str()
+            .unwrap()
+            .contains("169.254.169.254"),
+        "the guard's reason: {a:?}"
+    );
+    assert!(
+        media_items(&app, &ws).await.is_empty(),
+        "no import for a refused URL"
     );
     let created = a.body["created"].as_array().unwrap();
     assert_eq!(created.len(), 2);

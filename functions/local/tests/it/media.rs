@@ -498,6 +498,74 @@ fn an_imported_photo_becomes_renditions_and_bad_imports_fail_with_a_reason() {
 }
 
 #[test]
+fn a_csv_rows_media_url_is_imported_and_published_with_its_post() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let options = Options::default().env("HERALD_ALLOW_LOOPBACK", "1");
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        dir.path(),
+        1,
+        Some(ADMIN),
+        &options,
+    );
+    let key = workspace(&server);
+    let (status, acct) = server.call(
+        "POST",
+        "/v1/accounts",
+        &key,
+        Some(&json!({"platform": "sandbox", "handle": "csv"})),
+    );
+    assert_eq!(status, 201, "{acct}");
+    let acct = acct["id"].as_str().unwrap();
+    let photo = synthetic_photo(1200, 900, 5, 85);
+    let from = peer(200, "Content-Type: image/jpeg\r\n", photo);
+    // Due in a few seconds: the post waits for its import if the fetch is slower than that.
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(3))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let csv =
+        format!("text,accounts,scheduled_at,media_url\nspring,{acct},{at},http://{from}/s.jpg\n");
+    let auth = format!("Bearer {key}");
+    let (status, report) = crate::support::http_raw(
+        server.addr,
+        "POST",
+        "/v1/posts/import",
+        &[("Authorization", &auth), ("Content-Type", "text/csv")],
+        csv.as_bytes(),
+    )
+    .expect("import");
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["refused"], json!([]), "{report}");
+    let post = report["created"][0].as_str().expect("a post").to_owned();
+    let (_, view) = server.call("GET", &format!("/v1/posts/{post}"), &key, None);
+    let media_id = view["media"][0]
+        .as_str()
+        .expect("the import is attached")
+        .to_owned();
+    let start = Instant::now();
+    let received = loop {
+        let (_, outbox) = server.call("GET", &format!("/v1/sandbox/{acct}/outbox"), &key, None);
+        if let Some(item) = outbox["items"].as_array().and_then(|i| i.first()) {
+            break item.clone();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "not published: {view}\n{}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(received["text"], "spring");
+    let media = settled(&server, &key, &media_id, Duration::from_secs(5));
+    assert_eq!(media["status"], "ready", "{media}");
+    assert_eq!(media["filename"], "s.jpg");
+    assert_eq!(
+        received["media"].as_array().map(Vec::len),
+        Some(1),
+        "the sandbox got the imported photo: {received}"
+    );
+}
+
+#[test]
 fn without_loopback_allowed_an_import_from_this_machine_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start(&dir.path().join("data"), dir.path(), 1, Some(ADMIN));

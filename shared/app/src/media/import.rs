@@ -8,6 +8,7 @@ use super::transcode::{UNKNOWN_TYPE, fail};
 use super::{media_record, new_item, sniff, status_name};
 use crate::records::{attr, from_json};
 use crate::{AppError, Deps, new_id};
+use herald_domain::limits::MediaFacts;
 use herald_domain::{MediaId, MediaItem, MediaStatus, WorkspaceId};
 use herald_ports::{BlobError, Condition};
 use herald_storage::keys;
@@ -45,7 +46,15 @@ pub async fn create_import(
     ws: &WorkspaceId,
     input: NewImport,
 ) -> Result<Import, AppError> {
-    let url = input.url.trim();
+    let url = check_url(deps, &input.url)?;
+    let id = new_id!(deps, MediaId);
+    import_as(deps, ws, url, &id).await?;
+    Ok(Import { id })
+}
+
+/// The URL trimmed, or 422 on `url` naming why it cannot be fetched.
+pub fn check_url<'a>(deps: &Deps, url: &'a str) -> Result<&'a str, AppError> {
+    let url = url.trim();
     if url.is_empty() || url.len() > MAX_URL {
         return Err(AppError::invalid(
             "url",
@@ -55,22 +64,46 @@ pub async fn create_import(
     deps.guard
         .check_url(url)
         .map_err(|reason| AppError::invalid("url", reason))?;
-    let id = new_id!(deps, MediaId);
+    Ok(url)
+}
+
+/// Records the import of a checked URL as item `id`. Answers whether it was made now: an id
+/// recorded before (a retried CSV import derives the same one) is left as it is.
+pub async fn import_as(
+    deps: &Deps,
+    ws: &WorkspaceId,
+    url: &str,
+    id: &MediaId,
+) -> Result<bool, AppError> {
     // The type and size are learnt from the bytes once they arrive.
-    let unknown = "application/octet-stream".to_owned();
-    new_item(deps, ws, &id, filename_of(url), unknown, 0).await?;
+    let unknown = MediaFacts::UNKNOWN_TYPE.to_owned();
+    match new_item(deps, ws, id, filename_of(url), unknown, 0).await {
+        Ok(()) => {}
+        Err(AppError::Storage(e)) if e.is_condition_failed() => return Ok(false),
+        Err(e) => return Err(e),
+    }
     let order = serde_json::to_vec(&Order { url: url.into() })
         .map_err(|e| AppError::Corrupt(e.to_string()))?;
     if let Err(e) = deps
         .blobs
-        .put(&keys::import_blob(ws, &id), order, "application/json")
+        .put(&keys::import_blob(ws, id), order, "application/json")
         .await
     {
         // No order, no fetch: the item must not wait for one for ever.
-        let _ = deps.table.delete(&keys::media(ws, &id), None).await;
+        let _ = deps.table.delete(&keys::media(ws, id), None).await;
         return Err(e.into());
     }
-    Ok(Import { id })
+    Ok(true)
+}
+
+/// Takes back an import made for a post that was then refused: its item goes, so the order,
+/// if the transcoder takes it, finds nothing to fetch for.
+pub async fn withdraw_import(deps: &Deps, ws: &WorkspaceId, id: &MediaId) -> Result<(), AppError> {
+    deps.table.delete(&keys::media(ws, id), None).await?;
+    match deps.blobs.delete(&keys::import_blob(ws, id)).await {
+        Ok(()) | Err(BlobError::NotFound(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The last path segment, as a file name; `import` when there is none worth keeping.

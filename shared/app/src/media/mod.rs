@@ -8,7 +8,10 @@ mod import;
 pub mod sniff;
 mod transcode;
 
-pub use import::{IMPORT_TIMEOUT, Import, MAX_IMPORT_SIZE, NewImport, create_import, fetch_import};
+pub use import::{
+    IMPORT_TIMEOUT, Import, MAX_IMPORT_SIZE, NewImport, check_url, create_import, fetch_import,
+    import_as, withdraw_import,
+};
 pub use transcode::transcode;
 
 use crate::records::{attr, from_json, json_item};
