@@ -183,43 +183,48 @@ impl Cloud {
             .await
             .expect("bucket");
         let (url, arn) = self.queue(&format!("{}-uploads", self.table)).await;
-        let upload = self.template.event("TranscoderFunction", "Upload", "S3");
-        let events = match to_json(&upload["Events"]) {
-            Value::Array(list) => list,
-            one => vec![one],
-        };
         use aws_sdk_s3::types::{
             Event, FilterRule, FilterRuleName, NotificationConfiguration,
             NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
         };
-        let mut key_filter = S3KeyFilter::builder();
-        for rule in to_json(&upload["Filter"]["S3Key"]["Rules"])
-            .as_array()
-            .expect("the upload trigger filters keys")
-        {
-            key_filter = key_filter.filter_rules(
-                FilterRule::builder()
-                    .name(FilterRuleName::from(
-                        rule["Name"].as_str().expect("rule name"),
-                    ))
-                    .value(rule["Value"].as_str().expect("rule value"))
+        // Both of the transcoder's triggers (uploads and import orders), to the one queue.
+        let mut queues = Vec::new();
+        for trigger in ["Upload", "Import"] {
+            let upload = self.template.event("TranscoderFunction", trigger, "S3");
+            let events = match to_json(&upload["Events"]) {
+                Value::Array(list) => list,
+                one => vec![one],
+            };
+            let mut key_filter = S3KeyFilter::builder();
+            for rule in to_json(&upload["Filter"]["S3Key"]["Rules"])
+                .as_array()
+                .expect("the transcoder's triggers filter keys")
+            {
+                key_filter = key_filter.filter_rules(
+                    FilterRule::builder()
+                        .name(FilterRuleName::from(
+                            rule["Name"].as_str().expect("rule name"),
+                        ))
+                        .value(rule["Value"].as_str().expect("rule value"))
+                        .build(),
+                );
+            }
+            let mut queue = QueueConfiguration::builder().queue_arn(&arn).filter(
+                NotificationConfigurationFilter::builder()
+                    .key(key_filter.build())
                     .build(),
             );
-        }
-        let mut queue = QueueConfiguration::builder().queue_arn(arn).filter(
-            NotificationConfigurationFilter::builder()
-                .key(key_filter.build())
-                .build(),
-        );
-        for e in events {
-            queue = queue.events(Event::from(e.as_str().expect("an S3 event name")));
+            for e in events {
+                queue = queue.events(Event::from(e.as_str().expect("an S3 event name")));
+            }
+            queues.push(queue.build().expect("queue configuration"));
         }
         self.s3
             .put_bucket_notification_configuration()
             .bucket(&self.bucket)
             .notification_configuration(
                 NotificationConfiguration::builder()
-                    .queue_configurations(queue.build().expect("queue configuration"))
+                    .set_queue_configurations(Some(queues))
                     .build(),
             )
             .send()

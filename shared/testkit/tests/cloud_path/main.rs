@@ -9,6 +9,7 @@ mod cloud;
 mod deploy_checks;
 mod emf;
 mod events;
+mod media;
 mod observe;
 mod teams;
 mod template;
