@@ -15,6 +15,8 @@ pub enum Invocation {
     Events(Vec<BusEvent>),
     /// The schedule: poll the insights that are due.
     Poll,
+    /// Poll Mastodon and Bluesky accounts for replies and mentions (`{"poll":"notifications"}`).
+    Notifications,
 }
 
 impl Invocation {
@@ -34,6 +36,9 @@ impl Invocation {
                 events.push(detail(envelope)?);
             }
             return Ok(Invocation::Events(events));
+        }
+        if payload.get("poll").and_then(Value::as_str) == Some("notifications") {
+            return Ok(Invocation::Notifications);
         }
         if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
             || payload.get("poll").and_then(Value::as_str) == Some("insights")
@@ -58,6 +63,7 @@ fn detail(mut envelope: Value) -> Result<BusEvent, String> {
 pub enum Outcome {
     Rolled(Report),
     Polled(insights::PollReport),
+    Notified(herald_app::engagement::poll::NotificationReport),
 }
 
 pub async fn handle(deps: &Deps, invocation: Invocation) -> Result<Outcome, AppError> {
@@ -67,6 +73,9 @@ pub async fn handle(deps: &Deps, invocation: Invocation) -> Result<Outcome, AppE
         }
         Invocation::Poll => Ok(Outcome::Polled(
             insights::poll(deps, deps.clock.now()).await?,
+        )),
+        Invocation::Notifications => Ok(Outcome::Notified(
+            herald_app::engagement::poll::poll(deps, deps.clock.now()).await?,
         )),
     }
 }
@@ -103,6 +112,10 @@ mod tests {
         assert!(matches!(
             Invocation::from_payload(template_input),
             Ok(Invocation::Poll)
+        ));
+        assert!(matches!(
+            Invocation::from_payload(json!({"poll": "notifications"})),
+            Ok(Invocation::Notifications)
         ));
         assert!(Invocation::from_payload(json!({"hello": 1})).is_err());
         assert!(Invocation::from_payload(json!({"Records": [{"body": "{"}]})).is_err());

@@ -101,6 +101,29 @@ pub fn insights(deps: Deps, shutdown: CancellationToken) -> tokio::task::JoinHan
     })
 }
 
+/// How often Mastodon and Bluesky accounts are polled for replies and mentions.
+const NOTIFICATIONS_EVERY: Duration = Duration::from_secs(60);
+
+/// Notification polling on a tick, through the aggregator's handler (as its wake runs it on
+/// AWS). With no polled account a run is one index read.
+pub fn notifications(deps: Deps, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(NOTIFICATIONS_EVERY);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = ticker.tick() => {}
+            }
+            if let Err(e) =
+                herald_aggregator::handle(&deps, herald_aggregator::Invocation::Notifications).await
+            {
+                tracing::warn!(error = %e, "notification polling failed; trying again");
+            }
+        }
+    })
+}
+
 /// Uploads and imports to the transcoder: every original and import order the blob store
 /// announces as written, as the template's notification filters (suffixes `/original` and
 /// `/import`) pass them.

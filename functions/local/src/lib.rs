@@ -84,6 +84,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     );
     let polls = hosts::insights(deps.clone(), shutdown.clone());
+    let notifications = hosts::notifications(deps.clone(), shutdown.clone());
     let blobs = built
         .local_blobs
         .clone()
@@ -119,6 +120,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = transcoder.await;
     let _ = webhooks.await;
     let _ = polls.await;
+    let _ = notifications.await;
     if tokio::time::timeout(DRAIN, publisher.drain())
         .await
         .is_err()

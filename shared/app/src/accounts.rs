@@ -133,8 +133,10 @@ pub async fn create(
     let platform = Platform::parse(&new.platform).ok_or_else(|| {
         AppError::invalid("platform", format!("unknown platform {:?}", new.platform))
     })?;
-    deps.connector(platform)
+    let connector = deps
+        .connector(platform)
         .map_err(|_| AppError::invalid("platform", format!("{platform} is not enabled here")))?;
+    let polled = connector.polls_notifications();
     let handle = Account::validate_handle(&new.handle)?;
     let credentials = check_credentials(deps, platform, new.credentials.as_ref())?;
     let account = Account {
@@ -154,6 +156,14 @@ pub async fn create(
             item: credentials_item(deps, ws, &account.id, credentials),
             condition: Some(Condition::item_absent()),
         });
+    }
+    if polled {
+        // A network with no webhooks: its replies and mentions are polled from here on.
+        ops.push(crate::engagement::poll::cursor_op(
+            ws,
+            &account.id,
+            platform,
+        ));
     }
     deps.table.transact(ops).await?;
     tracing::info!(workspace = %ws, account = %account.id, %platform, "account connected");

@@ -21,7 +21,7 @@ use herald_domain::limits::RateScope;
 use herald_domain::{NetworkLimits, Platform, RateLimit, TextCounting};
 use herald_ports::{
     AccountContext, BlobError, BlobStore, Checkpoint, Clock, Connector, MediaRef, NetworkError,
-    NetworkErrorKind, PostMetrics, PublishRequest, Published,
+    NetworkErrorKind, Notification, NotificationPage, PostMetrics, PublishRequest, Published,
 };
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -37,6 +37,11 @@ pub const MAX_IMAGE_BYTES: u64 = 1_000_000;
 const SESSION_MARGIN_SECONDS: i64 = 120;
 /// Pages of listRecords read when looking for a post (100 records each).
 const LOOKUP_PAGES: usize = 10;
+/// Notifications read per page (the lexicon's maximum is 100) and pages read in one poll.
+const NOTIFICATION_PAGE: &str = "50";
+const NOTIFICATION_PAGES: usize = 10;
+/// A poll's whole exchange with the PDS: a hanging one costs this, not the poll.
+const POLL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 /// The public AppView, which serves `app.bsky.*` reads (a PDS alone has none).
 pub const PUBLIC_APPVIEW: &str = "https://public.api.bsky.app";
 
@@ -161,6 +166,8 @@ impl Credentials {
 
 pub struct BlueskyConnector {
     http: reqwest::Client,
+    /// Polls' client, bounded more tightly: a poll has many accounts to get through.
+    poll_http: reqwest::Client,
     guard: Guard,
     appview: Url,
     blobs: Arc<dyn BlobStore>,
@@ -174,6 +181,7 @@ impl BlueskyConnector {
     pub fn new(guard: Guard, blobs: Arc<dyn BlobStore>, clock: Arc<dyn Clock>) -> Self {
         BlueskyConnector {
             http: guard.client(),
+            poll_http: guard.client_within(POLL_TIMEOUT),
             guard,
             appview: Url::parse(PUBLIC_APPVIEW).expect("a valid URL"),
             blobs,
@@ -185,6 +193,12 @@ impl BlueskyConnector {
     /// Reads `app.bsky.*` (metrics) from another AppView, e.g. a test double.
     pub fn with_appview(mut self, appview: Url) -> Self {
         self.appview = appview;
+        self
+    }
+
+    /// How long a notification poll may wait on the PDS.
+    pub fn with_poll_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.poll_http = self.guard.client_within(timeout);
         self
     }
 
@@ -514,6 +528,46 @@ impl BlueskyConnector {
         checkpoint.record(step, &created.uri).await?;
         Ok(created)
     }
+}
+
+/// A reply, mention or quote notification as the inbox takes it, with the time it was
+/// indexed (https://docs.bsky.app/docs/api/app-bsky-notification-list-notifications).
+pub fn notification(n: &Value) -> Option<(DateTime<Utc>, Notification)> {
+    let reason = n.get("reason").and_then(Value::as_str)?;
+    if !matches!(reason, "reply" | "mention" | "quote") {
+        return None;
+    }
+    let uri = n.get("uri").and_then(Value::as_str)?.to_owned();
+    let at = n
+        .get("indexedAt")
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())?
+        .with_timezone(&Utc);
+    let parent = match reason {
+        "reply" => n
+            .pointer("/record/reply/parent/uri")
+            .or_else(|| n.get("reasonSubject"))
+            .and_then(Value::as_str),
+        "quote" => n.get("reasonSubject").and_then(Value::as_str),
+        _ => None,
+    }
+    .map(str::to_owned);
+    Some((
+        at,
+        Notification {
+            reply: parent.is_some(),
+            post_remote_id: parent.unwrap_or_else(|| uri.clone()),
+            id: uri,
+            author: n
+                .pointer("/author/handle")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            text: n
+                .pointer("/record/text")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        },
+    ))
 }
 
 fn blob_error(e: BlobError) -> NetworkError {
@@ -846,6 +900,86 @@ impl Connector for BlueskyConnector {
         Ok(Published {
             url: Some(AtUri::parse(&created.uri)?.web_url()),
             remote_id: created.uri,
+        })
+    }
+
+    fn polls_notifications(&self) -> bool {
+        true
+    }
+
+    /// Replies, mentions and quotes through `app.bsky.notification.listNotifications` on the
+    /// account's PDS (which answers it through its AppView). Its `cursor` pages backwards, newest
+    /// first, so a poll reads from the newest back to what it saw before. Herald's cursor is the
+    /// newest `indexedAt` it has seen; it never calls `updateSeen`, which would clear the
+    /// person's own unread badge. Items at the cursor's instant come again and are dropped as
+    /// repeats by their URI.
+    async fn notifications(
+        &self,
+        account: &AccountContext,
+        cursor: Option<&str>,
+    ) -> Result<NotificationPage, NetworkError> {
+        let creds = self.credentials(account)?;
+        // An unreadable cursor (none Herald wrote) starts over from the newest page.
+        let since = cursor
+            .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
+            .map(|t| t.with_timezone(&Utc));
+        let url = Self::xrpc(&creds.service, "app.bsky.notification.listNotifications");
+        let mut page_cursor: Option<String> = None;
+        let mut newest = since;
+        let mut found = Vec::new();
+        for _ in 0..NOTIFICATION_PAGES {
+            let answer = self
+                .authed(&creds, |_| {
+                    let mut query = vec![("limit", NOTIFICATION_PAGE.to_owned())];
+                    for reason in ["reply", "mention", "quote"] {
+                        query.push(("reasons", reason.to_owned()));
+                    }
+                    if let Some(c) = &page_cursor {
+                        query.push(("cursor", c.clone()));
+                    }
+                    self.poll_http.get(url.clone()).query(&query)
+                })
+                .await?;
+            let list = answer
+                .get("notifications")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let mut reached_seen = false;
+            for n in &list {
+                let at = n
+                    .get("indexedAt")
+                    .and_then(Value::as_str)
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.with_timezone(&Utc));
+                if let (Some(at), Some(since)) = (at, since)
+                    && at < since
+                {
+                    reached_seen = true;
+                    continue;
+                }
+                if let Some(at) = at
+                    && newest.is_none_or(|n| at > n)
+                {
+                    newest = Some(at);
+                }
+                if let Some((at, item)) = notification(n) {
+                    found.push((at, item));
+                }
+            }
+            page_cursor = answer
+                .get("cursor")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            if since.is_none() || reached_seen || list.is_empty() || page_cursor.is_none() {
+                break;
+            }
+        }
+        // Oldest first, as the inbox receives them.
+        found.sort_by_key(|(at, _)| *at);
+        Ok(NotificationPage {
+            items: found.into_iter().map(|(_, n)| n).collect(),
+            cursor: newest.map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, true)),
         })
     }
 

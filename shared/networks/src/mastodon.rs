@@ -19,7 +19,7 @@ use herald_domain::limits::RateScope;
 use herald_domain::{NetworkLimits, Platform, RateLimit, TextCounting};
 use herald_ports::{
     AccountContext, BlobError, BlobStore, Checkpoint, Clock, Connector, MediaRef, NetworkError,
-    NetworkErrorKind, PostMetrics, PublishRequest, Published,
+    NetworkErrorKind, Notification, NotificationPage, PostMetrics, PublishRequest, Published,
 };
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -34,6 +34,10 @@ const INSTANCE_TTL_MINUTES: i64 = 60;
 /// Statuses read per page (the API's maximum) and pages read when looking for a post.
 const PAGE: &str = "40";
 const LOOKUP_PAGES: usize = 5;
+/// Notification pages read in one poll; the rest wait for the next poll.
+const NOTIFICATION_PAGES: usize = 10;
+/// A poll's whole exchange with an instance: a hanging instance costs this, not the poll.
+const POLL_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// What one instance allows, from `configuration` in `GET /api/v2/instance`
 /// (https://docs.joinmastodon.org/entities/Instance/#configuration).
@@ -247,6 +251,8 @@ struct Credentials {
 
 pub struct MastodonConnector {
     http: reqwest::Client,
+    /// Polls' client, bounded more tightly: a poll has many accounts to get through.
+    poll_http: reqwest::Client,
     guard: Guard,
     blobs: Arc<dyn BlobStore>,
     clock: Arc<dyn Clock>,
@@ -260,6 +266,7 @@ impl MastodonConnector {
     pub fn new(guard: Guard, blobs: Arc<dyn BlobStore>, clock: Arc<dyn Clock>) -> Self {
         MastodonConnector {
             http: guard.client(),
+            poll_http: guard.client_within(POLL_TIMEOUT),
             guard,
             blobs,
             clock,
@@ -273,6 +280,12 @@ impl MastodonConnector {
     pub fn with_media_polling(mut self, interval: Duration, attempts: u32) -> Self {
         self.poll_interval = interval;
         self.poll_attempts = attempts;
+        self
+    }
+
+    /// How long a notification poll may wait on the instance.
+    pub fn with_poll_timeout(mut self, timeout: Duration) -> Self {
+        self.poll_http = self.guard.client_within(timeout);
         self
     }
 
@@ -479,6 +492,39 @@ impl MastodonConnector {
     }
 }
 
+/// Mastodon's ids are decimal strings that grow over time (snowflakes): longer is newer,
+/// then byte order.
+fn newer(a: &str, b: &str) -> bool {
+    (a.len(), a) > (b.len(), b)
+}
+
+/// A mention notification as the inbox takes it (none for one whose status is gone).
+/// https://docs.joinmastodon.org/entities/Notification/
+pub fn notification(n: &Value) -> Option<Notification> {
+    if n.get("type").and_then(Value::as_str) != Some("mention") {
+        return None;
+    }
+    let status = n.get("status").filter(|s| s.is_object())?;
+    let id = status.get("id").and_then(Value::as_str)?.to_owned();
+    let parent = status
+        .get("in_reply_to_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let author = status
+        .pointer("/account/acct")
+        .or_else(|| n.pointer("/account/acct"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let content = status.get("content").and_then(Value::as_str).unwrap_or("");
+    Some(Notification {
+        reply: parent.is_some(),
+        post_remote_id: parent.unwrap_or_else(|| id.clone()),
+        id,
+        author,
+        text: Some(html_to_text(content)),
+    })
+}
+
 fn id_of(v: &Value) -> Result<String, NetworkError> {
     v.get("id")
         .and_then(Value::as_str)
@@ -682,6 +728,68 @@ impl Connector for MastodonConnector {
             .post_status(&creds, &body, &[], Some(remote_id), &key)
             .await?;
         published(&status)
+    }
+
+    fn polls_notifications(&self) -> bool {
+        true
+    }
+
+    /// Mentions (replies mention the account too) through `GET /api/v1/notifications`
+    /// (https://docs.joinmastodon.org/methods/notifications/#get): with a cursor, `min_id` pages
+    /// forward from it, page by page, each the notifications immediately newer; the newest id
+    /// seen is the next cursor. Without one, the newest page only.
+    async fn notifications(
+        &self,
+        account: &AccountContext,
+        cursor: Option<&str>,
+    ) -> Result<NotificationPage, NetworkError> {
+        let creds = self.credentials(account)?;
+        let url = Self::url(&creds.instance, "/api/v1/notifications");
+        let mut newest = cursor.map(str::to_owned);
+        let mut items = Vec::new();
+        for _ in 0..NOTIFICATION_PAGES {
+            let mut query = vec![
+                ("types[]", "mention".to_owned()),
+                ("limit", PAGE.to_owned()),
+            ];
+            if let Some(c) = &newest {
+                query.push(("min_id", c.clone()));
+            }
+            let (_, page) = self
+                .call(
+                    self.poll_http
+                        .get(url.clone())
+                        .bearer_auth(&creds.token)
+                        .query(&query),
+                )
+                .await?;
+            let page = page.as_array().cloned().unwrap_or_default();
+            let before = newest.clone();
+            for n in &page {
+                let Some(id) = n.get("id").and_then(Value::as_str) else {
+                    continue;
+                };
+                if newest.as_deref().is_none_or(|c| newer(id, c)) {
+                    newest = Some(id.to_owned());
+                }
+            }
+            // Oldest first, as the inbox receives them.
+            let mut found: Vec<(String, Notification)> = page
+                .iter()
+                .filter_map(|n| Some((n.get("id")?.as_str()?.to_owned(), notification(n)?)))
+                .filter(|(id, _)| before.as_deref().is_none_or(|c| newer(id, c)))
+                .collect();
+            found.sort_by(|(a, _), (b, _)| (a.len(), a).cmp(&(b.len(), b)));
+            items.extend(found.into_iter().map(|(_, n)| n));
+            let full = page.len() >= PAGE.parse::<usize>().unwrap_or(40);
+            if cursor.is_none() || !full || newest == before {
+                break;
+            }
+        }
+        Ok(NotificationPage {
+            items,
+            cursor: newest,
+        })
     }
 
     /// Counts from the status itself; Mastodon reports no impressions or reach.

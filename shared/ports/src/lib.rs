@@ -19,7 +19,7 @@ pub use clock::Clock;
 pub use guard::{Fetched, UrlGuard};
 pub use network::{
     AccountContext, Checkpoint, Connector, Connectors, MediaRef, NetworkError, NetworkErrorKind,
-    NoCheckpoint, PostMetrics, PublishRequest, Published,
+    NoCheckpoint, Notification, NotificationPage, PostMetrics, PublishRequest, Published,
 };
 pub use oauth::OAuthFlow;
 pub use random::Random;

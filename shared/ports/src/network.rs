@@ -131,6 +131,29 @@ pub struct PostMetrics {
     pub video_views: Option<u64>,
 }
 
+/// One reply or mention a network reports through its notifications (networks without
+/// webhooks: Mastodon, Bluesky), as the poller hands it to the inbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    /// The network's own id of the reply or mention (a status id, an at:// URI): what
+    /// deduplicates it and what a reply answers.
+    pub id: String,
+    /// A reply to a post (the post it answers in `post_remote_id`) or a mention.
+    pub reply: bool,
+    /// The network's id of the post it answers; the mention's own id when it answers none.
+    pub post_remote_id: String,
+    pub author: Option<String>,
+    pub text: Option<String>,
+}
+
+/// A poll's answer: what is new since the cursor, oldest first, and the cursor to pass next
+/// time (opaque to Herald; None when the network answered nothing to move it on).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationPage {
+    pub items: Vec<Notification>,
+    pub cursor: Option<String>,
+}
+
 #[async_trait]
 pub trait Connector: Send + Sync + 'static {
     fn platform(&self) -> Platform;
@@ -171,6 +194,21 @@ pub trait Connector: Send + Sync + 'static {
         account: &AccountContext,
         remote_id: &str,
     ) -> Result<PostMetrics, NetworkError>;
+
+    /// Whether this network is polled for replies and mentions (it sends no webhooks).
+    fn polls_notifications(&self) -> bool {
+        false
+    }
+
+    /// Replies and mentions since `cursor` (none: the newest page only, so connecting an
+    /// account imports recent ones, not its whole history).
+    async fn notifications(
+        &self,
+        _account: &AccountContext,
+        _cursor: Option<&str>,
+    ) -> Result<NotificationPage, NetworkError> {
+        Ok(NotificationPage::default())
+    }
 
     /// The secret the network signs its webhook deliveries with (Herald's app secret with
     /// it), when Herald is registered with a network that sends webhooks.

@@ -22,6 +22,7 @@
 //! - aggregated batch: `T#{ws}#AGG` / `BATCH#{hash}#{chunk}` (expires)
 //! - remote post:      `T#{ws}#REMOTE` / `{platform}#{remote id}` (which post a network id is)
 //! - insight polling:  `T#{ws}#POST#{post}` / `INSIGHT#{acct}` (its next poll in gsi1)
+//! - notification poll: `T#{ws}` / `NOTIFY#{acct}`     (a polled network's cursor; in gsi1)
 //! - network event:    `T#{ws}#NETEVT` / `{platform}#{network's id}` (expires; drops repeats)
 //! - inbox item:       `T#{ws}#INBOX` / `{inb}` (time-ordered ids)
 //! - auto-reply rules: `T#{ws}` / `AUTOREPLY`; answered windows `T#{ws}#AUTOREPLY` / ...
@@ -42,6 +43,8 @@
 //!   while a target waits to be published or confirmed; found by time bucket, never by scan.
 //!   Pending webhook deliveries share it: `HOOKDUE#{shard}` / `{due at}#{ws}#{msg}`.
 //!   Insight polls: `INSIGHT#{hour}` / `{due at}#{ws}#{post}#{acct}` while one is pending.
+//!   Notification polls: `NOTIFY` / `{ws}#{acct}` while a Mastodon or Bluesky account is
+//!   connected (networks with no webhooks, polled for replies and mentions).
 //! - `gsi2` calendar: `T#{ws}#CAL` / `{scheduled at}#{post}` on post items; pending events
 //!   `EVTQ#{shard}` / `{time}#{ws}#{evt}` on event items until they are relayed; the inbox in
 //!   answering order `T#{ws}#INBOXQ` / `{status}{mood}#{newest first}#{inb}` on inbox items.
@@ -409,6 +412,19 @@ pub fn insight_entry(
         insight_bucket(due),
         format!("{}#{ws}#{post}#{acct}", time_key(due)),
     )
+}
+
+/// A polled account's notification cursor (where its last poll left off).
+pub fn notification_cursor(ws: &WorkspaceId, acct: &AccountId) -> Key {
+    Key::new(tenant(ws), format!("NOTIFY#{acct}"))
+}
+
+/// The gsi1 partition listing every account polled for notifications.
+pub const NOTIFICATION_POLLS: &str = "NOTIFY";
+
+/// A polled account's entry (gsi1pk, gsi1sk) in [`NOTIFICATION_POLLS`].
+pub fn notification_poll_entry(ws: &WorkspaceId, acct: &AccountId) -> (String, String) {
+    (NOTIFICATION_POLLS.into(), format!("{ws}#{acct}"))
 }
 
 /// A network's own event id, kept for a while so a repeated delivery adds nothing.

@@ -9,6 +9,7 @@ mod faults;
 mod inbox;
 mod media;
 mod oauth_connect;
+mod polling;
 mod rollups;
 mod series;
 mod support;

@@ -42,7 +42,13 @@ impl World {
     /// A queued world whose sandbox allows only `limits`.
     pub async fn queued_with(limits: Option<&'static [RateLimit]>) -> World {
         let table = Arc::new(EmbeddedTable::in_memory().unwrap());
-        World::build_with(table.clone(), table, limits, None, true).await
+        World::build_with(table.clone(), table, limits, None, true, None).await
+    }
+
+    /// A world with one more network beside the sandbox (a scripted double, say).
+    pub async fn with_network(extra: Arc<dyn Connector>) -> World {
+        let table = Arc::new(EmbeddedTable::in_memory().unwrap());
+        World::build_with(table.clone(), table, None, None, false, Some(extra)).await
     }
 
     /// A world whose sandbox allows only `limits`.
@@ -69,7 +75,7 @@ impl World {
         limits: Option<&'static [RateLimit]>,
         latency: Option<std::time::Duration>,
     ) -> World {
-        World::build_with(table, network_table, limits, latency, false).await
+        World::build_with(table, network_table, limits, latency, false, None).await
     }
 
     async fn build_with(
@@ -78,6 +84,7 @@ impl World {
         limits: Option<&'static [RateLimit]>,
         latency: Option<std::time::Duration>,
         queued: bool,
+        extra: Option<Arc<dyn Connector>>,
     ) -> World {
         let wakes = Arc::new(Wakes {
             queued,
@@ -98,6 +105,9 @@ impl World {
         let sandbox = Arc::new(sandbox);
         let mut connectors = Connectors::new();
         connectors.insert(Platform::Sandbox, sandbox.clone() as Arc<dyn Connector>);
+        if let Some(extra) = extra {
+            connectors.insert(extra.platform(), extra);
+        }
         let bus = Arc::new(InProcessBus::new());
         let events = bus.subscribe();
         let blobs = FsBlobStore::new(

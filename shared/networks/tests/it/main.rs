@@ -5,11 +5,13 @@
 mod support;
 
 mod bluesky;
+mod bluesky_notifications;
 mod facebook;
 mod guard;
 mod instagram;
 mod linkedin;
 mod mastodon;
+mod mastodon_notifications;
 mod oauth;
 mod pinterest;
 mod threads;
