@@ -734,6 +734,12 @@ impl Connector for MastodonConnector {
         true
     }
 
+    /// The reply's `Idempotency-Key` comes from its target and text: the instance answers a
+    /// repeat with the first status.
+    fn reply_retry_is_safe(&self) -> bool {
+        true
+    }
+
     /// Mentions (replies mention the account too) through `GET /api/v1/notifications`
     /// (https://docs.joinmastodon.org/methods/notifications/#get): with a cursor, `min_id` pages
     /// forward from it, page by page, each the notifications immediately newer; the newest id

@@ -59,6 +59,10 @@ pub enum Fault {
     DropBeforeAccepting,
     /// Renewing the account's credentials fails once (a network that cannot be reached).
     RefreshUnavailable,
+    /// Keeps a reply, then answers as if the connection dropped.
+    ReplyAcceptThenTimeout,
+    /// Drops a reply's connection before keeping it.
+    ReplyDropBeforeAccepting,
 }
 
 impl Fault {
@@ -67,6 +71,7 @@ impl Fault {
         match self {
             Fault::LookupUnavailable => Call::Lookup,
             Fault::RefreshUnavailable => Call::Refresh,
+            Fault::ReplyAcceptThenTimeout | Fault::ReplyDropBeforeAccepting => Call::Reply,
             _ => Call::Publish,
         }
     }
@@ -75,6 +80,7 @@ impl Fault {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Call {
     Publish,
+    Reply,
     Lookup,
     Refresh,
 }
@@ -273,6 +279,20 @@ pub async fn outbox(
         .collect())
 }
 
+/// A reply as the sandbox keeps it (in its outbox, marked by what it answers).
+fn reply_request(remote_id: &str, text: &str) -> PublishRequest {
+    PublishRequest {
+        marker: format!("reply-to-{remote_id}"),
+        text: text.to_owned(),
+        title: None,
+        link: None,
+        media: Vec::new(),
+        first_comment: None,
+        thread: Vec::new(),
+        progress: Default::default(),
+    }
+}
+
 #[async_trait]
 impl Connector for SandboxConnector {
     fn platform(&self) -> Platform {
@@ -404,16 +424,13 @@ impl Connector for SandboxConnector {
         text: &str,
     ) -> Result<Published, NetworkError> {
         self.round_trip().await;
-        let request = PublishRequest {
-            marker: format!("reply-to-{remote_id}"),
-            text: text.to_owned(),
-            title: None,
-            link: None,
-            media: Vec::new(),
-            first_comment: None,
-            thread: Vec::new(),
-            progress: Default::default(),
-        };
+        let fault = self.next_fault(Call::Reply);
+        if fault == Some(Fault::ReplyDropBeforeAccepting) {
+            return Err(NetworkError::uncertain(
+                "sandbox: connection reset while sending",
+            ));
+        }
+        let request = reply_request(remote_id, text);
         let id = self
             .keep(&account.workspace, &account.account, &request)
             .await?;
@@ -421,10 +438,41 @@ impl Connector for SandboxConnector {
             .lock()
             .expect("replies lock")
             .push((remote_id.to_owned(), text.to_owned()));
+        if fault == Some(Fault::ReplyAcceptThenTimeout) {
+            return Err(NetworkError::uncertain(
+                "sandbox: no answer after sending the reply",
+            ));
+        }
         Ok(Published {
             remote_id: id,
             url: None,
         })
+    }
+
+    async fn find_reply(
+        &self,
+        account: &AccountContext,
+        remote_id: &str,
+        text: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<Published>, NetworkError> {
+        self.round_trip().await;
+        let request = reply_request(remote_id, text);
+        let entries = outbox(
+            self.table.as_ref(),
+            &account.workspace,
+            &account.account,
+            Some(since),
+        )
+        .await
+        .map_err(|e| NetworkError::transient(format!("sandbox storage: {e}")))?;
+        Ok(entries
+            .into_iter()
+            .find(|e| e.marker == request.marker && e.text == request.text)
+            .map(|e| Published {
+                url: None,
+                remote_id: e.remote_id,
+            }))
     }
 
     async fn metrics(

@@ -195,6 +195,28 @@ pub trait Connector: Send + Sync + 'static {
         remote_id: &str,
     ) -> Result<PostMetrics, NetworkError>;
 
+    /// Whether sending the same reply again cannot post it twice (the network deduplicates it,
+    /// as Mastodon does by `Idempotency-Key`): a reply whose outcome is unknown is then sent
+    /// again instead of looked for.
+    fn reply_retry_is_safe(&self) -> bool {
+        false
+    }
+
+    /// Looks for the reply `text` to `remote_id` among the account's posts since `since`, for a
+    /// reply whose outcome is unknown. A network that cannot say answers an error, and the
+    /// reply stays unconfirmed rather than being sent twice.
+    async fn find_reply(
+        &self,
+        _account: &AccountContext,
+        _remote_id: &str,
+        _text: &str,
+        _since: DateTime<Utc>,
+    ) -> Result<Option<Published>, NetworkError> {
+        Err(NetworkError::permanent(
+            "this network cannot be asked whether a reply went out",
+        ))
+    }
+
     /// Whether this network is polled for replies and mentions (it sends no webhooks).
     fn polls_notifications(&self) -> bool {
         false

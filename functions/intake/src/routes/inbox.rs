@@ -89,10 +89,26 @@ pub async fn reply(
     State(deps): State<Arc<Deps>>,
     may: May<can::AnswerInbox>,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     Json(body): Json<ReplyBody>,
 ) -> Answer {
-    let item = inbox::reply(&deps, &may.workspace, &item_id(&id)?, &body.text).await?;
-    Ok((StatusCode::CREATED, AxumJson(item)).into_response())
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| ApiError::invalid("Idempotency-Key", "must be printable ASCII"))?,
+        ),
+    };
+    let replied =
+        inbox::once::reply(&deps, &may.workspace, &item_id(&id)?, &body.text, key).await?;
+    let mut response = (StatusCode::CREATED, AxumJson(replied.item)).into_response();
+    if replied.replayed {
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            "true".parse().expect("static header"),
+        );
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize)]

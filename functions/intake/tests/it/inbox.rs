@@ -370,3 +370,49 @@ async fn each_network_sums_its_accounts_and_nothing_of_another_workspace() {
         .await;
     assert!(backwards.invalid_field("to").contains("after"));
 }
+
+#[tokio::test]
+async fn a_reply_with_an_idempotency_key_sent_twice_replies_once_and_answers_the_first_again() {
+    let app = App::new().await;
+    let ws = app.workspace("Cafe").await;
+    let acct = app.sandbox(&ws, "cafe").await;
+    let (_, remote) = published(&app, &ws, &acct, json!({"text": "New menu"})).await;
+    event(
+        &app,
+        &ws,
+        &acct,
+        json!({"type": "comment", "remote_id": remote, "id": "c-9", "author": "dana",
+               "text": "Open on Sunday?"}),
+    )
+    .await;
+    let inbox = app.get("/v1/inbox", &ws.key).await;
+    let id = inbox.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let send = |key: &'static str, text: &'static str| {
+        let request = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri(format!("/v1/inbox/{id}/reply"))
+            .header("authorization", format!("Bearer {}", ws.key))
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(axum::body::Body::from(json!({"text": text}).to_string()))
+            .unwrap();
+        app.send(request)
+    };
+    let first = send("reply-1", "Yes, 10 to 4").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{first:?}");
+    assert_eq!(first.header("idempotent-replayed"), None);
+    app.clock.advance(Duration::seconds(20));
+    let again = send("reply-1", "Yes, 10 to 4").await;
+    assert_eq!(again.status, StatusCode::CREATED, "{again:?}");
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.body, first.body, "the first answer again");
+    let other = send("reply-1", "Something else").await;
+    assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY, "{other:?}");
+    let sent = app
+        .outbox(&ws, &acct)
+        .await
+        .into_iter()
+        .filter(|e| e["text"] == "Yes, 10 to 4")
+        .count();
+    assert_eq!(sent, 1, "one reply on the network");
+}

@@ -3,6 +3,7 @@
 //! in answering order (unanswered first, negative first among them, newest first) through
 //! gsi2; a reply goes back through the account's network and records the response time.
 
+pub mod once;
 pub mod rules;
 pub mod sentiment;
 
@@ -212,16 +213,40 @@ async fn change(
 }
 
 /// Replies on the network, then records the item answered with its response time (the first
-/// answer's) and the reply as Herald's own, never to be answered.
+/// answer's) and the reply as Herald's own, never to be answered. With an `Idempotency-Key`,
+/// see [`once::reply`].
 pub async fn reply(
     deps: &Deps,
     ws: &WorkspaceId,
     id: &InboxItemId,
     text: &str,
 ) -> Result<InboxItem, AppError> {
+    let prepared = prepare(deps, ws, id, text).await?;
+    let sent = prepared
+        .connector
+        .reply(&prepared.context, &prepared.item.remote_id, &prepared.text)
+        .await?;
+    answered(deps, ws, id, &prepared.platform, &sent).await
+}
+
+/// A reply checked and ready to send: the item, its network, the text as sent.
+pub(crate) struct Prepared {
+    pub item: InboxItem,
+    pub platform: Platform,
+    pub connector: std::sync::Arc<dyn herald_ports::Connector>,
+    pub context: herald_ports::AccountContext,
+    pub text: String,
+}
+
+pub(crate) async fn prepare(
+    deps: &Deps,
+    ws: &WorkspaceId,
+    id: &InboxItemId,
+    text: &str,
+) -> Result<Prepared, AppError> {
     let item = get(deps, ws, id).await?;
     let account = accounts::get(deps, ws, &item.account).await?;
-    let connector = deps.connector(account.platform)?;
+    let connector = deps.connector(account.platform)?.clone();
     let text = text.trim();
     if text.is_empty() {
         return Err(AppError::invalid("text", "must not be empty"));
@@ -237,9 +262,26 @@ pub async fn reply(
         ));
     }
     let context = accounts::context(deps, &account).await?;
-    let sent = connector.reply(&context, &item.remote_id, text).await?;
+    Ok(Prepared {
+        item,
+        platform: account.platform,
+        connector,
+        context,
+        text: text.to_owned(),
+    })
+}
+
+/// Records a reply the network took: the item answered (the first answer's response time)
+/// and the reply as Herald's own.
+pub(crate) async fn answered(
+    deps: &Deps,
+    ws: &WorkspaceId,
+    id: &InboxItemId,
+    platform: &Platform,
+    sent: &herald_ports::Published,
+) -> Result<InboxItem, AppError> {
     let now = deps.clock.now();
-    let own = own_reply_op(ws, account.platform, &sent.remote_id, now);
+    let own = own_reply_op(ws, *platform, &sent.remote_id, now);
     change(
         deps,
         ws,

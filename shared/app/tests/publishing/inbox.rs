@@ -345,3 +345,101 @@ async fn likes_and_impressions_from_the_network_add_up_in_the_summary() {
     assert_eq!(s.totals["posts"], 1);
     assert_eq!(s.days.len(), 1);
 }
+
+/// An item on a published sandbox post, to reply to.
+async fn an_item(w: &World) -> (AccountId, herald_domain::InboxItemId) {
+    let acct = w.account("cafe").await;
+    let (_, remote) = published(w, &acct).await;
+    let a = account(w, &acct).await;
+    let Ingested::Inbox { item, .. } = engagement::ingest(
+        &w.deps,
+        &a,
+        comment("c1", &remote, "dana", "Is it open today?"),
+    )
+    .await
+    .unwrap() else {
+        panic!("no item")
+    };
+    (acct, item.id)
+}
+
+#[tokio::test]
+async fn a_reply_sent_twice_with_one_idempotency_key_replies_once_and_answers_the_first_again() {
+    let w = World::new().await;
+    let (_, id) = an_item(&w).await;
+    let first = inbox::once::reply(&w.deps, &w.ws, &id, "Yes, until 6!", Some("k-1"))
+        .await
+        .unwrap();
+    assert!(!first.replayed);
+    w.clock.advance(Duration::seconds(30));
+    let again = inbox::once::reply(&w.deps, &w.ws, &id, "Yes, until 6!", Some("k-1"))
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(
+        again.item, first.item,
+        "the first answer, response time and all"
+    );
+    assert_eq!(w.sandbox.replies().len(), 1, "one reply on the network");
+    // The key with another text is refused, and sends nothing.
+    let other = inbox::once::reply(&w.deps, &w.ws, &id, "No.", Some("k-1")).await;
+    assert!(matches!(other, Err(AppError::Invalid(_))), "{other:?}");
+    assert!(matches!(
+        inbox::once::reply(&w.deps, &w.ws, &id, "x", Some("")).await,
+        Err(AppError::Invalid(_))
+    ));
+    assert_eq!(w.sandbox.replies().len(), 1);
+}
+
+#[tokio::test]
+async fn a_retry_after_the_connection_dropped_finds_the_reply_instead_of_posting_it_twice() {
+    let w = World::new().await;
+    let (_, id) = an_item(&w).await;
+    w.sandbox
+        .inject([herald_networks::sandbox::Fault::ReplyAcceptThenTimeout]);
+    let lost = inbox::once::reply(&w.deps, &w.ws, &id, "On our way", Some("k-2")).await;
+    assert!(lost.is_err(), "the caller saw the drop");
+    assert_eq!(w.sandbox.replies().len(), 1, "but the network kept it");
+    let item = inbox::get(&w.deps, &w.ws, &id).await.unwrap();
+    assert_eq!(
+        item.status,
+        Status::Unanswered,
+        "not recorded as answered yet"
+    );
+
+    w.clock.advance(Duration::seconds(10));
+    let retry = inbox::once::reply(&w.deps, &w.ws, &id, "On our way", Some("k-2"))
+        .await
+        .unwrap();
+    assert_eq!(w.sandbox.replies().len(), 1, "found, not sent again");
+    assert_eq!(retry.item.status, Status::Answered);
+    assert!(retry.item.reply_remote_id.is_some());
+    let third = inbox::once::reply(&w.deps, &w.ws, &id, "On our way", Some("k-2"))
+        .await
+        .unwrap();
+    assert!(third.replayed);
+    assert_eq!(w.sandbox.replies().len(), 1);
+}
+
+#[tokio::test]
+async fn a_retry_after_a_drop_before_the_network_kept_it_sends_it_then() {
+    let w = World::new().await;
+    let (_, id) = an_item(&w).await;
+    w.sandbox
+        .inject([herald_networks::sandbox::Fault::ReplyDropBeforeAccepting]);
+    assert!(
+        inbox::once::reply(&w.deps, &w.ws, &id, "Hello", Some("k-3"))
+            .await
+            .is_err()
+    );
+    assert!(w.sandbox.replies().is_empty());
+    let retry = inbox::once::reply(&w.deps, &w.ws, &id, "Hello", Some("k-3"))
+        .await
+        .unwrap();
+    assert!(!retry.replayed);
+    assert_eq!(
+        w.sandbox.replies().len(),
+        1,
+        "looked for, not found, sent once"
+    );
+}
