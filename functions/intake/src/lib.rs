@@ -95,6 +95,10 @@ fn api() -> Api {
             "/hooks/v1/networks/{platform}/{workspace}/{account}",
             get(network_hooks::handshake).post(network_hooks::deliver),
         )
+        .route(
+            "/hooks/v1/networks/meta",
+            get(network_hooks::meta_handshake).post(network_hooks::meta_deliver),
+        )
         .route("/v1/accounts/{id}/webhook", get(network_hooks::describe))
         .route("/v1/metrics/summary", get(metrics::summary))
         .route("/v1/metrics/best-times", get(metrics::best_times))

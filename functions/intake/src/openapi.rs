@@ -103,6 +103,8 @@ struct FieldError {
         routes::network_hooks::handshake,
         routes::network_hooks::deliver,
         routes::network_hooks::describe,
+        routes::network_hooks::meta_handshake,
+        routes::network_hooks::meta_deliver,
         routes::oauth::start,
         routes::oauth::callback,
         routes::members::create,

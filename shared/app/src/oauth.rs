@@ -125,27 +125,42 @@ pub async fn callback(
         status: AccountStatus::Active,
         created_at: now,
     };
-    deps.table
-        .transact(vec![
-            TxOp::Put {
-                item: json_item(&keys::account(&ws, &account.id), "account", &account),
-                condition: Some(Condition::item_absent()),
-            },
-            TxOp::Put {
-                item: credentials_item(deps, &ws, &account.id, &credentials),
-                condition: Some(Condition::item_absent()),
-            },
-            // A GET completes this write, so the API's audit layer does not see it: the
-            // entry goes in with the account.
-            crate::audit::entry(
-                deps,
-                &ws,
-                pending.by.clone().unwrap_or(Actor::WorkspaceKey),
-                "GET /v1/oauth/{platform}/callback",
-                account.id.as_str(),
-            ),
-        ])
-        .await?;
+    let lookup = crate::engagement::network_accounts::network_id(account.platform, &credentials)
+        .map(|id| crate::engagement::network_accounts::op(&ws, &account.id, account.platform, &id));
+    let mut ops = vec![
+        TxOp::Put {
+            item: json_item(&keys::account(&ws, &account.id), "account", &account),
+            condition: Some(Condition::item_absent()),
+        },
+        TxOp::Put {
+            item: credentials_item(deps, &ws, &account.id, &credentials),
+            condition: Some(Condition::item_absent()),
+        },
+        // A GET completes this write, so the API's audit layer does not see it: the
+        // entry goes in with the account.
+        crate::audit::entry(
+            deps,
+            &ws,
+            pending.by.clone().unwrap_or(Actor::WorkspaceKey),
+            "GET /v1/oauth/{platform}/callback",
+            account.id.as_str(),
+        ),
+    ];
+    // The page or user id its app-wide webhook names (another workspace's refuses it).
+    let lookup_at = lookup.is_some().then_some(ops.len());
+    ops.extend(lookup);
+    match deps.table.transact(ops).await {
+        Ok(()) => {}
+        Err(herald_ports::TableError::TransactionCancelled { failed })
+            if lookup_at.is_some_and(|i| failed == [i]) =>
+        {
+            return Err(AppError::Conflict(format!(
+                "this {} account is connected in another workspace",
+                account.platform
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    }
     tracing::info!(workspace = %ws, account = %account.id, platform = %account.platform, "account connected through OAuth");
     Ok(account.into())
 }

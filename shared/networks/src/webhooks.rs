@@ -90,6 +90,11 @@ pub fn meta_verify_token(secret: &[u8], workspace: &str, account: &str) -> Strin
     hex::encode(&raw[..16])
 }
 
+/// The verify token of the Meta app's one callback URL (every page and user it serves).
+pub fn meta_app_verify_token(secret: &[u8]) -> String {
+    meta_verify_token(secret, "_app", "meta")
+}
+
 /// Meta's subscription handshake: the challenge to answer, or None to refuse.
 pub fn meta_handshake(
     mode: Option<&str>,

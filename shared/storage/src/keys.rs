@@ -32,6 +32,8 @@
 //! - webhook endpoint: `T#{ws}` / `HOOK#{ep}`           (url, events, sealed secret, state)
 //! - delivery:         `T#{ws}#HOOKMSG` / `{msg}`       (one event for one endpoint; its state)
 //! - delivery attempt: `T#{ws}#HOOKLOG#{ep}` / `{time}#{msg}#{attempt}`
+//! - network account:  `T#_sys#NETACCT` / `{platform}#{network's id}` (a Meta page or IG user
+//!   id → the workspace and account it is connected to, for the app-wide webhook)
 //! - system state:     `T#_sys` / ...
 //!
 //! Blob keys (the media bucket): an upload `{ws}/media/{med}/original`, its renditions
@@ -411,6 +413,15 @@ pub fn insight_entry(
     (
         insight_bucket(due),
         format!("{}#{ws}#{post}#{acct}", time_key(due)),
+    )
+}
+
+/// Which connected account a network's own account id (a Meta page or Instagram user id) is:
+/// one app-wide webhook names only that id.
+pub fn network_account(platform: Platform, network_id: &str) -> Key {
+    Key::new(
+        format!("T#{SYSTEM_TENANT}#NETACCT"),
+        format!("{platform}#{network_id}"),
     )
 }
 

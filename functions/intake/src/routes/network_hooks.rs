@@ -259,3 +259,94 @@ pub async fn deliver(
     )
         .into_response())
 }
+
+/// The Meta app's secret (Facebook, Instagram and Threads share the app that signs).
+fn meta_secret(deps: &Deps) -> Option<String> {
+    [Platform::Facebook, Platform::Instagram, Platform::Threads]
+        .iter()
+        .find_map(|p| deps.connectors.get(p).and_then(|c| c.webhook_secret()))
+        .map(str::to_owned)
+}
+
+#[utoipa::path(
+    get,
+    path = "/hooks/v1/networks/meta",
+    tag = "network webhooks",
+    summary = "The Meta app's subscription handshake (one callback URL for every page)",
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
+pub async fn meta_handshake(State(deps): State<Arc<Deps>>, Query(q): Query<Handshake>) -> Answer {
+    let secret = meta_secret(&deps).ok_or(ApiError::App(AppError::NotFound("webhook")))?;
+    webhooks::meta_handshake(
+        q.mode.as_deref(),
+        q.verify_token.as_deref(),
+        q.challenge.as_deref(),
+        &webhooks::meta_app_verify_token(secret.as_bytes()),
+    )
+    .map(|challenge| challenge.into_response())
+    .ok_or(ApiError::App(AppError::Forbidden))
+}
+
+/// Which network a Meta delivery's `object` is about.
+fn meta_platform(body: &[u8]) -> Option<Platform> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    match v.get("object")?.as_str()? {
+        "page" => Some(Platform::Facebook),
+        "instagram" => Some(Platform::Instagram),
+        "threads" => Some(Platform::Threads),
+        _ => None,
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/hooks/v1/networks/meta",
+    tag = "network webhooks",
+    summary = "The Meta app's signed delivery: each entry to the account its page or user id is connected as",
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
+pub async fn meta_deliver(
+    State(deps): State<Arc<Deps>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let secret = meta_secret(&deps).ok_or(ApiError::App(AppError::NotFound("webhook")))?;
+    if !webhooks::verify_meta(
+        secret.as_bytes(),
+        &body,
+        header(&headers, "x-hub-signature-256"),
+    ) {
+        return Err(ApiError::App(AppError::Unauthorized));
+    }
+    let reports = webhooks::parse_meta(&body).map_err(ApiError::Malformed)?;
+    let platform = meta_platform(&body);
+    let (mut recorded, mut repeats, mut refused, mut unknown) = (0, 0, 0, 0);
+    for report in reports {
+        let account = match platform {
+            Some(p) => {
+                engagement::network_accounts::resolve(&deps, p, &report.network_account).await?
+            }
+            None => None,
+        };
+        let Some(account) = account else {
+            // Nobody connected this page or user here: dropped, never given to a guess.
+            unknown += 1;
+            tracing::warn!(network_account = %report.network_account, "meta delivery for an unknown account dropped");
+            continue;
+        };
+        match engagement::ingest(&deps, &account, event_of(report)).await {
+            Ok(Ingested::Repeat) => repeats += 1,
+            Ok(_) => recorded += 1,
+            Err(AppError::Invalid(_)) => refused += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((
+        StatusCode::OK,
+        AxumJson(
+            json!({"recorded": recorded, "repeats": repeats, "refused": refused,
+                        "unknown": unknown}),
+        ),
+    )
+        .into_response())
+}

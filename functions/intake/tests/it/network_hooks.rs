@@ -169,3 +169,96 @@ async fn a_signed_meta_delivery_reaches_the_inbox_once_and_a_forged_one_records_
     .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
 }
+
+/// Connects `account` as the page `page_id`, as the OAuth callback does.
+async fn connect_page(
+    app: &App,
+    account: &Account,
+    page_id: &str,
+) -> Result<(), herald_ports::TableError> {
+    app.deps
+        .table
+        .transact(vec![herald_app::engagement::network_accounts::op(
+            &account.workspace,
+            &account.id,
+            Platform::Facebook,
+            page_id,
+        )])
+        .await
+}
+
+#[tokio::test]
+async fn the_meta_apps_one_callback_gives_each_page_its_own_workspace_and_drops_unknown_pages() {
+    let app = app().await;
+    let a = app.workspace("Cafe A").await;
+    let b = app.workspace("Cafe B").await;
+    let page_a = page(&app, &a).await;
+    let page_b = page(&app, &b).await;
+    connect_page(&app, &page_a, "111").await.unwrap();
+    connect_page(&app, &page_b, "222").await.unwrap();
+    // Another workspace cannot take page A over.
+    assert!(connect_page(&app, &page_b, "111").await.is_err());
+
+    let token = herald_networks::webhooks::meta_app_verify_token(APP_SECRET.as_bytes());
+    let ok = app
+        .send(
+            Request::get(format!(
+                "/hooks/v1/networks/meta?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=42"
+            ))
+            .body(Body::empty())
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (ok.status, ok.raw.as_slice()),
+        (StatusCode::OK, b"42".as_slice())
+    );
+
+    let comment = |page: &str, id: &str, text: &str| {
+        json!({"id": page, "time": 1, "changes": [{"field": "feed", "value": {
+            "item": "comment", "verb": "add", "comment_id": id, "post_id": format!("{page}_P"),
+            "message": text, "from": {"id": "U", "name": "Ann"}}}]})
+    };
+    let body = json!({"object": "page", "entry": [
+        comment("111", "111_C", "for A"),
+        comment("222", "222_C", "for B"),
+        comment("333", "333_C", "for nobody"),
+    ]})
+    .to_string();
+    let forged = deliver(
+        &app,
+        "/hooks/v1/networks/meta",
+        body.as_bytes(),
+        Some("sha256=00"),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+    let got = deliver(
+        &app,
+        "/hooks/v1/networks/meta",
+        body.as_bytes(),
+        Some(&sign(body.as_bytes())),
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::OK, "{got:?}");
+    assert_eq!(
+        (got.body["recorded"].as_u64(), got.body["unknown"].as_u64()),
+        (Some(2), Some(1)),
+        "{got:?}"
+    );
+
+    let texts = |ws: Ws| {
+        let app = &app;
+        async move {
+            let inbox = app.get("/v1/inbox", &ws.key).await;
+            inbox.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["text"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(texts(a).await, vec!["for A"]);
+    assert_eq!(texts(b).await, vec!["for B"]);
+}

@@ -69,6 +69,8 @@ const ROUTES: &[(&str, &str, Who)] = &[
         "/hooks/v1/networks/{platform}/{workspace}/{account}",
         Who::Public,
     ),
+    ("GET", "/hooks/v1/networks/meta", Who::Public),
+    ("POST", "/hooks/v1/networks/meta", Who::Public),
     ("GET", "/v1/accounts/{id}/webhook", MANAGER_UP),
     ("GET", "/v1/metrics/summary", ALL),
     ("GET", "/v1/metrics/best-times", ALL),

@@ -5,6 +5,7 @@
 //! network's own id, in the same transaction as what it records: a repeated delivery adds
 //! nothing.
 
+pub mod network_accounts;
 pub mod poll;
 pub mod remote;
 
