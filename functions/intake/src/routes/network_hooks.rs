@@ -245,6 +245,19 @@ pub async fn deliver(
     let reports = parsed(&body).map_err(ApiError::Malformed)?;
     let (mut recorded, mut repeats, mut refused) = (0, 0, 0);
     for report in reports {
+        // An entry for a page connected as another account never lands in this one.
+        if family == Family::Meta
+            && engagement::network_accounts::resolve(
+                &deps,
+                account.platform,
+                &report.network_account,
+            )
+            .await?
+            .is_some_and(|owner| owner.id != account.id || owner.workspace != account.workspace)
+        {
+            refused += 1;
+            continue;
+        }
         match engagement::ingest(&deps, &account, event_of(report)).await {
             Ok(Ingested::Repeat) => repeats += 1,
             Ok(_) => recorded += 1,

@@ -259,6 +259,27 @@ async fn the_meta_apps_one_callback_gives_each_page_its_own_workspace_and_drops_
                 .collect::<Vec<_>>()
         }
     };
-    assert_eq!(texts(a).await, vec!["for A"]);
+    assert_eq!(texts(a.clone()).await, vec!["for A"]);
     assert_eq!(texts(b).await, vec!["for B"]);
+
+    // Page B's entry sent to page A's own hook path is refused there too.
+    let only_b =
+        json!({"object": "page", "entry": [comment("222", "222_C2", "B again")]}).to_string();
+    let path = format!(
+        "/hooks/v1/networks/facebook/{}/{}",
+        page_a.workspace, page_a.id
+    );
+    let got = deliver(
+        &app,
+        &path,
+        only_b.as_bytes(),
+        Some(&sign(only_b.as_bytes())),
+    )
+    .await;
+    assert_eq!(got.status, StatusCode::OK, "{got:?}");
+    assert_eq!(
+        (got.body["recorded"].as_u64(), got.body["refused"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(texts(a).await, vec!["for A"]);
 }
