@@ -100,6 +100,7 @@ impl Guard {
             }
         });
         reqwest::Client::builder()
+            .use_preconfigured_tls(crate::tls::client_config())
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .timeout(timeout)
             .redirect(redirects)
@@ -117,6 +118,7 @@ impl Guard {
     /// exchange bounded by `timeout`.
     pub fn client_without_redirects(&self, timeout: Duration) -> reqwest::Client {
         reqwest::Client::builder()
+            .use_preconfigured_tls(crate::tls::client_config())
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())

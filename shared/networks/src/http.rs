@@ -9,6 +9,7 @@ use std::time::Duration;
 /// The HTTP client connectors use: bounded timeouts, no redirects to follow blindly.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
+        .use_preconfigured_tls(crate::tls::client_config())
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(60))
         .redirect(reqwest::redirect::Policy::none())

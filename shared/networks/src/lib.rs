@@ -16,6 +16,7 @@ pub mod pinterest;
 pub mod sandbox;
 pub mod threads;
 pub mod tiktok;
+pub mod tls;
 pub mod webhook;
 pub mod webhooks;
 pub mod x;
