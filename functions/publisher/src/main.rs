@@ -7,6 +7,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let built = build(&Config::from_env()?).await?;
     let publisher = &Publisher::scheduled(built.deps);
+    telemetry::init_step("ready");
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<serde_json::Value>| async move {
             let invocation = Invocation::from_event(&event.payload)?;

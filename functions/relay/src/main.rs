@@ -6,6 +6,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let built = build(&Config::from_env()?).await?;
     let deps = &built.deps;
+    telemetry::init_step("ready");
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<herald_relay::StreamBatch>| async move {
             herald_relay::handle(deps, event.payload)

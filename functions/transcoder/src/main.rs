@@ -25,6 +25,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     let built = build(&Config::from_env()?).await?;
     let deps = &built.deps;
+    telemetry::init_step("ready");
     lambda_runtime::run(service_fn(|event: LambdaEvent<S3Event>| async move {
         for record in event.payload.records {
             let raw = &record.s3.object.key;

@@ -8,6 +8,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let built = build(&config).await?;
     let deps = &built.deps;
     let sender = &herald_webhooks::sender(config.allow_loopback);
+    telemetry::init_step("ready");
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<serde_json::Value>| async move {
             let invocation = herald_webhooks::Invocation::from_payload(event.payload)?;

@@ -128,7 +128,10 @@ mod tests {
             provider: provider(),
             inner: OnceLock::new(),
         };
-        assert!(verifier.inner.get().is_none(), "no roots read before a check");
+        assert!(
+            verifier.inner.get().is_none(),
+            "no roots read before a check"
+        );
         let e = verifier
             .verify_server_cert(
                 &CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]),

@@ -214,7 +214,9 @@ fn connectors(
 pub async fn build(config: &Config) -> Result<Built, ConfigError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let random: Arc<dyn Random> = Arc::new(SystemRandom);
+    let step = crate::telemetry::init_step;
     let key = encryption_key(config).await?;
+    step("sealing key read");
     let sealer = Arc::new(Sealer::new(key));
     let oauth = Arc::new(oauth_flows(config));
     let guard: Arc<dyn herald_ports::UrlGuard> =
@@ -271,6 +273,7 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
             endpoint,
         } => {
             let sdk = crate::aws::sdk_config(endpoint.as_deref()).await;
+            step("sdk config");
             let s3_config = aws_sdk_s3::config::Builder::from(&sdk)
                 .force_path_style(endpoint.is_some())
                 .build();
@@ -300,8 +303,10 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                 )),
                 None => Arc::new(InlineWakeUps),
             };
+            step("aws clients built");
             let (connectors, sandbox) =
                 connectors(config, table.clone(), blobs.clone(), clock.clone());
+            step("connectors built");
             Ok(Built {
                 deps: Deps {
                     table,

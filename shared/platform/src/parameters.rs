@@ -18,6 +18,7 @@ pub async fn read_secure(
         Backend::Embedded { .. } => None,
     };
     let ssm = aws_sdk_ssm::Client::new(&crate::aws::sdk_config(endpoint).await);
+    crate::telemetry::init_step("sdk config, ssm client");
     let answer = ssm
         .get_parameter()
         .name(name)

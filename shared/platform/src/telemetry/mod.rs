@@ -15,7 +15,19 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 const DEFAULT_FILTER: &str = "info,aws_config=warn,aws_smithy_runtime=warn";
 
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Where a cold start goes: each step of the bootstrap logged, at debug level under
+/// `herald_init` (`RUST_LOG=info,herald_init=debug`), with its time since `init` in ms.
+pub fn init_step(step: &'static str) {
+    let at_ms = STARTED
+        .get()
+        .map_or(0.0, |s| s.elapsed().as_secs_f64() * 1000.0);
+    tracing::debug!(target: "herald_init", step, at_ms, "init step");
+}
+
 pub fn init() {
+    STARTED.get_or_init(std::time::Instant::now);
     let filter =
         || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     if let Some(function) = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME") {
