@@ -77,9 +77,11 @@ ASSUMED = {
     # Lambda's SQS trigger long-polls even when the queue is empty: 5 pollers, a 20 s
     # ReceiveMessage each, ~657,000 requests a month (inside SQS's 1M free requests).
     "sqs_idle_polls_per_month": 5 * 3 * 60 * 24 * 365 / 12,
-    # Still on a clock today (not item 1): webhook retries swept every minute, insight polls
-    # every 15 minutes. Each idle run is one index query and a few ms.
-    "webhook_sweeps_per_month": 60 * 24 * 365 / 12,
+    # Webhook retries are woken on demand as the publisher is (a retry within 15 minutes is a
+    # message in the send queue, delayed to its second; a later one its minute's one-time
+    # schedule), with an hourly safety sweep: 730 runs a month. Insight polls are still on a
+    # clock, every 15 minutes. Each idle run is one index query and a few ms.
+    "webhook_sweeps_per_month": 730,
     "insight_polls_per_month": 4 * 24 * 365 / 12,
     "idle_run_ms": 5.0,
     # EMF series reported while posts flow: function x (PostsPublished, PublishLateness,

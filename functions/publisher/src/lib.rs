@@ -6,11 +6,18 @@
 //! a lost wake costs lateness, never a post. Without a send queue a run sends inline what is
 //! due within its minute, waiting for each second; `herald serve` calls the same handler on
 //! a fast tick, where each call only starts what is due.
+//!
+//! The send queue is every job's delayed queue (one poller, paid once): a message naming a
+//! webhook delivery is that delivery's retry at its second, attempted here through
+//! `herald_app::webhooks::wake::retry`.
 
 use chrono::{DateTime, Utc};
 use herald_app::publish::{Dispatcher, HandOff, Outcome, PublishOptions, RunReport};
+use herald_app::webhooks::wake;
 use herald_app::{AppError, Deps};
+use herald_ports::WebhookSender;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How far ahead the hourly sweep routes: its hour, and a little over.
@@ -77,6 +84,8 @@ pub enum Answer {
     /// The sender's batch: messages whose processing failed, for the queue to deliver again.
     Sent {
         outcomes: Vec<Outcome>,
+        /// Webhook retries in the batch that were attempted.
+        webhook_attempts: usize,
         failed: Vec<String>,
     },
 }
@@ -88,8 +97,13 @@ impl Answer {
         match self {
             Answer::Ran(r) => json!(r),
             Answer::HandedOff(h) => json!(h),
-            Answer::Sent { outcomes, failed } => json!({
+            Answer::Sent {
+                outcomes,
+                webhook_attempts,
+                failed,
+            } => json!({
                 "outcomes": outcomes,
+                "webhook_attempts": webhook_attempts,
                 "batchItemFailures": failed
                     .iter()
                     .map(|id| json!({"itemIdentifier": id}))
@@ -104,6 +118,8 @@ impl Answer {
 pub struct Publisher {
     deps: Deps,
     dispatcher: Dispatcher,
+    /// How webhook retries that come through the send queue are sent.
+    webhooks: Option<Arc<dyn WebhookSender>>,
 }
 
 impl Publisher {
@@ -138,7 +154,14 @@ impl Publisher {
         Publisher {
             dispatcher: Dispatcher::new(deps.clone(), options),
             deps,
+            webhooks: None,
         }
+    }
+
+    /// Attempts the webhook retries the send queue brings with `sender`.
+    pub fn with_webhooks(mut self, sender: Arc<dyn WebhookSender>) -> Self {
+        self.webhooks = Some(sender);
+        self
     }
 
     /// The handler both hosts call.
@@ -166,8 +189,29 @@ impl Publisher {
                 Ok(Answer::Ran(report))
             }
             Invocation::Send(messages) => {
+                let (hooks, messages): (Vec<_>, Vec<_>) = messages
+                    .into_iter()
+                    .partition(|(_, body)| wake::Ticket::parse(body).is_some());
                 let mut outcomes = Vec::new();
                 let mut failed = Vec::new();
+                let mut webhook_attempts = 0;
+                if !hooks.is_empty() {
+                    match &self.webhooks {
+                        Some(sender) => {
+                            let done = wake::retry(&self.deps, sender, hooks).await;
+                            webhook_attempts = done.attempted;
+                            failed.extend(done.failed);
+                        }
+                        None => {
+                            // Kept for the dead-letter queue (and its alarm), not dropped.
+                            tracing::error!(
+                                messages = hooks.len(),
+                                "webhook retries on a publisher that sends no webhooks"
+                            );
+                            failed.extend(hooks.into_iter().map(|(id, _)| id));
+                        }
+                    }
+                }
                 for (id, result) in self.dispatcher.send(messages).await {
                     match result {
                         Ok(o) => outcomes.push(o),
@@ -177,8 +221,17 @@ impl Publisher {
                         }
                     }
                 }
-                tracing::info!(?outcomes, failed = failed.len(), "sender batch");
-                Ok(Answer::Sent { outcomes, failed })
+                tracing::info!(
+                    ?outcomes,
+                    webhook_attempts,
+                    failed = failed.len(),
+                    "sender batch"
+                );
+                Ok(Answer::Sent {
+                    outcomes,
+                    webhook_attempts,
+                    failed,
+                })
             }
             Invocation::Tick => {
                 let tick = self.dispatcher.tick().await?;
@@ -238,6 +291,7 @@ mod tests {
     fn a_batchs_failures_are_answered_for_the_queue() {
         let answer = Answer::Sent {
             outcomes: vec![Outcome::Published],
+            webhook_attempts: 0,
             failed: vec!["m2".into()],
         };
         assert_eq!(

@@ -1,8 +1,9 @@
-//! Wake-ups on AWS: a one-time EventBridge Scheduler schedule per due minute, named by the
-//! minute (`herald-due-2026-12-01T15-07`), so making it twice is harmless; it invokes the
-//! publisher with `{"wake": "<minute>"}` and deletes itself once it has. The minute's run
-//! hands each target to SQS with a delay (DelaySeconds), and SQS wakes the sender at the
-//! target's second.
+//! Wake-ups on AWS: a one-time EventBridge Scheduler schedule per job and due minute, named by
+//! both (`herald-due-2026-12-01T15-07` for the publisher, `herald-hooks-...` for webhook
+//! retries), so making it twice is harmless; it invokes the job's function with
+//! `{"wake": "<minute>"}` and deletes itself once it has. The minute's run hands each item to
+//! the job's SQS queue with a delay (DelaySeconds), and SQS wakes the function at the item's
+//! second.
 
 use async_trait::async_trait;
 use aws_sdk_scheduler::error::DisplayErrorContext;
@@ -12,8 +13,8 @@ use aws_sdk_scheduler::types::{
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use chrono::{DateTime, Utc};
 use herald_ports::wake::{MAX_SEND_DELAY, WAKE_LEAD};
-use herald_ports::{DelayedSend, WakeError, WakeUps};
-use std::collections::BTreeSet;
+use herald_ports::{DelayedSend, WakeError, WakeJob, WakeUps};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 /// SQS takes at most ten messages per SendMessageBatch.
@@ -23,13 +24,18 @@ const IN_FLIGHT: usize = 16;
 /// Minutes remembered as ensured by this process, so a burst asks the Scheduler once.
 const REMEMBERED: usize = 4096;
 
-/// Where a schedule sends its wake: the publisher function, invoked with a role the Scheduler
-/// assumes.
+/// Where the schedules are made and the role the Scheduler assumes to invoke a job's function.
 #[derive(Clone, Debug)]
 pub struct WakeTarget {
     pub group: String,
-    pub function_arn: String,
     pub role_arn: String,
+}
+
+/// One job's function (what its schedules invoke) and its delayed queue.
+#[derive(Clone, Debug)]
+pub struct JobTarget {
+    pub function_arn: String,
+    pub queue_url: String,
 }
 
 #[derive(Clone)]
@@ -37,41 +43,50 @@ pub struct AwsWakeUps {
     scheduler: aws_sdk_scheduler::Client,
     target: WakeTarget,
     sqs: aws_sdk_sqs::Client,
-    queue_url: String,
-    ensured: Arc<Mutex<BTreeSet<i64>>>,
+    jobs: BTreeMap<WakeJob, JobTarget>,
+    ensured: Arc<Mutex<BTreeSet<(WakeJob, i64)>>>,
 }
 
-/// The schedule of a minute's wake: its name and its `at(...)` expression (UTC), `WAKE_LEAD`
-/// before the minute.
-pub fn schedule_of(minute: DateTime<Utc>) -> (String, String) {
-    let name = format!("herald-due-{}", minute.format("%Y-%m-%dT%H-%M"));
+/// The schedule of a job's minute's wake: its name and its `at(...)` expression (UTC),
+/// `WAKE_LEAD` before the minute.
+pub fn schedule_of(job: WakeJob, minute: DateTime<Utc>) -> (String, String) {
+    let name = format!(
+        "{}{}",
+        job.schedule_prefix(),
+        minute.format("%Y-%m-%dT%H-%M")
+    );
     let at = format!("at({})", (minute - WAKE_LEAD).format("%Y-%m-%dT%H:%M:%S"));
     (name, at)
 }
 
-/// What the schedule hands the publisher.
+/// What the schedule hands the job's function (each reads its minute from it).
 pub fn wake_input(minute: DateTime<Utc>) -> String {
     serde_json::json!({ "wake": minute.to_rfc3339_opts(chrono::SecondsFormat::Secs, true) })
         .to_string()
 }
 
 impl AwsWakeUps {
+    /// Wakes for the jobs named in `jobs`; another job is not woken here (its host ticks).
     pub fn new(
         scheduler: aws_sdk_scheduler::Client,
         target: WakeTarget,
         sqs: aws_sdk_sqs::Client,
-        queue_url: String,
+        jobs: BTreeMap<WakeJob, JobTarget>,
     ) -> Self {
         AwsWakeUps {
             scheduler,
             target,
             sqs,
-            queue_url,
+            jobs,
             ensured: Arc::default(),
         }
     }
 
-    fn remember(&self, minute: i64) {
+    fn job(&self, job: WakeJob) -> Result<&JobTarget, WakeError> {
+        self.jobs.get(&job).ok_or(WakeError::NoQueue(job))
+    }
+
+    fn remember(&self, minute: (WakeJob, i64)) {
         let mut ensured = self.ensured.lock().expect("ensured lock");
         ensured.insert(minute);
         while ensured.len() > REMEMBERED {
@@ -82,18 +97,19 @@ impl AwsWakeUps {
 
 #[async_trait]
 impl WakeUps for AwsWakeUps {
-    fn queues_sends(&self) -> bool {
-        true
+    fn wakes(&self, job: WakeJob) -> bool {
+        self.jobs.contains_key(&job)
     }
 
-    async fn ensure_minute(&self, minute: DateTime<Utc>) -> Result<(), WakeError> {
-        let stamp = minute.timestamp();
+    async fn ensure_minute(&self, job: WakeJob, minute: DateTime<Utc>) -> Result<(), WakeError> {
+        let function_arn = &self.job(job)?.function_arn;
+        let stamp = (job, minute.timestamp());
         if self.ensured.lock().expect("ensured lock").contains(&stamp) {
             return Ok(());
         }
-        let (name, at) = schedule_of(minute);
+        let (name, at) = schedule_of(job, minute);
         let target = Target::builder()
-            .arn(&self.target.function_arn)
+            .arn(function_arn)
             .role_arn(&self.target.role_arn)
             .input(wake_input(minute))
             // A wake that cannot be delivered within its lead is late anyway; the hourly
@@ -139,8 +155,8 @@ impl WakeUps for AwsWakeUps {
         Ok(())
     }
 
-    async fn queue_sends(&self, sends: &[DelayedSend]) -> Result<(), WakeError> {
-        let url = &self.queue_url;
+    async fn queue_sends(&self, job: WakeJob, sends: &[DelayedSend]) -> Result<(), WakeError> {
+        let url = &self.job(job)?.queue_url;
         let mut batches = sends.chunks(BATCH).map(|batch| {
             let entries: Vec<SendMessageBatchRequestEntry> = batch
                 .iter()
@@ -217,8 +233,11 @@ mod tests {
         let minute = DateTime::parse_from_rfc3339("2026-12-01T15:07:00Z")
             .unwrap()
             .to_utc();
-        let (name, at) = schedule_of(minute);
+        let (name, at) = schedule_of(WakeJob::Publisher, minute);
         assert_eq!(name, "herald-due-2026-12-01T15-07");
+        assert_eq!(at, "at(2026-12-01T15:05:00)");
+        let (name, at) = schedule_of(WakeJob::Webhooks, minute);
+        assert_eq!(name, "herald-hooks-2026-12-01T15-07");
         assert_eq!(at, "at(2026-12-01T15:05:00)");
         assert_eq!(wake_input(minute), r#"{"wake":"2026-12-01T15:07:00Z"}"#);
     }

@@ -22,7 +22,7 @@ pub use random::{SeededRandom, SystemRandom};
 pub use wakeups::InlineWakeUps;
 
 #[cfg(feature = "aws")]
-pub use aws_wakeups::{AwsWakeUps, WakeTarget};
+pub use aws_wakeups::{AwsWakeUps, JobTarget, WakeTarget};
 #[cfg(feature = "aws")]
 pub use eventbridge_bus::EventBridgeBus;
 #[cfg(feature = "aws")]

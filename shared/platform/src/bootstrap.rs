@@ -295,11 +295,19 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                     aws_sdk_scheduler::Client::new(&sdk),
                     herald_adapters::WakeTarget {
                         group: w.schedule_group.clone(),
-                        function_arn: w.publisher_arn.clone(),
                         role_arn: w.scheduler_role_arn.clone(),
                     },
                     aws_sdk_sqs::Client::new(&sdk),
-                    w.send_queue_url.clone(),
+                    w.jobs
+                        .iter()
+                        .map(|(job, s)| {
+                            let target = herald_adapters::JobTarget {
+                                function_arn: s.function_arn.clone(),
+                                queue_url: s.queue_url.clone(),
+                            };
+                            (*job, target)
+                        })
+                        .collect(),
                 )),
                 None => Arc::new(InlineWakeUps),
             };

@@ -1,6 +1,7 @@
 //! One typed configuration, read once at start; it fails fast and never prints secrets.
 
 use herald_domain::Platform;
+use herald_ports::WakeJob;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -56,56 +57,106 @@ pub struct Config {
     pub tiktok_audited: bool,
     /// The round trip every sandbox call takes (`HERALD_SANDBOX_LATENCY_MS`, load tests).
     pub sandbox_latency: std::time::Duration,
-    /// The publisher's wake-ups on AWS (`HERALD_SEND_QUEUE_URL` and its companions); without
-    /// them a publisher run sends inline what is due within its minute.
+    /// The jobs' wake-ups on AWS (`HERALD_SCHEDULE_GROUP`, and per job its function and queue:
+    /// `HERALD_PUBLISHER_ARN` with `HERALD_SEND_QUEUE_URL`, `HERALD_WEBHOOKS_ARN` with
+    /// `HERALD_WEBHOOKS_QUEUE_URL`); without them a publisher run sends inline what is due
+    /// within its minute and webhook retries wait for a sweep.
     pub wake: Option<WakeSettings>,
     /// Per-key API request allowances (`HERALD_RATE_LIMIT_PER_SECOND`, `..._PER_MINUTE`; 0
     /// for none).
     pub api_limits: herald_app::api_rate::ApiLimits,
 }
 
-/// Where wakes and sends go on AWS: the send queue the sender reads, and the schedule group,
-/// the publisher function and the role EventBridge Scheduler invokes it with.
+/// Where wakes go on AWS: the schedule group and the role EventBridge Scheduler invokes a
+/// job's function with, and each job this function wakes (its function and delayed queue).
 #[derive(Clone, Debug)]
 pub struct WakeSettings {
-    pub send_queue_url: String,
     pub schedule_group: String,
-    pub publisher_arn: String,
     pub scheduler_role_arn: String,
+    pub jobs: BTreeMap<WakeJob, JobSettings>,
+}
+
+/// One job's function ARN (what its schedules invoke) and its delayed queue.
+#[derive(Clone, Debug)]
+pub struct JobSettings {
+    pub function_arn: String,
+    pub queue_url: String,
+}
+
+/// The settings naming a job's function and its queue.
+fn job_names(job: WakeJob) -> [&'static str; 2] {
+    match job {
+        WakeJob::Publisher => ["HERALD_PUBLISHER_ARN", "HERALD_SEND_QUEUE_URL"],
+        WakeJob::Webhooks => ["HERALD_WEBHOOKS_ARN", "HERALD_WEBHOOKS_QUEUE_URL"],
+    }
 }
 
 impl WakeSettings {
-    /// All four or none: a queue without its schedules (or the reverse) would leave targets
-    /// waiting for the hourly sweep.
+    /// A job's function and queue both or neither, and the group and role with any job: a
+    /// queue without its schedules (or the reverse) would leave work waiting for the hourly
+    /// sweep. None of them at all: every job ticks on its own host.
     fn from_env() -> Result<Option<WakeSettings>, ConfigError> {
-        const NAMES: [&str; 4] = [
-            "HERALD_SEND_QUEUE_URL",
-            "HERALD_SCHEDULE_GROUP",
-            "HERALD_PUBLISHER_ARN",
-            "HERALD_SCHEDULER_ROLE_ARN",
-        ];
-        let values = NAMES.map(var);
-        if values.iter().all(Option::is_none) {
-            return Ok(None);
+        Self::from_lookup(var)
+    }
+
+    fn from_lookup(
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<WakeSettings>, ConfigError> {
+        const SHARED: [&str; 2] = ["HERALD_SCHEDULE_GROUP", "HERALD_SCHEDULER_ROLE_ARN"];
+        let mut jobs = BTreeMap::new();
+        for job in WakeJob::ALL {
+            let names = job_names(job);
+            let [function_arn, queue_url] = names.map(&var);
+            match (function_arn, queue_url) {
+                (None, None) => {}
+                (Some(function_arn), Some(queue_url)) => {
+                    jobs.insert(
+                        job,
+                        JobSettings {
+                            function_arn,
+                            queue_url,
+                        },
+                    );
+                }
+                (arn, _) => {
+                    let (missing, given) = if arn.is_none() {
+                        (names[0], names[1])
+                    } else {
+                        (names[1], names[0])
+                    };
+                    return Err(ConfigError::Invalid {
+                        name: missing,
+                        message: format!("is required with {given}"),
+                    });
+                }
+            }
         }
-        if let Some(i) = values.iter().position(Option::is_none) {
-            return Err(ConfigError::Invalid {
-                name: NAMES[i],
-                message: format!("is required with {}", NAMES.join(", ")),
-            });
+        let [group, role] = SHARED.map(&var);
+        match (group, role) {
+            (None, None) if jobs.is_empty() => Ok(None),
+            (Some(_), Some(_)) if jobs.is_empty() => Err(ConfigError::Invalid {
+                name: "HERALD_SCHEDULE_GROUP",
+                message: format!(
+                    "names no job to wake; set {}",
+                    WakeJob::ALL
+                        .map(|j| job_names(j).join(" and "))
+                        .join(", or ")
+                ),
+            }),
+            (Some(schedule_group), Some(scheduler_role_arn)) => Ok(Some(WakeSettings {
+                schedule_group,
+                scheduler_role_arn,
+                jobs,
+            })),
+            (group, _) => Err(ConfigError::Invalid {
+                name: if group.is_none() {
+                    SHARED[0]
+                } else {
+                    SHARED[1]
+                },
+                message: format!("is required with {}", SHARED.join(" and ")),
+            }),
         }
-        let [
-            send_queue_url,
-            schedule_group,
-            publisher_arn,
-            scheduler_role_arn,
-        ] = values.map(Option::unwrap_or_default);
-        Ok(Some(WakeSettings {
-            send_queue_url,
-            schedule_group,
-            publisher_arn,
-            scheduler_role_arn,
-        }))
     }
 }
 
@@ -220,5 +271,50 @@ impl Config {
                 }
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wake(pairs: &[(&str, &str)]) -> Result<Option<WakeSettings>, ConfigError> {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        WakeSettings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn each_job_wakes_with_its_function_and_queue_and_the_shared_group_and_role() {
+        assert!(wake(&[]).unwrap().is_none());
+        let shared = [
+            ("HERALD_SCHEDULE_GROUP", "g"),
+            ("HERALD_SCHEDULER_ROLE_ARN", "r"),
+        ];
+        let hooks = [
+            ("HERALD_WEBHOOKS_ARN", "arn:hooks"),
+            ("HERALD_WEBHOOKS_QUEUE_URL", "q"),
+        ];
+        let only_hooks = wake(&[&shared[..], &hooks[..]].concat()).unwrap().unwrap();
+        assert_eq!(
+            only_hooks.jobs.keys().copied().collect::<Vec<_>>(),
+            [WakeJob::Webhooks]
+        );
+        assert_eq!(
+            only_hooks.jobs[&WakeJob::Webhooks].function_arn,
+            "arn:hooks"
+        );
+        // A function without its queue, or a job without the group, names what is missing.
+        let e = wake(&[&shared[..], &hooks[..1]].concat()).unwrap_err();
+        assert!(e.to_string().contains("HERALD_WEBHOOKS_QUEUE_URL"), "{e}");
+        let e = wake(&[("HERALD_SEND_QUEUE_URL", "q")]).unwrap_err();
+        assert!(e.to_string().contains("HERALD_PUBLISHER_ARN"), "{e}");
+        let e = wake(&hooks).unwrap_err();
+        assert!(e.to_string().contains("HERALD_SCHEDULE_GROUP"), "{e}");
+        // A group and role waking nothing is a mistake, not a silent no.
+        let e = wake(&shared).unwrap_err();
+        assert!(e.to_string().contains("names no job"), "{e}");
     }
 }

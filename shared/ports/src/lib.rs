@@ -27,5 +27,5 @@ pub use sealer::{SealError, Sealer, account_binding};
 pub use table::{
     Condition, Item, Key, Page, Query, SortCondition, Table, TableError, TxOp, Update, Value,
 };
-pub use wake::{DelayedSend, WakeError, WakeUps};
+pub use wake::{DelayedSend, WakeError, WakeJob, WakeUps};
 pub use webhook::{WebhookAnswer, WebhookSender};

@@ -1,7 +1,8 @@
-//! Wake-ups: how the publisher is woken for the moments that hold work, and how a due second
-//! is reached without waiting for it. On AWS a one-time schedule per due minute wakes the
-//! publisher and a delayed queue message per target wakes the sender at its second; a
-//! long-lived host (`herald serve`) ticks on its own and needs neither.
+//! Wake-ups: how a job (the publisher, webhook delivery) is woken for the moments that hold
+//! its work, and how a due second is reached without waiting for it. On AWS a one-time
+//! schedule per due minute wakes the job's function and a delayed queue message per item
+//! wakes it at the item's second; a long-lived host (`herald serve`) ticks on its own and
+//! needs neither.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -23,6 +24,37 @@ pub struct DelayedSend {
     pub delay_seconds: u32,
 }
 
+/// What a wake is for: each job has its own function, its own schedule names (so one job's
+/// minute never stands in for another's) and its own queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WakeJob {
+    /// Posts' targets: the minute's run hands each to the send queue.
+    Publisher,
+    /// Webhook deliveries whose retry is due.
+    Webhooks,
+}
+
+impl WakeJob {
+    pub const ALL: [WakeJob; 2] = [WakeJob::Publisher, WakeJob::Webhooks];
+
+    /// The start of its minutes' schedule names (the IAM policies name the same prefix).
+    pub fn schedule_prefix(self) -> &'static str {
+        match self {
+            WakeJob::Publisher => "herald-due-",
+            WakeJob::Webhooks => "herald-hooks-",
+        }
+    }
+}
+
+impl std::fmt::Display for WakeJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WakeJob::Publisher => "publisher",
+            WakeJob::Webhooks => "webhooks",
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum WakeError {
     #[error("wake-up service: {0}")]
@@ -33,24 +65,32 @@ pub enum WakeError {
         total: usize,
         message: String,
     },
-    #[error("no send queue is configured")]
-    NoQueue,
+    #[error("no wake-ups are configured for {0}")]
+    NoQueue(WakeJob),
 }
 
 #[async_trait]
 pub trait WakeUps: Send + Sync + 'static {
-    /// Whether sends go through a delayed queue to the sender. When not, the publisher's own
-    /// runs send inline what is due (a local host, or a deployment without the queue).
-    fn queues_sends(&self) -> bool;
+    /// Whether `job` is woken on demand here (its minutes' schedules and its delayed queue).
+    /// When not, the host runs the job on its own tick (a local host, or a deployment
+    /// without the job's queue).
+    fn wakes(&self, job: WakeJob) -> bool;
 
-    /// Makes sure the publisher is woken within `WAKE_LEAD` before `minute` (a whole minute)
-    /// to hand that minute's targets to the send queue. Idempotent: asking twice, from any
-    /// process, makes one wake.
-    async fn ensure_minute(&self, minute: DateTime<Utc>) -> Result<(), WakeError>;
+    /// Whether the publisher's sends go through a delayed queue to the sender. When not, the
+    /// publisher's own runs send inline what is due.
+    fn queues_sends(&self) -> bool {
+        self.wakes(WakeJob::Publisher)
+    }
 
-    /// Hands sends to the queue, each delivered after its delay. All or an error naming how
-    /// many were not queued (those may be queued again: the claim makes a repeat harmless).
-    async fn queue_sends(&self, sends: &[DelayedSend]) -> Result<(), WakeError>;
+    /// Makes sure `job` is woken within `WAKE_LEAD` before `minute` (a whole minute) to hand
+    /// that minute's items to its queue. Idempotent: asking twice, from any process, makes
+    /// one wake.
+    async fn ensure_minute(&self, job: WakeJob, minute: DateTime<Utc>) -> Result<(), WakeError>;
+
+    /// Hands messages to `job`'s queue, each delivered after its delay. All or an error
+    /// naming how many were not queued (those may be queued again: claims make a repeat
+    /// harmless).
+    async fn queue_sends(&self, job: WakeJob, sends: &[DelayedSend]) -> Result<(), WakeError>;
 }
 
 /// The whole minute `at` falls in.
@@ -73,5 +113,18 @@ mod tests {
         assert_eq!(minute_of(m), m);
         let before = DateTime::from_timestamp_millis(-1).unwrap();
         assert_eq!(minute_of(before).timestamp(), -60);
+    }
+
+    #[test]
+    fn each_job_has_its_own_schedule_names() {
+        let prefixes: std::collections::BTreeSet<_> =
+            WakeJob::ALL.iter().map(|j| j.schedule_prefix()).collect();
+        assert_eq!(prefixes.len(), WakeJob::ALL.len());
+        // None is the start of another: a policy on one prefix never covers another job's.
+        for a in WakeJob::ALL {
+            for b in WakeJob::ALL {
+                assert!(a == b || !a.schedule_prefix().starts_with(b.schedule_prefix()));
+            }
+        }
     }
 }

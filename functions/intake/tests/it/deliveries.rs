@@ -23,7 +23,7 @@ pub struct Got {
 }
 
 impl Got {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n == name)
@@ -39,7 +39,7 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    fn new(app: &App, script: Vec<Result<WebhookAnswer, String>>) -> Arc<Receiver> {
+    pub(crate) fn new(app: &App, script: Vec<Result<WebhookAnswer, String>>) -> Arc<Receiver> {
         Arc::new(Receiver {
             app_clock: app.clock.clone(),
             script: Mutex::new(script.into()),
@@ -47,7 +47,7 @@ impl Receiver {
         })
     }
 
-    fn got(&self) -> Vec<Got> {
+    pub(crate) fn got(&self) -> Vec<Got> {
         self.got.lock().unwrap().clone()
     }
 }
@@ -80,14 +80,14 @@ impl WebhookSender for Receiver {
     }
 }
 
-fn status(code: u16) -> Result<WebhookAnswer, String> {
+pub(crate) fn status(code: u16) -> Result<WebhookAnswer, String> {
     Ok(WebhookAnswer {
         status: code,
         retry_after: None,
     })
 }
 
-async fn endpoint(app: &App, ws: &Ws, events: &[&str]) -> (String, Secret) {
+pub(crate) async fn endpoint(app: &App, ws: &Ws, events: &[&str]) -> (String, Secret) {
     let a = app
         .post(
             "/v1/webhooks/endpoints",
@@ -102,7 +102,7 @@ async fn endpoint(app: &App, ws: &Ws, events: &[&str]) -> (String, Secret) {
     )
 }
 
-fn event(app: &App, ws: &Ws, n: u32) -> BusEvent {
+pub(crate) fn event(app: &App, ws: &Ws, n: u32) -> BusEvent {
     BusEvent {
         id: format!("evt_{n:026}"),
         kind: "post.published".into(),
@@ -113,22 +113,23 @@ fn event(app: &App, ws: &Ws, n: u32) -> BusEvent {
 }
 
 /// The event accepted and every delivery due attempted, as the function does on an event.
-async fn deliver_event(app: &App, receiver: &Arc<Receiver>, event: &BusEvent) -> usize {
+pub(crate) async fn deliver_event(app: &App, receiver: &Arc<Receiver>, event: &BusEvent) -> usize {
     let made = deliver::accept(&app.deps, event).await.expect("accept");
     let sender: Arc<dyn WebhookSender> = receiver.clone();
-    deliver::attempt_all(&app.deps, &sender, made)
+    deliver::attempt_all(&app.deps, &sender, made.made)
         .await
         .expect("attempts")
 }
 
 async fn sweep(app: &App, receiver: &Arc<Receiver>) -> usize {
     let sender: Arc<dyn WebhookSender> = receiver.clone();
-    deliver::sweep(&app.deps, &sender, 100)
+    deliver::sweep(&app.deps, &sender, app.now(), 100)
         .await
         .expect("sweep")
+        .attempted
 }
 
-async fn attempts(app: &App, ws: &Ws, ep: &str) -> Vec<Value> {
+pub(crate) async fn attempts(app: &App, ws: &Ws, ep: &str) -> Vec<Value> {
     let a = app
         .get(
             &format!("/v1/webhooks/endpoints/{ep}/deliveries?limit=500"),

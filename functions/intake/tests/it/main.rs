@@ -22,6 +22,7 @@ mod publishing;
 mod queue;
 mod rate_limits;
 mod rejections;
+mod retry_wakes;
 mod review_links;
 mod roles;
 mod support;

@@ -94,6 +94,15 @@ impl App {
 
     /// An app whose server is registered with more networks (`extra` added to the sandbox's).
     pub async fn with_connectors(extra: Connectors) -> App {
+        App::build(extra, Arc::new(herald_adapters::InlineWakeUps)).await
+    }
+
+    /// An app whose wake-ups are `wakeups` (a recording fake of the AWS ones).
+    pub async fn with_wakeups(wakeups: Arc<dyn herald_ports::WakeUps>) -> App {
+        App::build(Connectors::new(), wakeups).await
+    }
+
+    async fn build(extra: Connectors, wakeups: Arc<dyn herald_ports::WakeUps>) -> App {
         let blobs_dir = tempfile::tempdir().expect("temp dir");
         let clock = Arc::new(ManualClock::new(start()));
         let clock_dyn: Arc<dyn Clock> = clock.clone();
@@ -133,7 +142,7 @@ impl App {
             sealer: Arc::new(Sealer::new([7; 32])),
             guard: Arc::new(herald_networks::guard::Guard::new(false)),
             oauth: Default::default(),
-            wakeups: Arc::new(herald_adapters::InlineWakeUps),
+            wakeups,
         };
         herald_app::auth::ensure_admin_key(&deps, Some(ADMIN))
             .await

@@ -8,7 +8,7 @@ use crate::Deps;
 use chrono::{DateTime, Duration, Utc};
 use herald_domain::{AccountId, PostId, Target, WorkspaceId};
 use herald_ports::wake::{MAX_SEND_DELAY, WAKE_LEAD, minute_of};
-use herald_ports::{DelayedSend, Key, WakeError};
+use herald_ports::{DelayedSend, Key, WakeError, WakeJob};
 use herald_storage::keys;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -108,12 +108,12 @@ pub(crate) async fn route(deps: &Deps, dues: &[Due], all_now: bool) -> Result<Ro
     }
     let mut first_error = None;
     for minute in &minutes {
-        if let Err(e) = wakes.ensure_minute(*minute).await {
+        if let Err(e) = wakes.ensure_minute(WakeJob::Publisher, *minute).await {
             first_error.get_or_insert(e);
         }
     }
     if !sends.is_empty()
-        && let Err(e) = wakes.queue_sends(&sends).await
+        && let Err(e) = wakes.queue_sends(WakeJob::Publisher, &sends).await
     {
         first_error.get_or_insert(e);
     }

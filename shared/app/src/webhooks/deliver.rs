@@ -1,10 +1,12 @@
 //! The delivery engine: an event becomes one delivery per endpoint that takes it (`accept`),
 //! and each delivery due is attempted (`attempt`, `sweep`) under a lease, signed afresh each
 //! time with the same `webhook-id`. An attempt's log entry and the delivery's next state are
-//! one transaction; the endpoint's failure clock and disabling follow it.
+//! one transaction; the endpoint's failure clock and disabling follow it, and a retry's wake
+//! (`super::wake`) is arranged once it has committed.
 
 use super::deliveries::{self, AttemptView, DeliveryRecord, attr, delivery_id, due_updates};
 use super::endpoints::{self, FAILING_SINCE, STATE};
+use super::wake::{self, DueDelivery, Routed};
 use crate::records::{from_json, ms};
 use crate::{AppError, Deps, events};
 use chrono::{DateTime, Duration, Utc};
@@ -24,18 +26,30 @@ const LEASE: Duration = Duration::seconds(60);
 /// Attempts made at once by one sweep or one event.
 const CONCURRENCY: usize = 16;
 
+/// An event's deliveries: those it made now, and those an earlier delivery of the same event
+/// made (the bus delivers at least once; a run that died after recording them left them due).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Accepted {
+    pub made: Vec<(WorkspaceId, DeliveryId)>,
+    pub existing: Vec<(WorkspaceId, DeliveryId)>,
+}
+
+impl Accepted {
+    /// Every delivery of the event, made now or before.
+    pub fn all(self) -> Vec<(WorkspaceId, DeliveryId)> {
+        self.made.into_iter().chain(self.existing).collect()
+    }
+}
+
 /// The deliveries an event makes: one per enabled endpoint of its workspace that takes its
-/// kind. A repeated event makes none again. Answers the deliveries made now.
-pub async fn accept(
-    deps: &Deps,
-    event: &BusEvent,
-) -> Result<Vec<(WorkspaceId, DeliveryId)>, AppError> {
+/// kind. A repeated event makes none again.
+pub async fn accept(deps: &Deps, event: &BusEvent) -> Result<Accepted, AppError> {
     let Some(ws) = WorkspaceId::parse(&event.workspace) else {
         tracing::warn!(event = %event.id, "an event names no workspace; nothing to deliver");
-        return Ok(vec![]);
+        return Ok(Accepted::default());
     };
     let now = deps.clock.now();
-    let mut made = vec![];
+    let mut accepted = Accepted::default();
     for endpoint in endpoints::subscribed(deps, &ws, &event.kind).await? {
         let record = DeliveryRecord {
             id: delivery_id(event, &endpoint.id),
@@ -44,34 +58,32 @@ pub async fn accept(
             created_at: now,
         };
         if deliveries::create(deps, &ws, &record, now).await? {
-            made.push((ws.clone(), record.id));
+            accepted.made.push((ws.clone(), record.id));
+        } else {
+            accepted.existing.push((ws.clone(), record.id));
         }
     }
-    Ok(made)
+    Ok(accepted)
 }
 
-/// Attempts each of `due` (at most `CONCURRENCY` at once); answers how many were attempted.
-pub async fn attempt_all(
+/// Attempts each of `due` (at most `CONCURRENCY` at once), tagged with what the caller knows
+/// it by; answers each one's result in the order they finished.
+pub async fn attempt_each<T: Send + 'static>(
     deps: &Deps,
     sender: &Arc<dyn WebhookSender>,
-    due: Vec<(WorkspaceId, DeliveryId)>,
-) -> Result<usize, AppError> {
+    due: Vec<(T, WorkspaceId, DeliveryId)>,
+) -> Vec<(T, Result<Option<Outcome>, AppError>)> {
     let mut tasks = tokio::task::JoinSet::new();
-    let mut attempted = 0;
-    let mut first_error = None;
-    let mut collect = |r: Result<Result<Option<Outcome>, AppError>, tokio::task::JoinError>| match r
-    {
-        Ok(Ok(Some(_))) => attempted += 1,
-        Ok(Ok(None)) => {}
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "a webhook attempt failed to record");
-            first_error.get_or_insert(e);
-        }
-        Err(e) => {
-            first_error.get_or_insert(AppError::Corrupt(format!("attempt task: {e}")));
-        }
-    };
-    for (ws, id) in due {
+    let mut results = Vec::with_capacity(due.len());
+    let mut collect =
+        |r: Result<(T, Result<Option<Outcome>, AppError>), tokio::task::JoinError>| {
+            match r {
+                Ok(done) => results.push(done),
+                // A panicked attempt: its lease runs out and the sweep finds it again.
+                Err(e) => tracing::error!(error = %e, "a webhook attempt task died"),
+            }
+        };
+    for (tag, ws, id) in due {
         while tasks.len() >= CONCURRENCY {
             if let Some(r) = tasks.join_next().await {
                 collect(r);
@@ -79,10 +91,32 @@ pub async fn attempt_all(
         }
         let deps = deps.clone();
         let sender = sender.clone();
-        tasks.spawn(async move { attempt(&deps, sender.as_ref(), &ws, &id).await });
+        tasks.spawn(async move { (tag, attempt(&deps, sender.as_ref(), &ws, &id).await) });
     }
     while let Some(r) = tasks.join_next().await {
         collect(r);
+    }
+    results
+}
+
+/// Attempts each of `due`; answers how many were attempted, or the first error.
+pub async fn attempt_all(
+    deps: &Deps,
+    sender: &Arc<dyn WebhookSender>,
+    due: Vec<(WorkspaceId, DeliveryId)>,
+) -> Result<usize, AppError> {
+    let tagged = due.into_iter().map(|(ws, id)| ((), ws, id)).collect();
+    let mut attempted = 0;
+    let mut first_error = None;
+    for (_, r) in attempt_each(deps, sender, tagged).await {
+        match r {
+            Ok(Some(_)) => attempted += 1,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "a webhook attempt failed to record");
+                first_error.get_or_insert(e);
+            }
+        }
     }
     match first_error {
         Some(e) => Err(e),
@@ -90,35 +124,69 @@ pub async fn attempt_all(
     }
 }
 
-/// Every delivery due by now, attempted; answers how many.
+/// What a sweep did: attempts made of what was due, and the wakes arranged for what is due
+/// later within its horizon.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Swept {
+    pub attempted: usize,
+    #[serde(flatten)]
+    pub routed: Routed,
+}
+
+/// Every delivery due by now, attempted; those due later, up to `until`, routed to their
+/// wakes (where wakes are on demand). At most `max` per index partition: the next sweep
+/// takes the rest.
 pub async fn sweep(
     deps: &Deps,
     sender: &Arc<dyn WebhookSender>,
+    until: DateTime<Utc>,
     max: usize,
-) -> Result<usize, AppError> {
+) -> Result<Swept, AppError> {
     let now = deps.clock.now();
-    let mut due = vec![];
+    let until = if wake::on_demand(deps) {
+        until.max(now)
+    } else {
+        now
+    };
+    let (mut due, mut later) = (vec![], vec![]);
     for shard in 0..keys::DELIVERY_SHARDS {
         let items = deps
             .table
             .query(
                 Query::index(keys::GSI1, keys::delivery_due_partition(shard))
-                    .sk(keys::due_until(now))
+                    .sk(keys::due_until(until))
                     .limit(max),
             )
             .await?
             .items;
         for item in items {
-            if let Some((_, ws, id)) = item
+            if let Some((at, workspace, delivery)) = item
                 .get(keys::GSI1_SK)
                 .and_then(Value::as_s)
                 .and_then(keys::parse_delivery_due)
             {
-                due.push((ws, id));
+                if at <= now {
+                    due.push((workspace, delivery));
+                } else {
+                    later.push(DueDelivery {
+                        workspace,
+                        delivery,
+                        at,
+                    });
+                }
             }
         }
     }
-    attempt_all(deps, sender, due).await
+    // Routed first: an attempt failing to record must not leave the later ones unwoken.
+    let routed = match wake::route(deps, &later).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, deliveries = later.len(), "webhook wake-ups not arranged; the hourly sweep will route them again");
+            Routed::default()
+        }
+    };
+    let attempted = attempt_all(deps, sender, due).await?;
+    Ok(Swept { attempted, routed })
 }
 
 /// One attempt of one delivery, if it is due and nobody else holds it. Answers its outcome,
@@ -224,6 +292,14 @@ pub async fn attempt(
         Err(e) => return Err(e.into()),
     }
     tracing::info!(workspace = %ws, delivery = %id, attempt, status = %view.status, code = ?view.response_code, "webhook attempt");
+    if let Some(at) = next {
+        let due = DueDelivery {
+            workspace: ws.clone(),
+            delivery: id.clone(),
+            at,
+        };
+        wake::after_commit(deps, &[due]).await;
+    }
     crate::observe::webhook_attempt(outcome == Some(Outcome::Delivered));
     if let (Some(outcome), Some(ep)) = (&outcome, &endpoint) {
         endpoint_health(deps, ws, &ep.view.id, ep.failing_since, outcome, now).await?;

@@ -176,5 +176,11 @@ pub async fn redeliver(deps: &Deps, ws: &WorkspaceId, id: &DeliveryId) -> Result
     deps.table
         .update(&key, update, Some(Condition::item_present()))
         .await?;
+    let due = super::wake::DueDelivery {
+        workspace: ws.clone(),
+        delivery: id.clone(),
+        at: now,
+    };
+    super::wake::after_commit(deps, &[due]).await;
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod deliver;
 pub mod deliveries;
 pub mod endpoints;
 pub mod inbound;
+pub mod wake;
 
 use herald_domain::webhook::Secret;
 use herald_domain::{EndpointId, WorkspaceId};

@@ -10,7 +10,7 @@ use herald_domain::{AccountId, Platform, PostId, WorkspaceId};
 use herald_networks::crypto::Sealer;
 use herald_networks::sandbox::{OutboxEntry, SandboxConnector};
 use herald_ports::{
-    BusEvent, Clock, Connector, Connectors, DelayedSend, Table, WakeError, WakeUps,
+    BusEvent, Clock, Connector, Connectors, DelayedSend, Table, WakeError, WakeJob, WakeUps,
 };
 use herald_storage::embedded::EmbeddedTable;
 use std::sync::Arc;
@@ -286,11 +286,11 @@ impl Wakes {
 
 #[async_trait::async_trait]
 impl WakeUps for Wakes {
-    fn queues_sends(&self) -> bool {
-        self.queued
+    fn wakes(&self, job: WakeJob) -> bool {
+        self.queued && job == WakeJob::Publisher
     }
 
-    async fn ensure_minute(&self, minute: DateTime<Utc>) -> Result<(), WakeError> {
+    async fn ensure_minute(&self, _job: WakeJob, minute: DateTime<Utc>) -> Result<(), WakeError> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(WakeError::Service("the scheduler is down".into()));
         }
@@ -298,7 +298,7 @@ impl WakeUps for Wakes {
         Ok(())
     }
 
-    async fn queue_sends(&self, sends: &[DelayedSend]) -> Result<(), WakeError> {
+    async fn queue_sends(&self, _job: WakeJob, sends: &[DelayedSend]) -> Result<(), WakeError> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(WakeError::Service("the queue is down".into()));
         }

@@ -19,6 +19,8 @@ pub const INLINE: &[(&str, &str)] = &[
     ("HERALD_SCHEDULE_GROUP", ""),
     ("HERALD_PUBLISHER_ARN", ""),
     ("HERALD_SCHEDULER_ROLE_ARN", ""),
+    ("HERALD_WEBHOOKS_QUEUE_URL", ""),
+    ("HERALD_WEBHOOKS_ARN", ""),
 ];
 
 /// The account moto answers as.
@@ -112,6 +114,14 @@ impl Cloud {
     pub fn publisher_arn(&self) -> String {
         format!(
             "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}-publisher",
+            self.table
+        )
+    }
+
+    /// The webhook function's ARN as the template names it (its FunctionName).
+    pub fn webhooks_arn(&self) -> String {
+        format!(
+            "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}-webhooks",
             self.table
         )
     }
@@ -319,6 +329,15 @@ impl Cloud {
                     if r == "SchedulerInvokeRole.Arn" =>
                 {
                     self.scheduler_role_arn()
+                }
+                // Every job's delayed queue.
+                ("HERALD_WEBHOOKS_QUEUE_URL", Setting::Tagged(_, r)) if r == "SendQueue" => {
+                    self.send_queue.clone()
+                }
+                ("HERALD_WEBHOOKS_ARN", Setting::Tagged(t, v))
+                    if t == "Sub" && v.ends_with(":function:${AWS::StackName}-webhooks") =>
+                {
+                    self.webhooks_arn()
                 }
                 (name, Setting::Tagged(tag, v)) => panic!(
                     "{function}'s {name} is !{tag} {v}: the cloud-path test does not know what \

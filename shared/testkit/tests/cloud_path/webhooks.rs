@@ -1,11 +1,17 @@
 //! The webhook function's release binary against moto: a herald event from the bus (matched by
-//! the template's rule) is delivered signed to a loopback receiver, refused once and retried
-//! by the scheduled sweep with the same id; a repeated event makes nothing new.
+//! the template's rule) is delivered signed to a loopback receiver and refused; its 5 s retry
+//! waits in the send queue (every job's delayed queue) until its second (SQS's DelaySeconds)
+//! and is attempted, with the same id, when the queue hands it to its consumer, the publisher
+//! binary; a retry 30 minutes out gets the webhook job's one-time schedule for its minute
+//! instead (moto keeps schedules but never fires them: the test drives the run with the
+//! schedule's own input); a redelivery by hand goes through the queue at once. Nothing runs
+//! unless something is due; a repeated event makes nothing new.
 
 use crate::cloud::Cloud;
-use crate::events::{api_event, schedule_event};
+use crate::events::{api_event, schedule_event, sqs_event};
 use crate::{READY_WITHIN, template};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
 use herald_domain::webhook::{Secret, verify};
 use herald_testkit::lambda::Function;
 use serde_json::{Value, json};
@@ -14,7 +20,12 @@ use std::time::Duration;
 
 type Got = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
 
-/// A receiver on loopback: 500 to the first request, 200 after; every request kept.
+/// How long the second refusal asks Herald to wait (`Retry-After`): beyond the queue's 15
+/// minutes, so the retry gets a schedule.
+const RETRY_AFTER_SECS: i64 = 1800;
+
+/// A receiver on loopback: 500 to the first request, 429 with a long `Retry-After` to the
+/// second, 200 after; every request kept.
 async fn receiver() -> (String, Got, tokio::task::JoinHandle<()>) {
     let got: Got = Arc::default();
     let kept = got.clone();
@@ -25,10 +36,14 @@ async fn receiver() -> (String, Got, tokio::task::JoinHandle<()>) {
             async move {
                 let mut all = kept.lock().unwrap();
                 all.push((headers, body.to_vec()));
-                if all.len() == 1 {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                } else {
-                    StatusCode::OK
+                match all.len() {
+                    1 => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                    2 => (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        [("retry-after", RETRY_AFTER_SECS.to_string())],
+                    )
+                        .into_response(),
+                    _ => StatusCode::OK.into_response(),
                 }
             }
         }),
@@ -58,14 +73,63 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// Receives from the send queue until a message came (or `within` passed), with the time
+/// it became receivable.
+async fn receive(
+    cloud: &Cloud,
+    within: std::time::Duration,
+) -> Option<(chrono::DateTime<chrono::Utc>, aws_sdk_sqs::types::Message)> {
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline {
+        let out = cloud
+            .sqs
+            .receive_message()
+            .queue_url(&cloud.send_queue)
+            .max_number_of_messages(1)
+            .wait_time_seconds(0)
+            .send()
+            .await
+            .expect("receive");
+        let now = chrono::Utc::now();
+        if let Some(m) = out.messages.unwrap_or_default().into_iter().next() {
+            cloud
+                .sqs
+                .delete_message()
+                .queue_url(&cloud.send_queue)
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+            return Some((now, m));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+/// The attempts listed for the endpoint.
+async fn log_of(intake: &Function, key: &str, ep_id: &str) -> Vec<Value> {
+    let log = call(
+        intake,
+        "GET",
+        &format!("/v1/webhooks/endpoints/{ep_id}/deliveries"),
+        key,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(log.0, 200, "{log:?}");
+    log.1["items"].as_array().unwrap().clone()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_webhook_function_delivers_a_bus_event_signed_and_its_sweep_retries_with_the_same_id() {
+async fn the_webhook_function_delivers_a_bus_event_signed_and_is_woken_for_each_retry() {
     let cloud = Cloud::create("hooks").await;
     cloud.put_admin_key_parameter("cloud-hooks-admin-key").await;
     let loopback = [("HERALD_ALLOW_LOOPBACK", "1")];
     let mut intake = cloud.start("IntakeFunction", &loopback).await;
     let mut hooks = cloud.start("WebhooksFunction", &loopback).await;
-    for f in [&mut intake, &mut hooks] {
+    let mut publisher = cloud.start("PublisherFunction", &loopback).await;
+    for f in [&mut intake, &mut hooks, &mut publisher] {
         f.ready(READY_WITHIN)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -108,25 +172,171 @@ async fn the_webhook_function_delivers_a_bus_event_signed_and_its_sweep_retries_
         .rule_pattern("WebhooksFunction", "HeraldEvents");
     assert!(template::matches(&pattern, &envelope), "{pattern}");
     let report = hooks.invoke(&envelope).await.expect("webhooks");
-    assert_eq!(report, json!({"recorded": 1, "attempted": 1}));
+    assert_eq!(report["recorded"], 1, "{report}");
+    assert_eq!(report["attempted"], 1, "{report}");
     // The refused attempt, told to CloudWatch as the invocation ended.
     let failed = crate::emf::values(&hooks, "WebhookDeliveriesFailed", 1).await;
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0].0, 1.0);
     assert!(failed[0].1.get("network").is_none(), "{}", failed[0].1);
-    // The schedule's tick before the retry is due: nothing to do.
-    let early = hooks.invoke(&schedule_event()).await.expect("sweep");
-    assert_eq!(early["attempted"], 0, "{early}");
-    // A repeated event (EventBridge delivers at least once) makes nothing new.
+    let first = log_of(&intake, &key, &ep_id).await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    let retry_due: chrono::DateTime<chrono::Utc> = first[0]["next_attempt_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // A repeated event (EventBridge delivers at least once) makes nothing new, and its
+    // delivery, not yet due again, is not attempted.
     let again = hooks.invoke(&envelope).await.expect("webhooks");
-    assert_eq!(again, json!({"recorded": 0, "attempted": 0}));
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    let retried = hooks.invoke(&schedule_event()).await.expect("sweep");
-    assert_eq!(retried["attempted"], 1, "{retried}");
-    let delivered = crate::emf::values(&hooks, "WebhookDeliveriesSucceeded", 1).await;
+    assert_eq!(
+        (again["recorded"].as_u64(), again["attempted"].as_u64()),
+        (Some(0), Some(0))
+    );
+
+    // The 5 s retry (with jitter) waits in the send queue until its second.
+    let early = receive(&cloud, Duration::from_millis(300)).await;
+    assert!(
+        early.is_none() && chrono::Utc::now() < retry_due,
+        "handed over before its delay: {early:?}"
+    );
+    let (at, message) = receive(&cloud, Duration::from_secs(20))
+        .await
+        .expect("the retry's message");
+    let late = at - retry_due;
+    eprintln!(
+        "webhook retry handed over {} ms after its due time",
+        late.num_milliseconds()
+    );
+    assert!(
+        late >= chrono::Duration::milliseconds(-20) && late < chrono::Duration::milliseconds(1500),
+        "received at {at}, due {retry_due}"
+    );
+    // Handed to the queue's consumer as its trigger would: the second attempt, refused with
+    // a Retry-After beyond the queue's 15 minutes.
+    let queue = cloud.send_queue.rsplit('/').next().unwrap().to_owned();
+    let batch = std::slice::from_ref(&message);
+    let retried = publisher
+        .invoke(&sqs_event(&queue, batch))
+        .await
+        .expect("retry");
+    assert_eq!(retried["webhook_attempts"], 1, "{retried}");
+    assert_eq!(retried["outcomes"], json!([]), "{retried}");
+    assert_eq!(retried["batchItemFailures"], json!([]), "{retried}");
+    // Delivered again (at least once): the delivery is not due, nothing is sent.
+    let twice = publisher
+        .invoke(&sqs_event(&queue, batch))
+        .await
+        .expect("retry");
+    assert_eq!(twice["webhook_attempts"], 0, "{twice}");
+    assert_eq!(got.lock().unwrap().len(), 2);
+
+    // Its retry gets the webhook job's schedule for its minute, firing two minutes before.
+    let second = log_of(&intake, &key, &ep_id).await;
+    assert_eq!(second.len(), 2, "{second:?}");
+    assert_eq!(second[1]["response_code"], 429);
+    let far: chrono::DateTime<chrono::Utc> = second[1]["next_attempt_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        far - chrono::Utc::now() > chrono::Duration::seconds(RETRY_AFTER_SECS - 60),
+        "{far}"
+    );
+    let minute = herald_ports::wake::minute_of(far);
+    let listed = cloud
+        .scheduler
+        .list_schedules()
+        .group_name(&cloud.schedule_group)
+        .send()
+        .await
+        .expect("list schedules");
+    let names: Vec<&str> = listed.schedules().iter().filter_map(|s| s.name()).collect();
+    let name = format!("herald-hooks-{}", minute.format("%Y-%m-%dT%H-%M"));
+    assert_eq!(
+        names,
+        [name.as_str()],
+        "one schedule, for the retry's minute"
+    );
+    let schedule = cloud
+        .scheduler
+        .get_schedule()
+        .group_name(&cloud.schedule_group)
+        .name(&name)
+        .send()
+        .await
+        .expect("get schedule");
+    assert_eq!(
+        schedule.schedule_expression(),
+        Some(
+            format!(
+                "at({})",
+                (minute - chrono::Duration::minutes(2)).format("%Y-%m-%dT%H:%M:%S")
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(
+        schedule.action_after_completion().map(|a| a.as_str()),
+        Some("DELETE")
+    );
+    let target = schedule.target().expect("target");
+    assert_eq!(target.arn(), cloud.webhooks_arn());
+    assert_eq!(target.role_arn(), cloud.scheduler_role_arn());
+    let input: Value = serde_json::from_str(target.input().expect("input")).unwrap();
+    // The schedule's own run, driven now (moto never fires it): its minute's retry is not
+    // due before its time, so it is neither attempted nor queued, only its wake kept.
+    let run = hooks.invoke(&input).await.expect("the minute's run");
+    assert_eq!(
+        (
+            run["attempted"].as_u64(),
+            run["queued"].as_u64(),
+            run["minutes"].as_u64()
+        ),
+        (Some(0), Some(0), Some(1)),
+        "{run}"
+    );
+    // The hourly sweep (and any other scheduled tick) finds the same: the hour ahead holds
+    // one retry, its minute's wake ensured again (it is there: harmless).
+    for tick in [json!({"sweep": true}), schedule_event()] {
+        let swept = hooks.invoke(&tick).await.expect("sweep");
+        assert_eq!(
+            (swept["attempted"].as_u64(), swept["minutes"].as_u64()),
+            (Some(0), Some(1)),
+            "{swept}"
+        );
+    }
+    assert_eq!(got.lock().unwrap().len(), 2, "nothing sent before its time");
+
+    // Sent again by hand: intake queues it at once, and the queue's message delivers it.
+    let delivery = second[1]["id"].as_str().unwrap().to_owned();
+    let redeliver = call(
+        &intake,
+        "POST",
+        &format!("/v1/webhooks/deliveries/{delivery}/redeliver"),
+        &key,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(redeliver.0, 202, "{redeliver:?}");
+    let (_, message) = receive(&cloud, Duration::from_secs(10))
+        .await
+        .expect("the redelivery's message");
+    let sent = publisher
+        .invoke(&sqs_event(&queue, std::slice::from_ref(&message)))
+        .await
+        .expect("redelivery");
+    assert_eq!(sent["webhook_attempts"], 1, "{sent}");
+    // Each attempt told to CloudWatch by the function that made it.
+    let delivered = crate::emf::values(&publisher, "WebhookDeliveriesSucceeded", 1).await;
     assert_eq!(delivered.len(), 1, "{delivered:?}");
     assert_eq!(
         crate::emf::total(&hooks, "WebhookDeliveriesFailed", 0).await,
+        1.0
+    );
+    assert_eq!(
+        crate::emf::total(&publisher, "WebhookDeliveriesFailed", 0).await,
         1.0
     );
     assert_ne!(
@@ -135,7 +345,7 @@ async fn the_webhook_function_delivers_a_bus_event_signed_and_its_sweep_retries_
     );
 
     let got = got.lock().unwrap().clone();
-    assert_eq!(got.len(), 2);
+    assert_eq!(got.len(), 3);
     for (headers, body) in &got {
         let ts = header(headers, "webhook-timestamp").unwrap();
         let now = chrono::Utc::now().timestamp();
@@ -151,29 +361,20 @@ async fn the_webhook_function_delivers_a_bus_event_signed_and_its_sweep_retries_
         let event: Value = serde_json::from_slice(body).unwrap();
         assert_eq!(event["kind"], "post.published");
         assert_eq!(event["workspace"], ws_id.as_str());
+        assert_eq!(header(headers, "webhook-id"), Some(delivery.as_str()));
     }
-    assert_eq!(
-        header(&got[0].0, "webhook-id"),
-        header(&got[1].0, "webhook-id")
-    );
     assert_ne!(
         header(&got[0].0, "webhook-timestamp"),
         header(&got[1].0, "webhook-timestamp")
     );
-    let log = call(
-        &intake,
-        "GET",
-        &format!("/v1/webhooks/endpoints/{ep_id}/deliveries"),
-        &key,
-        Value::Null,
-    )
-    .await;
-    assert_eq!(log.0, 200, "{log:?}");
-    let items = log.1["items"].as_array().unwrap();
-    assert_eq!(items.len(), 2, "{log:?}");
+    let items = log_of(&intake, &key, &ep_id).await;
+    assert_eq!(items.len(), 3, "{items:?}");
     assert_eq!(items[0]["response_code"], 500);
-    assert_eq!(items[1]["status"], "delivered");
+    assert_eq!(items[2]["status"], "delivered");
     server.abort();
-    assert!(!hooks.log().contains("panicked"), "{}", hooks.log());
+    for f in [&intake, &hooks, &publisher] {
+        assert!(!f.log().contains("panicked"), "{}", f.log());
+        assert!(!f.log().contains("wake-up not arranged"), "{}", f.log());
+    }
     cloud.assert_least_privilege();
 }
