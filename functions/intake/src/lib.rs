@@ -145,6 +145,14 @@ fn api() -> Api {
             delete(webhooks::delete_endpoint),
         )
         .route(
+            "/v1/webhooks/endpoints/{id}/secret",
+            post(webhooks::rotate_endpoint_secret),
+        )
+        .route(
+            "/v1/webhooks/endpoints/{id}/enable",
+            post(webhooks::enable_endpoint),
+        )
+        .route(
             "/v1/webhooks/endpoints/{id}/deliveries",
             get(webhooks::list_deliveries),
         )

@@ -126,6 +126,8 @@ struct FieldError {
         routes::webhooks::create_endpoint,
         routes::webhooks::list_endpoints,
         routes::webhooks::delete_endpoint,
+        routes::webhooks::rotate_endpoint_secret,
+        routes::webhooks::enable_endpoint,
         routes::webhooks::list_deliveries,
         routes::webhooks::redeliver,
         routes::webhooks::inbound_post,

@@ -94,6 +94,53 @@ pub async fn delete_endpoint(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// `POST /v1/webhooks/endpoints/{id}/secret`: a new signing secret, shown once; the one
+/// before keeps signing beside it for 24 hours.
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks/endpoints/{id}/secret",
+    tag = "webhooks",
+    summary = "Rotate an endpoint's signing secret",
+    description = "Answers a new `whsec_` secret, shown once. For 24 hours every delivery carries \
+        a signature with each secret (space-separated `v1,` entries in `webhook-signature`), so \
+        a receiver verifying with either accepts; then only the new one signs. At most three \
+        rotations within 24 hours (409 after).",
+    params(
+        ("id" = String, Path),
+    ),
+    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
+pub async fn rotate_endpoint_secret(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::ManageWebhooks>,
+    Path(id): Path<String>,
+) -> Answer {
+    let secret = endpoints::rotate_secret(&deps, &may.workspace, &endpoint_id(&id)?).await?;
+    Ok((StatusCode::CREATED, AxumJson(json!({ "secret": secret }))).into_response())
+}
+
+/// `POST /v1/webhooks/endpoints/{id}/enable`: a disabled endpoint takes events again.
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks/endpoints/{id}/enable",
+    tag = "webhooks",
+    summary = "Enable a disabled endpoint again",
+    description = "Clears the endpoint's failure streak; deliveries missed while it was disabled \
+        are not sent (redeliver them one by one). An enabled endpoint is left as it is.",
+    params(
+        ("id" = String, Path),
+    ),
+    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+)]
+pub async fn enable_endpoint(
+    State(deps): State<Arc<Deps>>,
+    may: May<can::ManageWebhooks>,
+    Path(id): Path<String>,
+) -> Answer {
+    let view = endpoints::enable(&deps, &may.workspace, &endpoint_id(&id)?).await?;
+    Ok(AxumJson(view).into_response())
+}
+
 #[utoipa::path(
     get,
     path = "/v1/webhooks/endpoints/{id}/deliveries",

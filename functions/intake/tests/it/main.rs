@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod deliveries;
+mod endpoint_secrets;
 mod feeds;
 mod hostile_text;
 mod import;

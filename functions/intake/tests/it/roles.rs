@@ -99,6 +99,8 @@ const ROUTES: &[(&str, &str, Who)] = &[
     ("POST", "/v1/webhooks/endpoints", MANAGER_UP),
     ("GET", "/v1/webhooks/endpoints", MANAGER_UP),
     ("DELETE", "/v1/webhooks/endpoints/{id}", MANAGER_UP),
+    ("POST", "/v1/webhooks/endpoints/{id}/secret", MANAGER_UP),
+    ("POST", "/v1/webhooks/endpoints/{id}/enable", MANAGER_UP),
     ("GET", "/v1/webhooks/endpoints/{id}/deliveries", MANAGER_UP),
     ("POST", "/v1/webhooks/deliveries/{id}/redeliver", MANAGER_UP),
     ("POST", "/hooks/v1/{workspace}/posts", Who::Signed),

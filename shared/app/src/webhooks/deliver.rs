@@ -325,9 +325,15 @@ async fn send(
         ("content-type", "application/json".to_owned()),
         ("webhook-id", record.id.to_string()),
         ("webhook-timestamp", timestamp.to_string()),
+        // One `v1,` entry per secret signing now (two or more within a rotation's overlap),
+        // space-separated as the spec has it: a receiver accepts any that matches.
         (
             "webhook-signature",
-            sign(&endpoint.secret, record.id.as_str(), timestamp, &body),
+            endpoint
+                .signing()
+                .map(|secret| sign(secret, record.id.as_str(), timestamp, &body))
+                .collect::<Vec<_>>()
+                .join(" "),
         ),
     ];
     match sender.send(&endpoint.view.url, &headers, body).await {

@@ -168,7 +168,9 @@ pub async fn redeliver(deps: &Deps, ws: &WorkspaceId, id: &DeliveryId) -> Result
         .ok_or(AppError::NotFound("delivery"))?;
     if endpoint.get(super::endpoints::STATE).and_then(Value::as_s) == Some("disabled") {
         return Err(AppError::Conflict(
-            "the delivery's endpoint is disabled; create it again to receive events".into(),
+            "the delivery's endpoint is disabled; enable it again first \
+             (POST /v1/webhooks/endpoints/{id}/enable)"
+                .into(),
         ));
     }
     let now = deps.clock.now();

@@ -1,5 +1,7 @@
 //! Outbound webhook endpoints: a URL, the event kinds it takes, and a signing secret shown
-//! once. The URL passes the SSRF guard when saved (and again on every delivery).
+//! once. The URL passes the SSRF guard when saved (and again on every delivery). A secret
+//! rotates with a 24 h overlap (each delivery signed with the new one and every one still
+//! within its overlap), and a disabled endpoint can be enabled again.
 
 use super::{endpoint_binding, new_secret};
 use crate::page::{self, Page, PageRequest, Scope};
@@ -23,6 +25,21 @@ pub const STATE: &str = "state";
 pub const FAILING_SINCE: &str = "failing_since";
 /// The sealed signing secret.
 const SECRET: &str = "secret";
+/// Secrets rotated out and still signing: a JSON list of `{sealed, until}` (epoch ms).
+const PREVIOUS: &str = "previous_secrets";
+/// Bumped by every rotation: two at once cannot both win.
+const SECRET_VERSION: &str = "secret_version";
+/// How long a rotated-out secret keeps signing beside the new one.
+pub const ROTATION_OVERLAP: chrono::Duration = chrono::Duration::hours(24);
+/// Rotated-out secrets signing at once: a delivery carries at most one more signature.
+pub const MAX_PREVIOUS: usize = 3;
+
+/// A secret rotated out, sealed, and until when it still signs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Previous {
+    sealed: String,
+    until: i64,
+}
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -60,7 +77,16 @@ pub struct CreatedEndpoint {
 pub struct Endpoint {
     pub view: EndpointView,
     pub secret: Secret,
+    /// Secrets rotated out within their overlap, newest first: they sign too.
+    pub previous: Vec<Secret>,
     pub failing_since: Option<DateTime<Utc>>,
+}
+
+impl Endpoint {
+    /// Every secret a delivery is signed with now: the current one first.
+    pub fn signing(&self) -> impl Iterator<Item = &Secret> {
+        std::iter::once(&self.secret).chain(&self.previous)
+    }
 }
 
 fn check(deps: &Deps, new: &NewEndpoint) -> Result<Vec<String>, AppError> {
@@ -203,25 +229,153 @@ pub async fn load(
     Ok(Some(endpoint_of(deps, ws, &item)?))
 }
 
+fn open_secret(
+    deps: &Deps,
+    ws: &WorkspaceId,
+    id: &EndpointId,
+    sealed: &str,
+) -> Result<Secret, AppError> {
+    let plain = deps
+        .sealer
+        .open(sealed, &endpoint_binding(ws, id))
+        .map_err(|e| AppError::Corrupt(format!("endpoint secret: {e}")))?;
+    std::str::from_utf8(&plain)
+        .ok()
+        .and_then(Secret::parse)
+        .ok_or_else(|| AppError::Corrupt("endpoint secret".into()))
+}
+
+fn previous_of(item: &Item) -> Result<Vec<Previous>, AppError> {
+    match item.get(PREVIOUS).and_then(Value::as_s) {
+        None => Ok(vec![]),
+        Some(json) => serde_json::from_str(json)
+            .map_err(|e| AppError::Corrupt(format!("endpoint's previous secrets: {e}"))),
+    }
+}
+
 fn endpoint_of(deps: &Deps, ws: &WorkspaceId, item: &Item) -> Result<Endpoint, AppError> {
     let view = view_of(item)?;
     let sealed = item
         .get(SECRET)
         .and_then(Value::as_s)
         .ok_or_else(|| AppError::Corrupt("endpoint secret".into()))?;
-    let plain = deps
-        .sealer
-        .open(sealed, &endpoint_binding(ws, &view.id))
-        .map_err(|e| AppError::Corrupt(format!("endpoint secret: {e}")))?;
-    let secret = std::str::from_utf8(&plain)
-        .ok()
-        .and_then(Secret::parse)
-        .ok_or_else(|| AppError::Corrupt("endpoint secret".into()))?;
+    let secret = open_secret(deps, ws, &view.id, sealed)?;
+    let now = deps.clock.now().timestamp_millis();
+    let previous = previous_of(item)?
+        .iter()
+        .filter(|p| p.until > now)
+        .map(|p| open_secret(deps, ws, &view.id, &p.sealed))
+        .collect::<Result<_, _>>()?;
     Ok(Endpoint {
         view,
         secret,
+        previous,
         failing_since: crate::records::time(item, FAILING_SINCE),
     })
+}
+
+/// A new signing secret for the endpoint, answered once. The one it replaces keeps signing
+/// for `ROTATION_OVERLAP` beside it (each delivery carries a signature per secret), so a
+/// receiver moves to the new one at its own pace. Rotating again within an overlap keeps the
+/// earlier ones to their own ends; a fourth rotation within 24 h is refused (409), nothing
+/// changed.
+pub async fn rotate_secret(
+    deps: &Deps,
+    ws: &WorkspaceId,
+    id: &EndpointId,
+) -> Result<String, AppError> {
+    let key = keys::webhook_endpoint(ws, id);
+    let item = deps
+        .table
+        .get(&key)
+        .await?
+        .ok_or(AppError::NotFound("webhook endpoint"))?;
+    let now = deps.clock.now();
+    let mut previous: Vec<Previous> = previous_of(&item)?
+        .into_iter()
+        .filter(|p| p.until > now.timestamp_millis())
+        .collect();
+    if previous.len() >= MAX_PREVIOUS {
+        let free_at = previous.iter().map(|p| p.until).min().unwrap_or_default();
+        let free_at = DateTime::from_timestamp_millis(free_at).unwrap_or(now);
+        return Err(AppError::Conflict(format!(
+            "this endpoint's secret was rotated {MAX_PREVIOUS} times within 24 hours; the next              rotation is possible from {}",
+            free_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )));
+    }
+    let current = item
+        .get(SECRET)
+        .and_then(Value::as_s)
+        .ok_or_else(|| AppError::Corrupt("endpoint secret".into()))?;
+    previous.insert(
+        0,
+        Previous {
+            sealed: current.to_owned(),
+            until: (now + ROTATION_OVERLAP).timestamp_millis(),
+        },
+    );
+    let secret = new_secret(deps);
+    let sealed = deps
+        .sealer
+        .seal(secret.encode().as_bytes(), &endpoint_binding(ws, id));
+    let version = item.get(SECRET_VERSION).and_then(Value::as_n);
+    let unchanged = match version {
+        Some(v) => Condition::eq(SECRET_VERSION, v),
+        None => Condition::item_present().and(Condition::NotExists(SECRET_VERSION.into())),
+    };
+    let update = herald_ports::Update::new()
+        .set(SECRET, sealed)
+        .set(
+            PREVIOUS,
+            serde_json::to_string(&previous).expect("secrets serialize"),
+        )
+        .set(SECRET_VERSION, Value::N(version.unwrap_or(0) + 1));
+    match deps.table.update(&key, update, Some(unchanged)).await {
+        Ok(_) => {}
+        Err(TableError::ConditionFailed { .. }) => {
+            // Deleted meanwhile, or rotated by another request at the same moment.
+            return match deps.table.get(&key).await? {
+                None => Err(AppError::NotFound("webhook endpoint")),
+                Some(_) => Err(AppError::Conflict(
+                    "the endpoint's secret was rotated at the same moment; send again".into(),
+                )),
+            };
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(workspace = %ws, endpoint = %id, "webhook endpoint secret rotated");
+    Ok(secret.encode())
+}
+
+/// Enables a disabled endpoint again, its failure streak cleared (5 more days of failures
+/// before it is disabled again); deliveries it missed while disabled are not sent (each can
+/// be redelivered). An endpoint already enabled is left as it is, its streak standing.
+pub async fn enable(
+    deps: &Deps,
+    ws: &WorkspaceId,
+    id: &EndpointId,
+) -> Result<EndpointView, AppError> {
+    let key = keys::webhook_endpoint(ws, id);
+    let update = herald_ports::Update::new()
+        .set(STATE, "enabled")
+        .remove("disabled_reason")
+        .remove("disabled_at")
+        .remove(FAILING_SINCE);
+    match deps
+        .table
+        .update(&key, update, Some(Condition::eq(STATE, "disabled")))
+        .await
+    {
+        Ok(item) => {
+            tracing::info!(workspace = %ws, endpoint = %id, "webhook endpoint enabled again");
+            view_of(&item)
+        }
+        Err(TableError::ConditionFailed { .. }) => match deps.table.get(&key).await? {
+            None => Err(AppError::NotFound("webhook endpoint")),
+            Some(item) => view_of(&item),
+        },
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Every enabled endpoint of the workspace that takes events of `kind`.
