@@ -2,6 +2,7 @@
 
 pub mod blob_key;
 pub mod clock;
+pub mod ffmpeg;
 pub mod fs_blob;
 pub mod memory_bus;
 pub mod random;
@@ -16,6 +17,7 @@ pub mod s3_blob;
 
 pub use blob_key::validate_key;
 pub use clock::{ManualClock, SystemClock};
+pub use ffmpeg::Ffmpeg;
 pub use fs_blob::{FsBlobStore, PresignError, PresignedQuery, verify_presigned};
 pub use memory_bus::InProcessBus;
 pub use random::{SeededRandom, SystemRandom};

@@ -133,6 +133,7 @@ async fn run(n: usize, posts: usize, batch: usize) {
         guard: Arc::new(herald_networks::guard::Guard::new(false)),
         oauth: Default::default(),
         wakeups: Arc::new(herald_adapters::InlineWakeUps),
+        video: Arc::new(herald_adapters::Ffmpeg::new(None)),
     };
     let ws = workspaces::create(&deps, &Principal::Admin, "Bench")
         .await

@@ -256,6 +256,7 @@ async fn burst(backend: &str, n: usize, m: usize, latency_ms: u64) -> Figures {
         guard: Arc::new(herald_networks::guard::Guard::new(false)),
         oauth: Default::default(),
         wakeups: Arc::new(herald_adapters::InlineWakeUps),
+        video: Arc::new(herald_adapters::Ffmpeg::new(None)),
     };
     let by = posts::Author::approver(herald_domain::Actor::Admin);
     let ws = workspaces::create(&deps, &Principal::Admin, "Agency")

@@ -56,6 +56,8 @@ pub struct Deps {
     /// Wakes the publisher for what enters the due index (schedules and a delayed send
     /// queue on AWS; nothing for a host that ticks on its own).
     pub wakeups: Arc<dyn WakeUps>,
+    /// Probes and encodes videos (ffmpeg).
+    pub video: Arc<dyn herald_ports::VideoTool>,
 }
 
 impl Deps {

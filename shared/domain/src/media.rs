@@ -12,7 +12,7 @@ pub enum MediaStatus {
 }
 
 /// One derived file of a media item, shaped for a network (or the original, profile `original`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rendition {
     pub profile: String,
     pub platform: Option<Platform>,
@@ -22,10 +22,13 @@ pub struct Rendition {
     pub bytes: u64,
     /// Where the bytes are kept in the blob store.
     pub blob_key: String,
+    /// A video rendition's length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<f64>,
 }
 
 /// An uploaded or imported image or video.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MediaItem {
     pub id: MediaId,
     pub workspace: WorkspaceId,
@@ -41,6 +44,12 @@ pub struct MediaItem {
     pub width: Option<u32>,
     #[serde(default)]
     pub height: Option<u32>,
+    /// A video's length, once probed.
+    #[serde(default)]
+    pub duration_seconds: Option<f64>,
+    /// How far a video's renditions are, 0 to 100, while they are made.
+    #[serde(default)]
+    pub progress: Option<u8>,
 }
 
 impl MediaItem {

@@ -148,20 +148,147 @@ impl ImageProfile {
 
     /// The same crop scaled into a smaller box (a rendition that must shrink to fit its bytes).
     pub fn geometry_within(&self, width: u32, height: u32, max_w: u32, max_h: u32) -> Geometry {
-        let (w, h) = (width.max(1), height.max(1));
-        let ratio = f64::from(w) / f64::from(h);
-        let (cw, ch) = match self.aspect {
-            Some(a) if ratio < a.min => (w, ((f64::from(w) / a.min).round() as u32).clamp(1, h)),
-            Some(a) if ratio > a.max => (((f64::from(h) * a.max).round() as u32).clamp(1, w), h),
-            _ => (w, h),
-        };
-        let scale = (f64::from(max_w) / f64::from(cw))
-            .min(f64::from(max_h) / f64::from(ch))
-            .min(1.0);
+        fit(width, height, self.aspect, max_w, max_h)
+    }
+}
+
+/// A centred crop of an upright `width`×`height` picture into `aspect`, scaled down (never up)
+/// into `max_w`×`max_h`.
+fn fit(width: u32, height: u32, aspect: Option<AspectRange>, max_w: u32, max_h: u32) -> Geometry {
+    let (w, h) = (width.max(1), height.max(1));
+    let ratio = f64::from(w) / f64::from(h);
+    let (cw, ch) = match aspect {
+        Some(a) if ratio < a.min => (w, ((f64::from(w) / a.min).round() as u32).clamp(1, h)),
+        Some(a) if ratio > a.max => (((f64::from(h) * a.max).round() as u32).clamp(1, w), h),
+        _ => (w, h),
+    };
+    let scale = (f64::from(max_w) / f64::from(cw))
+        .min(f64::from(max_h) / f64::from(ch))
+        .min(1.0);
+    Geometry {
+        crop: ((w - cw) / 2, (h - ch) / 2, cw, ch),
+        width: ((f64::from(cw) * scale).round() as u32).max(1),
+        height: ((f64::from(ch) * scale).round() as u32).max(1),
+    }
+}
+
+/// How one network gets a video: H.264/AAC MP4, its frame cropped into the shape the network
+/// shows (9:16 for TikTok, Reels and Pinterest, 1:1 for LinkedIn's feed, the source's own
+/// elsewhere) and scaled into its box; the bitrate is capped so a minute stays small.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct VideoProfile {
+    pub name: &'static str,
+    pub platform: Platform,
+    pub max_width: u32,
+    pub max_height: u32,
+    pub aspect: Option<AspectRange>,
+    /// The video stream's peak rate.
+    pub max_kbps: u32,
+}
+
+const VERTICAL: AspectRange = AspectRange {
+    min: 9.0 / 16.0,
+    max: 9.0 / 16.0,
+    label: "9:16",
+};
+const SQUARE: AspectRange = AspectRange {
+    min: 1.0,
+    max: 1.0,
+    label: "1:1",
+};
+
+/// Every video rendition. Networks whose geometry and rate agree share one file.
+pub const VIDEO_PROFILES: [VideoProfile; 9] = [
+    VideoProfile {
+        name: "tiktok",
+        platform: Platform::Tiktok,
+        max_width: 1080,
+        max_height: 1920,
+        aspect: Some(VERTICAL),
+        max_kbps: 6_000,
+    },
+    VideoProfile {
+        name: "instagram-reels",
+        platform: Platform::Instagram,
+        max_width: 1080,
+        max_height: 1920,
+        aspect: Some(VERTICAL),
+        max_kbps: 6_000,
+    },
+    VideoProfile {
+        name: "pinterest",
+        platform: Platform::Pinterest,
+        max_width: 1080,
+        max_height: 1920,
+        aspect: Some(VERTICAL),
+        max_kbps: 6_000,
+    },
+    VideoProfile {
+        name: "linkedin",
+        platform: Platform::Linkedin,
+        max_width: 1080,
+        max_height: 1080,
+        aspect: Some(SQUARE),
+        max_kbps: 6_000,
+    },
+    VideoProfile {
+        name: "x",
+        platform: Platform::X,
+        max_width: 1920,
+        max_height: 1200,
+        aspect: None,
+        max_kbps: 6_000,
+    },
+    VideoProfile {
+        name: "facebook",
+        platform: Platform::Facebook,
+        max_width: 1920,
+        max_height: 1920,
+        aspect: None,
+        max_kbps: 6_000,
+    },
+    VideoProfile {
+        name: "threads",
+        platform: Platform::Threads,
+        max_width: 1920,
+        max_height: 1920,
+        aspect: None,
+        max_kbps: 6_000,
+    },
+    VideoProfile {
+        name: "bluesky",
+        platform: Platform::Bluesky,
+        max_width: 1920,
+        max_height: 1080,
+        aspect: None,
+        max_kbps: 6_000,
+    },
+    VideoProfile {
+        name: "mastodon",
+        platform: Platform::Mastodon,
+        max_width: 1920,
+        max_height: 1080,
+        aspect: None,
+        max_kbps: 6_000,
+    },
+];
+
+impl VideoProfile {
+    /// What of an upright `width`×`height` video this profile shows, and at what size; sides
+    /// even, as H.264's 4:2:0 sampling needs.
+    pub fn geometry(&self, width: u32, height: u32) -> Geometry {
+        let g = fit(width, height, self.aspect, self.max_width, self.max_height);
+        let even = |v: u32| (v & !1).max(2);
+        let (x, y, cw, ch) = g.crop;
         Geometry {
-            crop: ((w - cw) / 2, (h - ch) / 2, cw, ch),
-            width: ((f64::from(cw) * scale).round() as u32).max(1),
-            height: ((f64::from(ch) * scale).round() as u32).max(1),
+            crop: (
+                x,
+                y,
+                even(cw).min(width.max(2)),
+                even(ch).min(height.max(2)),
+            ),
+            width: even(g.width),
+            height: even(g.height),
         }
     }
 }
@@ -222,6 +349,36 @@ mod tests {
         assert_eq!((small.width, small.height), (200, 300));
         let tiny = profile("x").geometry(1, 1);
         assert_eq!((tiny.width, tiny.height), (1, 1));
+    }
+
+    #[test]
+    fn a_1080p_landscape_video_becomes_9_16_1_1_and_16_9_files() {
+        let sizes: Vec<(&str, Geometry)> = VIDEO_PROFILES
+            .iter()
+            .map(|p| (p.name, p.geometry(1920, 1080)))
+            .collect();
+        let sizes: Vec<_> = sizes
+            .iter()
+            .map(|(name, g)| (*name, g.crop, g.width, g.height))
+            .collect();
+        assert_eq!(
+            sizes,
+            [
+                ("tiktok", (656, 0, 608, 1080), 608, 1080),
+                ("instagram-reels", (656, 0, 608, 1080), 608, 1080),
+                ("pinterest", (656, 0, 608, 1080), 608, 1080),
+                ("linkedin", (420, 0, 1080, 1080), 1080, 1080),
+                ("x", (0, 0, 1920, 1080), 1920, 1080),
+                ("facebook", (0, 0, 1920, 1080), 1920, 1080),
+                ("threads", (0, 0, 1920, 1080), 1920, 1080),
+                ("bluesky", (0, 0, 1920, 1080), 1920, 1080),
+                ("mastodon", (0, 0, 1920, 1080), 1920, 1080),
+            ]
+        );
+        // Odd sizes never reach the encoder.
+        let g = VIDEO_PROFILES[4].geometry(641, 361);
+        assert_eq!((g.width % 2, g.height % 2), (0, 0));
+        assert!(g.crop.2 <= 641 && g.crop.3 <= 361);
     }
 
     #[test]

@@ -47,6 +47,7 @@ mod tests {
             admin_key: key.map(|k| Secret::new(k.to_owned())),
             admin_key_parameter: parameter.map(str::to_owned),
             allow_loopback: false,
+            ffmpeg_dir: None,
             network_apps: Default::default(),
             tiktok_audited: false,
             sandbox_latency: std::time::Duration::ZERO,

@@ -256,6 +256,7 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                 guard,
                 oauth,
                 wakeups: Arc::new(InlineWakeUps),
+                video: Arc::new(herald_adapters::Ffmpeg::new(config.ffmpeg_dir.as_deref())),
             };
             Ok(Built {
                 deps,
@@ -327,6 +328,7 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                     guard,
                     oauth,
                     wakeups,
+                    video: Arc::new(herald_adapters::Ffmpeg::new(config.ffmpeg_dir.as_deref())),
                 },
                 local_bus: None,
                 local_blobs: None,
@@ -361,6 +363,7 @@ mod tests {
             admin_key: None,
             admin_key_parameter: None,
             allow_loopback: false,
+            ffmpeg_dir: None,
             network_apps: Default::default(),
             tiktok_audited: false,
             sandbox_latency: std::time::Duration::ZERO,

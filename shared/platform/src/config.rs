@@ -49,6 +49,9 @@ pub struct Config {
     /// at cold start (see `admin_key`).
     pub admin_key_parameter: Option<String>,
     pub allow_loopback: bool,
+    /// Where ffmpeg and ffprobe are (`HERALD_FFMPEG_DIR`; on AWS the layer's `/opt/bin`);
+    /// without it, the PATH.
+    pub ffmpeg_dir: Option<std::path::PathBuf>,
     /// OAuth app registrations (`HERALD_<NETWORK>_CLIENT_ID` / `_CLIENT_SECRET`); a network
     /// whose app is not configured is not offered.
     pub network_apps: BTreeMap<Platform, NetworkApp>,
@@ -240,6 +243,7 @@ impl Config {
                 .transpose()?,
             admin_key_parameter: var("HERALD_ADMIN_KEY_PARAMETER"),
             allow_loopback: flag("HERALD_ALLOW_LOOPBACK")?,
+            ffmpeg_dir: var("HERALD_FFMPEG_DIR").map(Into::into),
             network_apps: Platform::ALL
                 .into_iter()
                 .filter(|p| p.uses_oauth())

@@ -10,6 +10,7 @@ pub mod oauth;
 pub mod random;
 pub mod sealer;
 pub mod table;
+pub mod video;
 pub mod wake;
 pub mod webhook;
 
@@ -27,5 +28,6 @@ pub use sealer::{SealError, Sealer, account_binding};
 pub use table::{
     Condition, Item, Key, Page, Query, SortCondition, Table, TableError, TxOp, Update, Value,
 };
+pub use video::{Encode, VideoError, VideoProbe, VideoTool};
 pub use wake::{DelayedSend, WakeError, WakeJob, WakeUps};
 pub use webhook::{WebhookAnswer, WebhookSender};

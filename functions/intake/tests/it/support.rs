@@ -143,6 +143,7 @@ impl App {
             guard: Arc::new(herald_networks::guard::Guard::new(false)),
             oauth: Default::default(),
             wakeups,
+            video: Arc::new(herald_adapters::Ffmpeg::new(None)),
         };
         herald_app::auth::ensure_admin_key(&deps, Some(ADMIN))
             .await

@@ -131,6 +131,8 @@ async fn an_upload_written_to_the_local_blob_store_reaches_the_transcoder() {
         created_at: chrono::Utc::now(),
         width: None,
         height: None,
+        duration_seconds: None,
+        progress: None,
     };
     let key = keys::media(&ws, &media.id);
     deps.table

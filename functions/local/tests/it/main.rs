@@ -8,4 +8,5 @@ mod hosts;
 mod kill9;
 mod media;
 mod serve;
+mod video;
 mod webhooks;

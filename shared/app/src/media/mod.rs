@@ -7,6 +7,7 @@ pub mod image;
 mod import;
 pub mod sniff;
 mod transcode;
+pub mod video;
 
 pub use import::{
     IMPORT_TIMEOUT, Import, MAX_IMPORT_SIZE, NewImport, check_url, create_import, fetch_import,
@@ -69,6 +70,12 @@ pub struct MediaView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// A video's length, once probed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<f64>,
+    /// How far a video's renditions are (0 to 100) while it is processing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<u8>,
 }
 
 /// The item as stored: its JSON, and its status as an attribute of its own, so a write can
@@ -174,6 +181,8 @@ async fn new_item(
         created_at: deps.clock.now(),
         width: None,
         height: None,
+        duration_seconds: None,
+        progress: None,
     };
     deps.table
         .put(media_record(&item), Some(Condition::item_absent()))
@@ -188,7 +197,9 @@ pub async fn item(deps: &Deps, ws: &WorkspaceId, id: &MediaId) -> Result<MediaIt
         .get(&keys::media(ws, id))
         .await?
         .ok_or(AppError::NotFound("media"))?;
-    from_json(&item)
+    let mut media: MediaItem = from_json(&item)?;
+    media.progress = video::progress_of(&item);
+    Ok(media)
 }
 
 /// The item with a fetchable URL per rendition, each valid for [`FETCH_URL_VALID`].
@@ -217,5 +228,7 @@ pub async fn get(deps: &Deps, ws: &WorkspaceId, id: &MediaId) -> Result<MediaVie
         renditions,
         error: m.error,
         created_at: m.created_at,
+        duration_seconds: m.duration_seconds,
+        progress: m.progress,
     })
 }

@@ -18,7 +18,7 @@ pub(super) const UNKNOWN_TYPE: &str = "the file is none of the types Herald take
      GIF, WebP, MP4, QuickTime, WebM), whatever its name or announced type";
 
 /// Why an upload cannot become renditions, said to the user.
-struct Refused(String);
+pub(super) struct Refused(pub(super) String);
 
 impl From<ImageError> for Refused {
     fn from(e: ImageError) -> Self {
@@ -69,6 +69,8 @@ async fn settle(
             media.content_type = made.content_type.to_owned();
             media.width = made.width;
             media.height = made.height;
+            media.duration_seconds = made.duration_seconds;
+            media.progress = None;
             media.renditions = made.renditions;
             EventKind::MediaReady(MediaReady {
                 media: id,
@@ -106,11 +108,12 @@ async fn settle(
     }
 }
 
-struct Made {
-    content_type: &'static str,
-    width: Option<u32>,
-    height: Option<u32>,
-    renditions: Vec<Rendition>,
+pub(super) struct Made {
+    pub(super) content_type: &'static str,
+    pub(super) width: Option<u32>,
+    pub(super) height: Option<u32>,
+    pub(super) duration_seconds: Option<f64>,
+    pub(super) renditions: Vec<Rendition>,
 }
 
 async fn make(
@@ -135,21 +138,7 @@ async fn make(
         return Ok(Err(Refused(UNKNOWN_TYPE.into())));
     };
     if content_type.starts_with("video/") {
-        // Video renditions come with ffmpeg; until then networks get the original.
-        return Ok(Ok(Made {
-            content_type,
-            width: None,
-            height: None,
-            renditions: vec![Rendition {
-                profile: "original".into(),
-                platform: None,
-                width: None,
-                height: None,
-                content_type: content_type.into(),
-                bytes: size,
-                blob_key: blob_key.to_owned(),
-            }],
-        }));
+        return super::video::make(deps, ws, id, blob_key, content_type).await;
     }
     if size > MediaItem::MAX_IMAGE_SIZE {
         return Ok(Err(Refused(format!(
@@ -179,6 +168,7 @@ async fn make(
                 content_type: file.content_type.into(),
                 bytes,
                 blob_key: key.clone(),
+                duration_seconds: None,
             });
         }
     }
@@ -188,6 +178,7 @@ async fn make(
         content_type,
         width: Some(rendered.width),
         height: Some(rendered.height),
+        duration_seconds: None,
         renditions,
     }))
 }

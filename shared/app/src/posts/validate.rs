@@ -38,7 +38,7 @@ async fn media_facts(
                 Some(r) => facts.push(MediaFacts {
                     content_type: r.content_type.clone(),
                     bytes: r.bytes,
-                    duration_seconds: None,
+                    duration_seconds: r.duration_seconds,
                     width: r.width,
                     height: r.height,
                 }),

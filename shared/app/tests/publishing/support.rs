@@ -128,6 +128,7 @@ impl World {
             guard: Arc::new(herald_networks::guard::Guard::new(false)),
             oauth: Default::default(),
             wakeups: wakes.clone(),
+            video: Arc::new(herald_adapters::Ffmpeg::new(None)),
         };
         let ws = workspaces::create(&deps, &Principal::Admin, "Agency client")
             .await

@@ -297,7 +297,10 @@ impl Cloud {
         let template_env = self.template.environment(function);
         // A function given other resources than the template's (a bus that does not exist)
         // runs with settings no role is written for: its calls are not checked.
-        let as_deployed = !extra.iter().any(|(k, _)| template_env.contains_key(*k));
+        // (Where the layer's ffmpeg is, is no resource: this machine's stands in for it.)
+        let as_deployed = !extra
+            .iter()
+            .any(|(k, _)| template_env.contains_key(*k) && *k != "HERALD_FFMPEG_DIR");
         for (name, setting) in template_env {
             let value = match (name.as_str(), setting) {
                 (_, Setting::Literal(v)) => v,

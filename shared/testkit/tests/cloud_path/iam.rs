@@ -471,6 +471,8 @@ fn the_template_roles_refuse_what_a_function_was_not_given() {
         call("s3:PutObject", "arn:aws:s3:::b/ws_1/media/med_1/r/x.jpg"),
         call("s3:PutObject", "arn:aws:s3:::b/ws_1/media/med_1/original"),
         call("s3:ListBucket", "arn:aws:s3:::b"),
+        // A video's progress on its item.
+        call("dynamodb:UpdateItem", &table),
         // Not the transcoder's: reading renditions, writing orders, keys outside media.
         call("s3:GetObject", "arn:aws:s3:::b/ws_1/media/med_1/r/x.jpg"),
         call("s3:PutObject", "arn:aws:s3:::b/ws_1/media/med_1/import"),

@@ -1,7 +1,8 @@
 //! A media import through the intake and transcoder binaries on moto: the order intake writes
 //! to S3, S3's notification of it (to a queue here, with the template's key filters) reaching
 //! the transcoder, which fetches the URL into the item's original, whose own notification
-//! makes the renditions; a fetch that fails leaves the item failed with the reason.
+//! makes the renditions; a fetch that fails leaves the item failed with the reason. Then a
+//! video upload made into its renditions by the transcoder binary with ffmpeg.
 
 use crate::cloud::Cloud;
 use crate::{READY_WITHIN, call};
@@ -29,6 +30,45 @@ fn peer(status: u16, body: Vec<u8>) -> std::net::SocketAddr {
     addr
 }
 
+/// Where this machine's ffmpeg is (infra/apt.sh installs Debian's).
+fn ffmpeg_dir() -> String {
+    let out = std::process::Command::new("sh")
+        .args(["-c", "command -v ffmpeg"])
+        .output()
+        .expect("sh");
+    let path = String::from_utf8(out.stdout).expect("a path");
+    let path = std::path::Path::new(path.trim());
+    path.parent()
+        .expect("ffmpeg on the PATH")
+        .display()
+        .to_string()
+}
+
+/// A 3 s 640×360 clip with sound, made by ffmpeg.
+fn clip() -> Vec<u8> {
+    let out = std::env::temp_dir().join(format!("herald-cloud-clip-{}.mp4", std::process::id()));
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=330", "-t", "3"])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success());
+    let bytes = std::fs::read(&out).unwrap();
+    let _ = std::fs::remove_file(&out);
+    bytes
+}
+
 /// The object key an S3 notification names (URL-encoded by S3, moto even the slashes).
 fn key_of(notification: &Value) -> String {
     notification["Records"][0]["s3"]["object"]["key"]
@@ -46,7 +86,10 @@ async fn an_import_is_fetched_by_the_transcoder_binary_and_becomes_renditions() 
     // test knob says; nothing else differs from the template.
     let loopback = [("HERALD_ALLOW_LOOPBACK", "1")];
     let mut intake = cloud.start("IntakeFunction", &loopback).await;
-    let mut transcoder = cloud.start("TranscoderFunction", &loopback).await;
+    // The layer's /opt/bin is Debian's ffmpeg here.
+    let ffmpeg_dir = ffmpeg_dir();
+    let transcoder_env = [loopback[0], ("HERALD_FFMPEG_DIR", ffmpeg_dir.as_str())];
+    let mut transcoder = cloud.start("TranscoderFunction", &transcoder_env).await;
     for f in [&mut intake, &mut transcoder] {
         f.ready(READY_WITHIN)
             .await
@@ -146,6 +189,28 @@ async fn an_import_is_fetched_by_the_transcoder_binary_and_becomes_renditions() 
         view.1["error"].as_str().is_some_and(|e| e.contains("404")),
         "{view:?}"
     );
+
+    // A video through the transcoder binary: the clip lands as an upload's original, S3's
+    // notice starts the transcoder, ffmpeg makes the renditions, progress is written on the
+    // item on the way (UpdateItem, which the role must allow).
+    let clip = clip();
+    let video = cloud
+        .create_processing_media(&ws_id, "video/mp4", clip.len() as u64)
+        .await;
+    cloud.upload_original(&ws_id, &video, clip).await;
+    let notice = cloud.next_upload_notification().await;
+    assert_eq!(key_of(&notice), format!("{ws_id}/media/{video}/original"));
+    transcoder.invoke(&notice).await.expect("the video");
+    assert_eq!(cloud.media_status(&ws_id, &video).await, "ready");
+    let files: Vec<String> = cloud
+        .rendition_objects(&ws_id, &video)
+        .await
+        .into_iter()
+        .map(|(key, _)| key.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    for file in ["tiktok.mp4", "linkedin.mp4", "x.mp4", "poster.jpg"] {
+        assert!(files.iter().any(|f| f == file), "no {file} in {files:?}");
+    }
 
     cloud.assert_least_privilege();
     for f in [&intake, &transcoder] {

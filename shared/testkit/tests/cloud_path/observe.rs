@@ -163,6 +163,8 @@ impl Cloud {
             created_at: now,
             width: None,
             height: None,
+            duration_seconds: None,
+            progress: None,
         };
         let item = herald_app::media::media_record(&media);
         let mut put = self.ddb.put_item().table_name(&self.table);
