@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 step() { echo "== $* ($(date +%H:%M:%S))" >&2; }
 
-step "installing the Debian packages the build needs (cmake, nasm) if missing"
+step "installing the Debian packages the build and tests need (cmake, nasm, ffmpeg) if missing"
 bash infra/apt.sh
 
 step "installing the AWS emulator (moto) if missing"
