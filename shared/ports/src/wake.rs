@@ -93,6 +93,47 @@ pub trait WakeUps: Send + Sync + 'static {
     async fn queue_sends(&self, job: WakeJob, sends: &[DelayedSend]) -> Result<(), WakeError>;
 }
 
+/// The delay that delivers a queued message at or just after `at` (SQS counts whole seconds).
+pub fn send_delay(now: DateTime<Utc>, at: DateTime<Utc>) -> u32 {
+    let ms = (at - now).num_milliseconds().max(0);
+    u32::try_from((ms + 999) / 1000).unwrap_or(u32::MAX)
+}
+
+/// What arranging a job's wakes did: messages queued, minutes' wakes ensured.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Routed {
+    pub queued: usize,
+    pub minutes: usize,
+}
+
+/// Ensures `job`'s wake for each of `minutes` and queues `sends`: every one is tried, and
+/// the first failure is answered (what was not arranged, the hourly sweep finds).
+pub async fn arrange(
+    wakes: &dyn WakeUps,
+    job: WakeJob,
+    minutes: &std::collections::BTreeSet<DateTime<Utc>>,
+    sends: &[DelayedSend],
+) -> Result<Routed, WakeError> {
+    let mut first_error = None;
+    for minute in minutes {
+        if let Err(e) = wakes.ensure_minute(job, *minute).await {
+            first_error.get_or_insert(e);
+        }
+    }
+    if !sends.is_empty()
+        && let Err(e) = wakes.queue_sends(job, sends).await
+    {
+        first_error.get_or_insert(e);
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(Routed {
+            queued: sends.len(),
+            minutes: minutes.len(),
+        }),
+    }
+}
+
 /// The whole minute `at` falls in.
 pub fn minute_of(at: DateTime<Utc>) -> DateTime<Utc> {
     let ms = at.timestamp_millis().div_euclid(60_000) * 60_000;
@@ -102,6 +143,20 @@ pub fn minute_of(at: DateTime<Utc>) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_delay_lands_on_or_just_after_its_second() {
+        let now = DateTime::from_timestamp_millis(1_000_000_300).unwrap();
+        let at = |ms: i64| DateTime::from_timestamp_millis(1_000_000_000 + ms).unwrap();
+        assert_eq!(send_delay(now, at(0)), 0, "overdue: at once");
+        assert_eq!(send_delay(now, at(300)), 0);
+        assert_eq!(send_delay(now, at(301)), 1);
+        assert_eq!(send_delay(now, at(1300)), 1);
+        assert_eq!(send_delay(now, at(5_300)), 5);
+        assert_eq!(send_delay(now, at(60_000)), 60);
+        assert_eq!(send_delay(now, at(900_300)), 900);
+        assert_eq!(send_delay(now, at(900_301)), 901);
+    }
 
     #[test]
     fn a_minute_is_the_one_an_instant_falls_in() {

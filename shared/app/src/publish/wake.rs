@@ -7,7 +7,7 @@
 use crate::Deps;
 use chrono::{DateTime, Duration, Utc};
 use herald_domain::{AccountId, PostId, Target, WorkspaceId};
-use herald_ports::wake::{MAX_SEND_DELAY, WAKE_LEAD, minute_of};
+use herald_ports::wake::{MAX_SEND_DELAY, WAKE_LEAD, arrange, minute_of, send_delay};
 use herald_ports::{DelayedSend, Key, WakeError, WakeJob};
 use herald_storage::keys;
 use serde::{Deserialize, Serialize};
@@ -69,18 +69,7 @@ impl Ticket {
     }
 }
 
-/// What routing did.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Routed {
-    pub queued: usize,
-    pub minutes: usize,
-}
-
-/// The delay that delivers a send at or just after `at` (SQS counts whole seconds).
-fn delay(now: DateTime<Utc>, at: DateTime<Utc>) -> u32 {
-    let ms = (at - now).num_milliseconds().max(0);
-    u32::try_from((ms + 999) / 1000).unwrap_or(u32::MAX)
-}
+pub use herald_ports::wake::Routed;
 
 /// Routes each due time: queued at once when `all_now` or when it is within the lead (and
 /// the queue's longest delay), its minute's wake ensured otherwise. Does nothing where sends
@@ -94,7 +83,7 @@ pub(crate) async fn route(deps: &Deps, dues: &[Due], all_now: bool) -> Result<Ro
     let mut sends = Vec::new();
     let mut minutes = BTreeSet::new();
     for d in dues {
-        let wait = delay(now, d.at);
+        let wait = send_delay(now, d.at);
         let soon = d.at <= now + WAKE_LEAD + MARGIN;
         if (all_now || soon) && wait <= MAX_SEND_DELAY {
             let body = serde_json::to_string(&Ticket::of(d)).expect("a ticket serializes");
@@ -106,24 +95,7 @@ pub(crate) async fn route(deps: &Deps, dues: &[Due], all_now: bool) -> Result<Ro
             minutes.insert(minute_of(d.at));
         }
     }
-    let mut first_error = None;
-    for minute in &minutes {
-        if let Err(e) = wakes.ensure_minute(WakeJob::Publisher, *minute).await {
-            first_error.get_or_insert(e);
-        }
-    }
-    if !sends.is_empty()
-        && let Err(e) = wakes.queue_sends(WakeJob::Publisher, &sends).await
-    {
-        first_error.get_or_insert(e);
-    }
-    match first_error {
-        Some(e) => Err(e),
-        None => Ok(Routed {
-            queued: sends.len(),
-            minutes: minutes.len(),
-        }),
-    }
+    arrange(wakes.as_ref(), WakeJob::Publisher, &minutes, &sends).await
 }
 
 /// After a committed write that put these targets in the due index: wakes for them. Never
@@ -147,17 +119,6 @@ pub fn in_background(deps: &Deps, due: Due) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_delay_lands_on_or_just_after_its_second() {
-        let now = DateTime::from_timestamp_millis(1_000_000_300).unwrap();
-        let at = |ms: i64| DateTime::from_timestamp_millis(1_000_000_000 + ms).unwrap();
-        assert_eq!(delay(now, at(0)), 0, "overdue: at once");
-        assert_eq!(delay(now, at(300)), 0);
-        assert_eq!(delay(now, at(301)), 1);
-        assert_eq!(delay(now, at(1300)), 1);
-        assert_eq!(delay(now, at(60_000)), 60);
-    }
 
     #[test]
     fn a_ticket_round_trips_and_nonsense_is_no_ticket() {

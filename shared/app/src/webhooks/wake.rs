@@ -14,7 +14,7 @@
 use crate::Deps;
 use chrono::{DateTime, Utc};
 use herald_domain::{DeliveryId, WorkspaceId};
-use herald_ports::wake::{MAX_SEND_DELAY, minute_of};
+use herald_ports::wake::{MAX_SEND_DELAY, arrange, minute_of, send_delay};
 use herald_ports::{DelayedSend, WakeError, WakeJob};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -55,18 +55,7 @@ impl Ticket {
     }
 }
 
-/// What routing did: messages queued, minutes' wakes ensured.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Routed {
-    pub queued: usize,
-    pub minutes: usize,
-}
-
-/// The delay that delivers a message at or just after `at` (SQS counts whole seconds).
-pub fn delay(now: DateTime<Utc>, at: DateTime<Utc>) -> u32 {
-    let ms = (at - now).num_milliseconds().max(0);
-    u32::try_from((ms + 999) / 1000).unwrap_or(u32::MAX)
-}
+pub use herald_ports::wake::Routed;
 
 /// Whether this host wakes the webhook function on demand (else its own tick sweeps).
 pub fn on_demand(deps: &Deps) -> bool {
@@ -83,7 +72,7 @@ pub async fn route(deps: &Deps, due: &[DueDelivery]) -> Result<Routed, WakeError
     let mut sends = Vec::new();
     let mut minutes = BTreeSet::new();
     for d in due {
-        let wait = delay(now, d.at);
+        let wait = send_delay(now, d.at);
         if wait <= MAX_SEND_DELAY {
             sends.push(DelayedSend {
                 body: serde_json::to_string(&Ticket::of(d)).expect("a ticket serializes"),
@@ -93,25 +82,7 @@ pub async fn route(deps: &Deps, due: &[DueDelivery]) -> Result<Routed, WakeError
             minutes.insert(minute_of(d.at));
         }
     }
-    let wakes = &deps.wakeups;
-    let mut first_error = None;
-    for minute in &minutes {
-        if let Err(e) = wakes.ensure_minute(WakeJob::Webhooks, *minute).await {
-            first_error.get_or_insert(e);
-        }
-    }
-    if !sends.is_empty()
-        && let Err(e) = wakes.queue_sends(WakeJob::Webhooks, &sends).await
-    {
-        first_error.get_or_insert(e);
-    }
-    match first_error {
-        Some(e) => Err(e),
-        None => Ok(Routed {
-            queued: sends.len(),
-            minutes: minutes.len(),
-        }),
-    }
+    arrange(deps.wakeups.as_ref(), WakeJob::Webhooks, &minutes, &sends).await
 }
 
 /// What a batch of queue messages came to: attempts made, and the messages whose attempt
@@ -164,17 +135,6 @@ pub async fn after_commit(deps: &Deps, due: &[DueDelivery]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_delay_lands_on_or_just_after_its_second() {
-        let now = DateTime::from_timestamp_millis(1_000_000_300).unwrap();
-        let at = |ms: i64| DateTime::from_timestamp_millis(1_000_000_000 + ms).unwrap();
-        assert_eq!(delay(now, at(0)), 0, "overdue: at once");
-        assert_eq!(delay(now, at(301)), 1);
-        assert_eq!(delay(now, at(5_300)), 5);
-        assert_eq!(delay(now, at(900_300)), 900);
-        assert_eq!(delay(now, at(900_301)), 901);
-    }
 
     #[test]
     fn a_ticket_round_trips_and_nonsense_is_no_ticket() {
