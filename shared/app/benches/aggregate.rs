@@ -8,15 +8,16 @@
 //!   cargo bench -p herald-app --bench aggregate -- [EVENTS] [POSTS] [BATCHES]
 //!   (defaults: 1000000 10000 1000000,250000,100000)
 
+mod support;
+
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
-use herald_adapters::{FsBlobStore, InProcessBus, SystemClock};
+use herald_adapters::SystemClock;
 use herald_app::aggregate::{self, rollup};
 use herald_app::auth::Principal;
-use herald_app::{Deps, workspaces};
+use herald_app::workspaces;
 use herald_domain::event::{Engagement, EngagementRecorded, Event, EventKind};
 use herald_domain::{AccountId, EventId, Platform, PostId, WorkspaceId};
-use herald_networks::crypto::Sealer;
 use herald_ports::{
     BusEvent, Clock, Condition, Item, Key, Page, Query, SortCondition, Table, TableError, TxOp,
     Update, Value,
@@ -114,27 +115,7 @@ async fn run(n: usize, posts: usize, batch: usize) {
         writes: AtomicU64::new(0),
     });
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let deps = Deps {
-        table: table.clone(),
-        blobs: Arc::new(
-            FsBlobStore::new(
-                dir.join("blobs"),
-                "http://127.0.0.1:9",
-                vec![1; 32],
-                clock.clone(),
-            )
-            .unwrap(),
-        ),
-        bus: Arc::new(InProcessBus::new()),
-        clock: clock.clone(),
-        random: Arc::new(herald_adapters::SystemRandom),
-        connectors: Default::default(),
-        sealer: Arc::new(Sealer::new([7; 32])),
-        guard: Arc::new(herald_networks::guard::Guard::new(false)),
-        oauth: Default::default(),
-        wakeups: Arc::new(herald_adapters::InlineWakeUps),
-        video: Arc::new(herald_adapters::Ffmpeg::new(None)),
-    };
+    let deps = support::deps(table.clone(), &dir, clock.clone(), Default::default());
     let ws = workspaces::create(&deps, &Principal::Admin, "Bench")
         .await
         .unwrap()

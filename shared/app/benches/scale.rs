@@ -6,15 +6,16 @@
 //!   cargo bench -p herald-app --bench scale -- [embedded|moto] [POSTS] [ACCOUNTS] [LATENCIES_MS]
 //!   (defaults: embedded 10000 100 0,300; moto 1000 20 0,300)
 
+mod support;
+
 use async_trait::async_trait;
 use chrono::{Duration, Utc};
-use herald_adapters::{FsBlobStore, InProcessBus, SystemClock};
+use herald_adapters::SystemClock;
 use herald_app::auth::Principal;
 use herald_app::posts::NewPost;
 use herald_app::publish::{Dispatcher, PublishOptions};
-use herald_app::{Deps, accounts, posts, workspaces};
+use herald_app::{accounts, posts, workspaces};
 use herald_domain::{AccountId, Platform};
-use herald_networks::crypto::Sealer;
 use herald_networks::sandbox::SandboxConnector;
 use herald_ports::{
     Clock, Condition, Connector, Connectors, Item, Key, Page, Query, Table, TableError, TxOp,
@@ -237,27 +238,7 @@ async fn burst(backend: &str, n: usize, m: usize, latency_ms: u64) -> Figures {
     );
     let mut connectors = Connectors::new();
     connectors.insert(Platform::Sandbox, sandbox as Arc<dyn Connector>);
-    let deps = Deps {
-        table: table.clone(),
-        blobs: Arc::new(
-            FsBlobStore::new(
-                dir.join("blobs"),
-                "http://127.0.0.1:9",
-                vec![1; 32],
-                clock.clone(),
-            )
-            .unwrap(),
-        ),
-        bus: Arc::new(InProcessBus::new()),
-        clock: clock.clone(),
-        random: Arc::new(herald_adapters::SystemRandom),
-        connectors: Arc::new(connectors),
-        sealer: Arc::new(Sealer::new([7; 32])),
-        guard: Arc::new(herald_networks::guard::Guard::new(false)),
-        oauth: Default::default(),
-        wakeups: Arc::new(herald_adapters::InlineWakeUps),
-        video: Arc::new(herald_adapters::Ffmpeg::new(None)),
-    };
+    let deps = support::deps(table.clone(), &dir, clock.clone(), connectors);
     let by = posts::Author::approver(herald_domain::Actor::Admin);
     let ws = workspaces::create(&deps, &Principal::Admin, "Agency")
         .await

@@ -4,11 +4,12 @@
 //! preset, in the same run. Prints wall seconds and what was made.
 //!   cargo bench -p herald-app --bench video [-- SECONDS]
 
-use herald_adapters::{FsBlobStore, InProcessBus, SystemClock};
+mod support;
+
+use herald_adapters::SystemClock;
 use herald_app::auth::Principal;
 use herald_app::media::{self, NewUpload};
-use herald_app::{Deps, workspaces};
-use herald_networks::crypto::Sealer;
+use herald_app::workspaces;
 use herald_ports::Clock;
 use herald_storage::embedded::EmbeddedTable;
 use herald_storage::keys;
@@ -90,27 +91,12 @@ async fn main() {
     let cli = started.elapsed().as_secs_f64();
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let deps = Deps {
-        table: Arc::new(EmbeddedTable::open(dir.join("herald.redb")).unwrap()),
-        blobs: Arc::new(
-            FsBlobStore::new(
-                dir.join("blobs"),
-                "http://127.0.0.1:9",
-                vec![1; 32],
-                clock.clone(),
-            )
-            .unwrap(),
-        ),
-        bus: Arc::new(InProcessBus::new()),
+    let deps = support::deps(
+        Arc::new(EmbeddedTable::open(dir.join("herald.redb")).unwrap()),
+        &dir,
         clock,
-        random: Arc::new(herald_adapters::SystemRandom),
-        connectors: Default::default(),
-        sealer: Arc::new(Sealer::new([7; 32])),
-        guard: Arc::new(herald_networks::guard::Guard::new(false)),
-        oauth: Default::default(),
-        wakeups: Arc::new(herald_adapters::InlineWakeUps),
-        video: Arc::new(herald_adapters::Ffmpeg::new(None)),
-    };
+        Default::default(),
+    );
     let ws = workspaces::create(&deps, &Principal::Admin, "Bench")
         .await
         .unwrap()
