@@ -9,7 +9,7 @@ use herald_ports::{AccountContext, Condition, Item, Query, TxOp, Value};
 use herald_storage::keys;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     pub platform: String,
@@ -19,7 +19,7 @@ pub struct NewAccount {
 }
 
 /// An account as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountView {
     pub id: AccountId,
     pub platform: Platform,

@@ -1,7 +1,7 @@
 use serde::Serialize;
 
 /// One offending field of a request, named as the client sent it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// One event, with its envelope.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Event {
     /// Unique per event: consumers drop repeats by it.
     pub id: EventId,
@@ -21,7 +21,7 @@ pub struct Event {
 }
 
 /// What happened, and its payload.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", content = "data")]
 pub enum EventKind {
     #[serde(rename = "post.scheduled")]
@@ -86,7 +86,7 @@ impl EventKind {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PostScheduled {
     pub post: PostId,
     pub scheduled_at: DateTime<Utc>,
@@ -94,7 +94,7 @@ pub struct PostScheduled {
 }
 
 /// One target of a post is out.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PostPublished {
     pub post: PostId,
     pub account: AccountId,
@@ -106,7 +106,7 @@ pub struct PostPublished {
 }
 
 /// A post whose targets all ended, some published and some not.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PostPartiallyPublished {
     pub post: PostId,
     pub published: Vec<AccountId>,
@@ -114,7 +114,7 @@ pub struct PostPartiallyPublished {
 }
 
 /// One target of a post failed for good.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PostFailed {
     pub post: PostId,
     pub account: AccountId,
@@ -123,26 +123,26 @@ pub struct PostFailed {
 }
 
 /// A post was cancelled: nothing more of it goes out.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PostCancelled {
     pub post: PostId,
     pub cancelled_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MediaReady {
     pub media: MediaId,
     pub content_type: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MediaFailed {
     pub media: MediaId,
     pub error: String,
 }
 
 /// A comment, mention or message arrived from a network.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InboxReceived {
     pub item: String,
     pub account: AccountId,
@@ -157,7 +157,19 @@ pub struct InboxReceived {
 }
 
 /// What an engagement event counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Engagement {
     Like,
@@ -192,7 +204,7 @@ impl Engagement {
 }
 
 /// A network reported engagement on one of the account's posts (a like, a share, views).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EngagementRecorded {
     pub account: AccountId,
     pub platform: Platform,
@@ -207,7 +219,7 @@ pub struct EngagementRecorded {
 
 /// A network's totals for one published post, polled after publishing; they replace what was
 /// known before for that post.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MetricsUpdated {
     pub post: PostId,
     pub account: AccountId,
@@ -220,14 +232,14 @@ pub struct MetricsUpdated {
     pub shares: Option<u64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccountNeedsReconnect {
     pub account: AccountId,
     pub platform: Platform,
 }
 
 /// An outbound webhook endpoint stopped receiving events after failing too long.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EndpointDisabled {
     pub endpoint: String,
     pub reason: String,

@@ -211,6 +211,36 @@ impl Serialize for BusinessHours {
     }
 }
 
+// `{"mon":[["09:00","17:30"]],...}` in the OpenAPI document: each named day a list of
+// `[start, end]` local times; no other key.
+impl utoipa::PartialSchema for BusinessHours {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, Type};
+        let time = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"));
+        let range = ArrayBuilder::new()
+            .items(time)
+            .min_items(Some(2))
+            .max_items(Some(2));
+        let day = ArrayBuilder::new()
+            .items(range)
+            .max_items(Some(MAX_RANGES))
+            .build();
+        let mut week = ObjectBuilder::new()
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .description(Some(
+                "Each day's `[start, end]` local times (24:00 closes at midnight).",
+            ));
+        for d in DAYS {
+            week = week.property(d, day.clone());
+        }
+        week.into()
+    }
+}
+
+impl utoipa::ToSchema for BusinessHours {}
+
 impl<'de> Deserialize<'de> for BusinessHours {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let value = serde_json::Value::deserialize(d)?;

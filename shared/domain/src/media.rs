@@ -3,7 +3,7 @@ use crate::platform::Platform;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MediaStatus {
     Processing,
@@ -12,7 +12,7 @@ pub enum MediaStatus {
 }
 
 /// One derived file of a media item, shaped for a network (or the original, profile `original`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rendition {
     pub profile: String,
     pub platform: Option<Platform>,

@@ -2,7 +2,19 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A social network Herald publishes to. `Sandbox` is Herald's own test network.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Platform {
     Sandbox,

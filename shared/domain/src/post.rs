@@ -32,7 +32,7 @@ pub fn refusal(c: char, multiline: bool) -> String {
 }
 
 /// Social posts build the audience; promotional ones sell. Teams keep promotion near 20%.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PostKind {
     #[default]
@@ -65,7 +65,7 @@ impl PostLifecycle {
 }
 
 /// The status the API shows for a post: its lifecycle, or once scheduled, its targets' progress.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PostStatus {
     Draft,
@@ -122,7 +122,7 @@ impl PostStatus {
 }
 
 /// Per-network overrides of a post's content (X is not LinkedIn).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Variant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -181,14 +181,14 @@ pub struct Post {
 }
 
 /// A post's approval: by whom and when.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Approval {
     pub by: Actor,
     pub at: DateTime<Utc>,
 }
 
 /// A reviewer's comment on a post.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReviewComment {
     pub by: Actor,
     pub text: String,
@@ -217,7 +217,7 @@ impl ReviewComment {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Frequency {
     Daily,
@@ -230,7 +230,7 @@ fn one() -> u32 {
 
 /// An RRULE-style repetition: every `interval` days or weeks, `count` times in all or until a
 /// time (at least one of the two, so a series always ends).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Recurrence {
     pub freq: Frequency,
@@ -481,7 +481,7 @@ impl Post {
 }
 
 /// Where one post target stands. Every change goes through [`TargetStatus::can_become`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetStatus {
     /// The post is a draft: nothing will be sent until it is scheduled.

@@ -16,7 +16,7 @@ pub struct Workspace {
 }
 
 /// How a workspace works: its local time, its hours, whether posts need approval.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Settings {
     /// An IANA time zone name (checked against the time zone database by the app).
     pub timezone: String,
@@ -61,7 +61,9 @@ impl Workspace {
 }
 
 /// What a member (or a key acting for one) may do in a workspace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Viewer,

@@ -16,8 +16,8 @@ use std::sync::Arc;
     path = "/v1/accounts",
     tag = "accounts",
     summary = "Connect an account",
-    request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+    request_body(content = herald_app::queue::QueueSettings, content_type = "application/json"),
+    responses((status = 201, description = "success", body = herald_app::accounts::AccountView, content_type = "application/json")),
 )]
 pub async fn create(
     State(deps): State<Arc<Deps>>,
@@ -37,7 +37,7 @@ pub async fn create(
         ("limit" = Option<u32>, Query),
         ("cursor" = Option<String>, Query),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::accounts::AccountView>, content_type = "application/json")),
 )]
 pub async fn list(
     State(deps): State<Arc<Deps>>,
@@ -56,7 +56,7 @@ pub async fn list(
     params(
         ("id" = String, Path),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::queue::QueueSettings, content_type = "application/json")),
 )]
 pub async fn get_queue(
     State(deps): State<Arc<Deps>>,
@@ -81,7 +81,7 @@ pub async fn get_queue(
         ("id" = String, Path),
     ),
     request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::queue::QueueSettings, content_type = "application/json")),
 )]
 pub async fn set_queue(
     State(deps): State<Arc<Deps>>,

@@ -31,7 +31,8 @@ pub struct ListQuery {
     path = "/v1/inbox",
     tag = "inbox",
     summary = "The inbox, unanswered and negative first",
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    request_body(content = herald_app::inbox::rules::Rules, content_type = "application/json"),
+    responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::inbox::InboxItem>, content_type = "application/json")),
 )]
 pub async fn list(
     State(deps): State<Arc<Deps>>,
@@ -58,7 +59,7 @@ pub async fn list(
     params(
         ("id" = String, Path),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::inbox::InboxItem, content_type = "application/json")),
 )]
 pub async fn get(
     State(deps): State<Arc<Deps>>,
@@ -69,7 +70,7 @@ pub async fn get(
     Ok(AxumJson(item).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyBody {
     text: String,
@@ -83,7 +84,7 @@ pub struct ReplyBody {
     params(
         ("id" = String, Path),
     ),
-    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 201, description = "success", body = herald_app::inbox::InboxItem, content_type = "application/json")),
 )]
 pub async fn reply(
     State(deps): State<Arc<Deps>>,
@@ -111,7 +112,7 @@ pub async fn reply(
     Ok(response)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignBody {
     /// A member id, or null for nobody.
@@ -126,7 +127,7 @@ pub struct AssignBody {
     params(
         ("id" = String, Path),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::inbox::InboxItem, content_type = "application/json")),
 )]
 pub async fn assign(
     State(deps): State<Arc<Deps>>,
@@ -154,7 +155,7 @@ pub async fn assign(
     params(
         ("id" = String, Path),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::inbox::InboxItem, content_type = "application/json")),
 )]
 pub async fn dismiss(
     State(deps): State<Arc<Deps>>,
@@ -170,7 +171,7 @@ pub async fn dismiss(
     path = "/v1/inbox/auto-replies",
     tag = "inbox",
     summary = "The auto-reply rules",
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::inbox::rules::Rules, content_type = "application/json")),
 )]
 pub async fn get_rules(State(deps): State<Arc<Deps>>, may: May<can::Read>) -> Answer {
     Ok(AxumJson(rules::get(&deps, &may.workspace).await?).into_response())
@@ -181,7 +182,7 @@ pub async fn get_rules(State(deps): State<Arc<Deps>>, may: May<can::Read>) -> An
     path = "/v1/inbox/auto-replies",
     tag = "inbox",
     summary = "Replace the auto-reply rules",
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::inbox::rules::Rules, content_type = "application/json")),
 )]
 pub async fn put_rules(
     State(deps): State<Arc<Deps>>,

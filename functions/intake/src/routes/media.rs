@@ -18,8 +18,8 @@ use std::sync::Arc;
     path = "/v1/media/uploads",
     tag = "media",
     summary = "An upload URL for new media (presigned S3 PUT, or a signed local URL)",
-    request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+    request_body(content = herald_app::media::NewImport, content_type = "application/json"),
+    responses((status = 201, description = "success", body = herald_app::media::Upload, content_type = "application/json")),
 )]
 pub async fn create_upload(
     State(deps): State<Arc<Deps>>,
@@ -36,7 +36,7 @@ pub async fn create_upload(
     tag = "media",
     summary = "Import media from a public URL (fetched through the SSRF guard)",
     request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 202, description = "accepted: the item is processing", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 202, description = "accepted: the item is processing", body = herald_app::media::Import, content_type = "application/json")),
 )]
 pub async fn create_import(
     State(deps): State<Arc<Deps>>,
@@ -55,7 +55,7 @@ pub async fn create_import(
     params(
         ("id" = String, Path),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::media::MediaView, content_type = "application/json")),
 )]
 pub async fn get(
     State(deps): State<Arc<Deps>>,

@@ -7,9 +7,9 @@ use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Duration, Utc};
+use herald_app::page::Page;
 use herald_app::{Deps, metrics};
 use serde::Deserialize;
-use serde_json::json;
 use std::sync::Arc;
 
 /// `?from=&to=`, RFC 3339; without them the last 30 days.
@@ -41,7 +41,7 @@ impl Window {
     path = "/v1/metrics/summary",
     tag = "metrics",
     summary = "Totals, a per-day series and response times",
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::metrics::Summary, content_type = "application/json")),
 )]
 pub async fn summary(
     State(deps): State<Arc<Deps>>,
@@ -62,7 +62,7 @@ pub struct BestTimesQuery {
     path = "/v1/metrics/best-times",
     tag = "metrics",
     summary = "Best weekday and hour to post",
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::metrics::BestTimes, content_type = "application/json")),
 )]
 pub async fn best_times(
     State(deps): State<Arc<Deps>>,
@@ -87,7 +87,7 @@ pub async fn best_times(
     path = "/v1/metrics/top-tags",
     tag = "metrics",
     summary = "Tags by engagement rate",
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::metrics::TagRank>, content_type = "application/json")),
 )]
 pub async fn top_tags(
     State(deps): State<Arc<Deps>>,
@@ -96,7 +96,7 @@ pub async fn top_tags(
 ) -> Answer {
     let (from, to) = w.read(deps.clock.now())?;
     let items = metrics::top_tags(&deps, &may.workspace, from, to).await?;
-    Ok(AxumJson(json!({ "items": items })).into_response())
+    Ok(AxumJson(Page { items, next: None }).into_response())
 }
 
 #[utoipa::path(
@@ -104,7 +104,7 @@ pub async fn top_tags(
     path = "/v1/metrics/content-mix",
     tag = "metrics",
     summary = "Social and promotional mix, with the 80/20 warning",
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::metrics::ContentMix, content_type = "application/json")),
 )]
 pub async fn content_mix(
     State(deps): State<Arc<Deps>>,
@@ -125,7 +125,7 @@ pub async fn content_mix(
         ("from" = Option<String>, Query),
         ("to" = Option<String>, Query),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::metrics::NetworkTotals>, content_type = "application/json")),
 )]
 pub async fn networks(
     State(deps): State<Arc<Deps>>,
@@ -134,5 +134,5 @@ pub async fn networks(
 ) -> Answer {
     let (from, to) = w.read(deps.clock.now())?;
     let items = metrics::networks(&deps, &may.workspace, from, to).await?;
-    Ok(AxumJson(json!({ "items": items })).into_response())
+    Ok(AxumJson(Page { items, next: None }).into_response())
 }

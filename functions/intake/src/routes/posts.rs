@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
+use herald_app::page::Page;
 use herald_app::posts::{self, NewPost};
 use herald_app::{Deps, calendar as cal};
 use serde::Deserialize;
@@ -19,8 +20,8 @@ use std::sync::Arc;
     path = "/v1/posts",
     tag = "posts",
     summary = "Compose a post",
-    request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+    request_body(content = herald_app::posts::MeasureRequest, content_type = "application/json"),
+    responses((status = 201, description = "success", body = herald_app::posts::PostView, content_type = "application/json")),
 )]
 pub async fn create(
     State(deps): State<Arc<Deps>>,
@@ -56,7 +57,7 @@ pub async fn create(
     params(
         ("id" = String, Path),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::posts::PostView, content_type = "application/json")),
 )]
 pub async fn get(
     State(deps): State<Arc<Deps>>,
@@ -78,7 +79,7 @@ pub async fn get(
         ("limit" = Option<u32>, Query),
         ("cursor" = Option<String>, Query),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::posts::PostView>, content_type = "application/json")),
 )]
 pub async fn calendar(
     State(deps): State<Arc<Deps>>,
@@ -90,7 +91,7 @@ pub async fn calendar(
     Ok(AxumJson(page).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleBody {
     scheduled_at: DateTime<Utc>,
@@ -105,7 +106,7 @@ pub struct ScheduleBody {
         ("id" = String, Path),
     ),
     request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::posts::PostView, content_type = "application/json")),
 )]
 pub async fn schedule(
     State(deps): State<Arc<Deps>>,
@@ -133,7 +134,7 @@ pub async fn schedule(
     params(
         ("id" = String, Path),
     ),
-    responses((status = 202, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 202, description = "success", body = herald_app::posts::PostView, content_type = "application/json")),
 )]
 pub async fn publish_now(
     State(deps): State<Arc<Deps>>,
@@ -154,7 +155,7 @@ pub async fn publish_now(
     params(
         ("id" = String, Path),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::posts::PostView, content_type = "application/json")),
 )]
 pub async fn approve(
     State(deps): State<Arc<Deps>>,
@@ -166,7 +167,7 @@ pub async fn approve(
     Ok(AxumJson(view).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangesBody {
     comment: String,
@@ -181,7 +182,7 @@ pub struct ChangesBody {
         ("id" = String, Path),
     ),
     request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::posts::PostView, content_type = "application/json")),
 )]
 pub async fn request_changes(
     State(deps): State<Arc<Deps>>,
@@ -204,7 +205,7 @@ pub async fn request_changes(
         ("id" = String, Path),
     ),
     request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::posts::PostView, content_type = "application/json")),
 )]
 pub async fn edit(
     State(deps): State<Arc<Deps>>,
@@ -246,7 +247,7 @@ same counters compose-time validation uses: X's weighted URLs, Bluesky's graphem
 per-URL weight. Body `{\"text\",\"platforms\":[...],\"variants\"?:{platform:{\"text\"}}}` → \
 `{\"items\":[{\"platform\",\"length\",\"max\",\"counting\",\"remaining\"}]}`. Writes nothing.",
     request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::posts::Measure>, content_type = "application/json")),
 )]
 pub async fn measure(
     State(deps): State<Arc<Deps>>,
@@ -254,5 +255,5 @@ pub async fn measure(
     Json(body): Json<posts::MeasureRequest>,
 ) -> Answer {
     let items = posts::measure(&deps, &body)?;
-    Ok(AxumJson(serde_json::json!({ "items": items })).into_response())
+    Ok(AxumJson(Page { items, next: None }).into_response())
 }

@@ -12,12 +12,31 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use herald_app::webhooks::{deliveries, endpoints, inbound};
 use herald_app::{AppError, Deps, posts};
+use herald_domain::PostId;
 use herald_domain::{DeliveryId, EndpointId, WorkspaceId};
-use serde_json::json;
+use serde::Serialize;
 use std::sync::Arc;
 
 /// The largest inbound webhook body; a larger one is refused before its signature is checked.
 pub const MAX_INBOUND_BODY: usize = 64 * 1024;
+
+/// A new `whsec_` signing secret, shown only in this answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SecretAnswer {
+    secret: String,
+}
+
+/// The delivery sent again.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Redelivery {
+    id: DeliveryId,
+}
+
+/// The post a signed inbound webhook created (or, for a repeated `webhook-id`, the first one).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct InboundAnswer {
+    id: PostId,
+}
 
 fn endpoint_id(raw: &str) -> Result<EndpointId, ApiError> {
     EndpointId::parse(raw).ok_or(ApiError::App(AppError::NotFound("webhook endpoint")))
@@ -28,14 +47,14 @@ fn endpoint_id(raw: &str) -> Result<EndpointId, ApiError> {
     path = "/v1/webhooks/inbound-secret",
     tag = "webhooks",
     summary = "Create or rotate the inbound webhook secret",
-    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 201, description = "success", body = SecretAnswer, content_type = "application/json")),
 )]
 pub async fn rotate_inbound_secret(
     State(deps): State<Arc<Deps>>,
     may: May<can::ManageWebhooks>,
 ) -> Answer {
     let secret = inbound::rotate_secret(&deps, &may.workspace).await?;
-    Ok((StatusCode::CREATED, AxumJson(json!({ "secret": secret }))).into_response())
+    Ok((StatusCode::CREATED, AxumJson(SecretAnswer { secret })).into_response())
 }
 
 #[utoipa::path(
@@ -43,8 +62,8 @@ pub async fn rotate_inbound_secret(
     path = "/v1/webhooks/endpoints",
     tag = "webhooks",
     summary = "Create an outbound webhook endpoint",
-    request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+    request_body(content = herald_app::posts::NewPost, content_type = "application/json"),
+    responses((status = 201, description = "success", body = herald_app::webhooks::endpoints::CreatedEndpoint, content_type = "application/json")),
 )]
 pub async fn create_endpoint(
     State(deps): State<Arc<Deps>>,
@@ -64,7 +83,7 @@ pub async fn create_endpoint(
         ("limit" = Option<u32>, Query),
         ("cursor" = Option<String>, Query),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::webhooks::endpoints::EndpointView>, content_type = "application/json")),
 )]
 pub async fn list_endpoints(
     State(deps): State<Arc<Deps>>,
@@ -108,7 +127,7 @@ pub async fn delete_endpoint(
     params(
         ("id" = String, Path),
     ),
-    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 201, description = "success", body = SecretAnswer, content_type = "application/json")),
 )]
 pub async fn rotate_endpoint_secret(
     State(deps): State<Arc<Deps>>,
@@ -116,7 +135,7 @@ pub async fn rotate_endpoint_secret(
     Path(id): Path<String>,
 ) -> Answer {
     let secret = endpoints::rotate_secret(&deps, &may.workspace, &endpoint_id(&id)?).await?;
-    Ok((StatusCode::CREATED, AxumJson(json!({ "secret": secret }))).into_response())
+    Ok((StatusCode::CREATED, AxumJson(SecretAnswer { secret })).into_response())
 }
 
 /// `POST /v1/webhooks/endpoints/{id}/enable`: a disabled endpoint takes events again.
@@ -130,7 +149,7 @@ pub async fn rotate_endpoint_secret(
     params(
         ("id" = String, Path),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::webhooks::endpoints::EndpointView, content_type = "application/json")),
 )]
 pub async fn enable_endpoint(
     State(deps): State<Arc<Deps>>,
@@ -151,7 +170,7 @@ pub async fn enable_endpoint(
         ("limit" = Option<u32>, Query),
         ("cursor" = Option<String>, Query),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::webhooks::deliveries::AttemptView>, content_type = "application/json")),
 )]
 pub async fn list_deliveries(
     State(deps): State<Arc<Deps>>,
@@ -177,7 +196,7 @@ pub async fn list_deliveries(
     params(
         ("id" = String, Path),
     ),
-    responses((status = 202, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 202, description = "success", body = Redelivery, content_type = "application/json")),
 )]
 pub async fn redeliver(
     State(deps): State<Arc<Deps>>,
@@ -186,7 +205,7 @@ pub async fn redeliver(
 ) -> Answer {
     let id = DeliveryId::parse(&id).ok_or(ApiError::App(AppError::NotFound("delivery")))?;
     deliveries::redeliver(&deps, &may.workspace, &id).await?;
-    Ok((StatusCode::ACCEPTED, AxumJson(json!({ "id": id }))).into_response())
+    Ok((StatusCode::ACCEPTED, AxumJson(Redelivery { id })).into_response())
 }
 
 /// `POST /hooks/v1/{workspace}/posts`: no key; the Standard Webhooks signature under the
@@ -206,7 +225,7 @@ pub async fn redeliver(
         ("webhook-signature" = Option<String>, Header),
     ),
     request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 202, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 202, description = "success", body = InboundAnswer, content_type = "application/json")),
 )]
 pub async fn inbound_post(
     State(deps): State<Arc<Deps>>,
@@ -259,7 +278,9 @@ pub async fn inbound_post(
     let created = posts::create_from_webhook(&deps, &ws, new, webhook_id).await?;
     let mut response = (
         StatusCode::ACCEPTED,
-        AxumJson(json!({ "id": created.post.id })),
+        AxumJson(InboundAnswer {
+            id: created.post.id,
+        }),
     )
         .into_response();
     if created.replayed {

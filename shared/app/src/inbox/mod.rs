@@ -24,7 +24,7 @@ pub const MAX_AUTHOR: usize = 200;
 /// Tries of a change that lost a race with another change of the same item.
 const TRIES: usize = 3;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Unanswered,
@@ -52,7 +52,7 @@ impl Status {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
     Comment,
@@ -60,7 +60,7 @@ pub enum ItemKind {
 }
 
 /// One inbox item, as stored and as the API shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InboxItem {
     pub id: InboxItemId,
     #[serde(rename = "type")]

@@ -23,13 +23,13 @@ pub const IMPORT_TIMEOUT: Duration = Duration::from_secs(120);
 const MAX_URL: usize = 2048;
 const MAX_FILENAME: usize = 255;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewImport {
     pub url: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Import {
     pub id: MediaId,
 }

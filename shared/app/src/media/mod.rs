@@ -30,7 +30,7 @@ pub const UPLOAD_URL_VALID: Duration = Duration::from_secs(3600);
 pub const FETCH_URL_VALID: Duration = Duration::from_secs(3600);
 const MAX_FILENAME: usize = 255;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUpload {
     pub filename: String,
@@ -38,13 +38,13 @@ pub struct NewUpload {
     pub size: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Upload {
     pub id: MediaId,
     pub upload_url: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RenditionView {
     pub profile: String,
     pub platform: Option<Platform>,
@@ -55,7 +55,7 @@ pub struct RenditionView {
     pub url: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MediaView {
     pub id: MediaId,
     pub status: MediaStatus,

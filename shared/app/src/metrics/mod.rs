@@ -60,14 +60,14 @@ fn days(from: DateTime<Utc>, to: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
     )
 }
 
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Day {
     pub date: NaiveDate,
     #[serde(flatten)]
     pub counts: BTreeMap<&'static str, i64>,
 }
 
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Summary {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -144,7 +144,7 @@ pub async fn summary(
     })
 }
 
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Slot {
     pub weekday: &'static str,
     pub hour: u32,
@@ -155,7 +155,7 @@ pub struct Slot {
     pub engagement_rate: Option<f64>,
 }
 
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct BestTimes {
     pub items: Vec<Slot>,
     /// Whose history the times come from: `account`, `workspace` (the account has too little
@@ -251,7 +251,7 @@ pub async fn best_times(
     })
 }
 
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct TagRank {
     pub tag: String,
     pub posts: i64,
@@ -313,7 +313,7 @@ pub async fn top_tags(
     Ok(ranked)
 }
 
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ContentMix {
     pub social: usize,
     pub promotional: usize,

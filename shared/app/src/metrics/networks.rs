@@ -12,7 +12,7 @@ use herald_storage::keys;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct NetworkTotals {
     pub platform: Platform,
     /// The workspace's accounts on that network (whether or not they drew anything).

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A text and the networks to measure it for; a variant's text replaces it on its network.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeasureRequest {
     pub text: String,
@@ -17,14 +17,14 @@ pub struct MeasureRequest {
     pub variants: BTreeMap<Platform, VariantText>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct VariantText {
     #[serde(default)]
     pub text: Option<String>,
 }
 
 /// One network's count of the text it would be sent.
-#[derive(Debug, PartialEq, Serialize)]
+#[derive(Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Measure {
     pub platform: Platform,
     pub length: usize,

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 /// The body of `POST /v1/posts`. Ids and platforms are typed, so a malformed one is refused
 /// while parsing, with its field named.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPost {
     #[serde(default)]
@@ -34,7 +34,7 @@ pub struct NewPost {
     pub queue: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TargetView {
     pub account: AccountId,
     pub platform: Platform,
@@ -51,7 +51,7 @@ pub struct TargetView {
 }
 
 /// A post as the API shows it (`GET /v1/posts/{id}`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PostView {
     pub id: PostId,
     pub status: PostStatus,

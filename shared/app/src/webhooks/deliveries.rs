@@ -35,7 +35,7 @@ pub struct DeliveryRecord {
 }
 
 /// One attempt, as `GET /v1/webhooks/endpoints/{id}/deliveries` lists it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AttemptView {
     /// The delivery (its `webhook-id`), the same for every attempt of it.
     pub id: DeliveryId,

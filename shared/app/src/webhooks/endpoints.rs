@@ -41,7 +41,7 @@ struct Previous {
     until: i64,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEndpoint {
     pub url: String,
@@ -49,7 +49,7 @@ pub struct NewEndpoint {
 }
 
 /// An endpoint as the API shows it (never with its secret, but in the answer that made it).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EndpointView {
     pub id: EndpointId,
     pub url: String,
@@ -66,7 +66,7 @@ fn enabled() -> String {
     "enabled".into()
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedEndpoint {
     #[serde(flatten)]
     pub endpoint: EndpointView,
