@@ -7,10 +7,22 @@
 use crate::{routes, web};
 use axum::Json as AxumJson;
 use axum::response::IntoResponse;
-use serde_json::json;
+use herald_domain::event::{self, EventKind};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, RefOr, Response, ResponseBuilder};
+
+/// The liveness answer: `{"status":"ok"}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    status: Up,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Up {
+    Ok,
+}
 
 /// `GET /healthz`.
 #[utoipa::path(
@@ -19,10 +31,10 @@ use utoipa::openapi::{Content, RefOr, Response, ResponseBuilder};
     tag = "meta",
     summary = "Liveness",
     security(()),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = Health, content_type = "application/json")),
 )]
 pub async fn healthz() -> impl IntoResponse {
-    AxumJson(json!({"status": "ok"}))
+    AxumJson(Health { status: Up::Ok })
 }
 
 /// `GET /openapi.json`: this document.
@@ -32,10 +44,10 @@ pub async fn healthz() -> impl IntoResponse {
     tag = "meta",
     summary = "This OpenAPI document",
     security(()),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success: this document (OpenAPI 3.1)", body = Object, content_type = "application/json")),
 )]
 pub async fn document() -> impl IntoResponse {
-    AxumJson(openapi())
+    AxumJson(document_json())
 }
 
 /// An RFC 9457 problem: every error answer of the API.
@@ -132,7 +144,25 @@ struct FieldError {
         routes::webhooks::redeliver,
         routes::webhooks::inbound_post,
     ),
-    components(schemas(Problem, FieldError)),
+    components(schemas(
+        Problem,
+        FieldError,
+        event::Event,
+        event::PostScheduled,
+        event::PostPublished,
+        event::PostPartiallyPublished,
+        event::PostFailed,
+        event::PostCancelled,
+        event::MediaReady,
+        event::MediaFailed,
+        event::InboxReceived,
+        event::AccountNeedsReconnect,
+        event::EndpointDisabled,
+        event::EngagementRecorded,
+        event::MetricsUpdated,
+        herald_domain::EventId,
+        herald_domain::WorkspaceId,
+    )),
     security(("bearer" = [])),
 )]
 struct Doc;
@@ -160,6 +190,17 @@ fn problem_response(description: &str) -> RefOr<Response> {
         .into()
 }
 
+/// `post_v1_posts_id_approve` for `POST /v1/posts/{id}/approve`.
+pub fn operation_id(method: &str, path: &str) -> String {
+    let words = path
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty());
+    std::iter::once(method)
+        .chain(words)
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
 /// The document, with every operation's problem answers and the bearer scheme.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = Doc::openapi();
@@ -169,17 +210,19 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         "bearer",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
     );
-    for item in doc.paths.paths.values_mut() {
-        for op in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-        {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for (method, op) in [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("patch", &mut item.patch),
+        ] {
+            let Some(op) = op else { continue };
+            // utoipa names an operation after its handler, and handlers of different modules
+            // share names (`approve`, `get`): ids made of method and path are unique, as
+            // links between operations need them to be.
+            op.operation_id = Some(operation_id(method, path));
             let public = op
                 .security
                 .as_ref()
@@ -200,5 +243,80 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
             }
         }
     }
+    doc
+}
+
+/// The component holding the payload of the event kind `name`: `post.partially_published` is
+/// `PostPartiallyPublished`, as `herald_domain::event` names its structs.
+pub fn payload_component(name: &str) -> String {
+    name.split(['.', '_'])
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The OpenAPI 3.1 `webhooks`: one per event kind, the request Herald sends an endpoint that
+/// subscribed to it, signed per the Standard Webhooks spec. The body is the event's envelope
+/// with that kind's payload as `data` (`herald_domain::event`).
+fn webhooks() -> serde_json::Value {
+    let header = |name: &str, what: &str| {
+        serde_json::json!({
+            "name": name, "in": "header", "required": true, "description": what,
+            "schema": {"type": "string"},
+        })
+    };
+    let schema = |name: &str| format!("#/components/schemas/{name}");
+    let mut hooks = serde_json::Map::new();
+    for name in EventKind::NAMES {
+        let envelope = serde_json::json!({
+            "type": "object",
+            "required": ["id", "kind", "workspace", "time", "data"],
+            "properties": {
+                "id": {"$ref": schema("EventId"), "description": "Unique per event: drop repeats by it."},
+                "kind": {"const": name},
+                "workspace": {"$ref": schema("WorkspaceId")},
+                "time": {"type": "string", "format": "date-time"},
+                "data": {"$ref": schema(&payload_component(name))},
+            },
+        });
+        let operation = serde_json::json!({
+            "tags": ["webhooks"],
+            "summary": format!("`{name}`, sent to each endpoint subscribed to it"),
+            "description": "Delivered at least once, signed per the Standard Webhooks spec; \
+                every attempt of one delivery carries the same `webhook-id` (listed by \
+                `GET /v1/webhooks/endpoints/{id}/deliveries`).",
+            "parameters": [
+                header("webhook-id", "The delivery's id (`msg_...`), the same on every retry."),
+                header("webhook-timestamp", "Seconds since the epoch, fresh on every attempt."),
+                header(
+                    "webhook-signature",
+                    "Space-separated `v1,<base64 HMAC-SHA256>` entries, one per live secret."
+                ),
+            ],
+            "requestBody": {
+                "required": true,
+                "content": {"application/json": {"schema": envelope}},
+            },
+            "responses": {
+                "2XX": {
+                    "description": "received (within 15 s); 410 disables the endpoint, \
+                        anything else is retried",
+                },
+            },
+        });
+        hooks.insert(name.to_owned(), serde_json::json!({ "post": operation }));
+    }
+    serde_json::Value::Object(hooks)
+}
+
+/// The document as `/openapi.json` serves it: [`openapi`] with the `webhooks`, which utoipa's
+/// model has no field for.
+pub fn document_json() -> serde_json::Value {
+    let mut doc = serde_json::to_value(openapi()).expect("the document serializes");
+    doc["webhooks"] = webhooks();
     doc
 }

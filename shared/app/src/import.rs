@@ -41,14 +41,14 @@ const REQUIRED: [&str; 2] = ["text", "accounts"];
 /// What a spreadsheet reads as the start of a formula.
 const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Refusal {
     pub row: usize,
     pub field: String,
     pub message: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     pub dry_run: bool,
     /// Created posts (none in a dry run).

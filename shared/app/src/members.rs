@@ -18,7 +18,7 @@ pub const OWNERS: &str = "owners";
 /// The member item's role, as an attribute of its own.
 const ROLE: &str = "role";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMember {
     pub name: String,
@@ -26,7 +26,7 @@ pub struct NewMember {
 }
 
 /// A member as the API lists them: never their key.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MemberView {
     pub id: MemberId,
     pub name: String,
@@ -46,7 +46,7 @@ impl From<Member> for MemberView {
 }
 
 /// A new member and their key; the key's secret is in this answer only.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedMember {
     pub id: MemberId,
     pub name: String,

@@ -11,7 +11,7 @@ use herald_storage::keys;
 use serde::Serialize;
 
 /// The settings as the API shows them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SettingsView {
     pub id: WorkspaceId,
     pub name: String,
@@ -72,6 +72,18 @@ pub fn check_timezone(name: &str) -> Result<String, String> {
     name.parse::<chrono_tz::Tz>()
         .map(|tz| tz.name().to_owned())
         .map_err(|_| format!("{name:?} is not an IANA time zone name, like \"Europe/Paris\""))
+}
+
+/// The body of `PATCH /v1/workspace` as the OpenAPI document shows it: the fields [`apply`]
+/// reads, each optional, nothing else.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct SettingsChange {
+    name: Option<String>,
+    /// An IANA time zone name.
+    timezone: Option<String>,
+    business_hours: Option<BusinessHours>,
+    approvals: Option<bool>,
 }
 
 /// Applies `patch` (a JSON object of the fields to change) to `workspace`, or names every

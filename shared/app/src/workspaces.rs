@@ -11,7 +11,7 @@ use serde::Serialize;
 pub const FIRST_OWNER: &str = "Owner";
 
 /// A new workspace and its first owner's key; the key's secret is in this answer only.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedWorkspace {
     pub id: WorkspaceId,
     pub name: String,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Who did something in a workspace.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub enum Actor {
     /// The operator's admin key (it creates workspaces).
@@ -33,6 +33,23 @@ impl fmt::Display for Actor {
         }
     }
 }
+
+// On the wire an actor is its string form (`into = "String"`), so the document says so.
+impl utoipa::PartialSchema for Actor {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(
+                "^(admin|workspace_key|inbound_webhook|mem_[0-9a-z]{26}|client:rvl_[0-9a-z]{26})$",
+            ))
+            .description(Some(
+                "`admin`, `workspace_key`, `inbound_webhook`, a member id, or `client:` and a review link id",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Actor {}
 
 impl From<Actor> for String {
     fn from(actor: Actor) -> String {

@@ -86,6 +86,21 @@ impl EventKind {
     }
 }
 
+/// An event kind's wire name in the OpenAPI document: one of [`EventKind::NAMES`] (webhook
+/// endpoints subscribe by these; a delivery names its event by one).
+pub struct EventName;
+
+impl utoipa::PartialSchema for EventName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(EventKind::NAMES))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EventName {}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PostScheduled {
     pub post: PostId,

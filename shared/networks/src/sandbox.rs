@@ -89,7 +89,7 @@ enum Call {
 pub const LATENCY_ENV: &str = "HERALD_SANDBOX_LATENCY_MS";
 
 /// One post the sandbox received.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OutboxEntry {
     pub remote_id: String,
     pub text: String,

@@ -16,7 +16,7 @@ use std::sync::Arc;
     path = "/v1/accounts",
     tag = "accounts",
     summary = "Connect an account",
-    request_body(content = herald_app::queue::QueueSettings, content_type = "application/json"),
+    request_body(content = herald_app::accounts::NewAccount, content_type = "application/json"),
     responses((status = 201, description = "success", body = herald_app::accounts::AccountView, content_type = "application/json")),
 )]
 pub async fn create(
@@ -80,7 +80,7 @@ pub async fn get_queue(
     params(
         ("id" = String, Path),
     ),
-    request_body(content = serde_json::Value, content_type = "application/json"),
+    request_body(content = herald_app::queue::QueueSettings, content_type = "application/json"),
     responses((status = 200, description = "success", body = herald_app::queue::QueueSettings, content_type = "application/json")),
 )]
 pub async fn set_queue(

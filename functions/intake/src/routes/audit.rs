@@ -20,7 +20,7 @@ use std::sync::Arc;
         ("limit" = Option<u32>, Query),
         ("cursor" = Option<String>, Query),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::page::Page<herald_domain::AuditEntry>, content_type = "application/json")),
 )]
 pub async fn list(
     State(deps): State<Arc<Deps>>,

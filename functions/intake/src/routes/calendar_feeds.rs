@@ -10,18 +10,26 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use herald_app::{AppError, Deps, feeds};
 use herald_domain::WorkspaceId;
-use serde_json::json;
+use serde::Serialize;
 use std::sync::Arc;
 
 /// Where feeds are served; the path names workspace, feed and secret, so a lookup is one read.
 pub const FEED_PATH: &str = "/ics/{workspace}/{feed}/{secret}";
+
+/// A new feed: its id and its secret URL (shown in this answer only).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FeedCreated {
+    /// `feed_` and 32 hex digits.
+    id: String,
+    url: String,
+}
 
 #[utoipa::path(
     post,
     path = "/v1/calendar/feeds",
     tag = "calendar",
     summary = "Create a secret calendar feed",
-    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 201, description = "success", body = FeedCreated, content_type = "application/json")),
 )]
 pub async fn create(
     State(deps): State<Arc<Deps>>,
@@ -37,7 +45,7 @@ pub async fn create(
     };
     Ok((
         StatusCode::CREATED,
-        AxumJson(json!({ "id": feed.id, "url": url })),
+        AxumJson(FeedCreated { id: feed.id, url }),
     )
         .into_response())
 }
@@ -68,7 +76,7 @@ pub fn origin(headers: &HeaderMap) -> Option<String> {
         ("limit" = Option<u32>, Query),
         ("cursor" = Option<String>, Query),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::feeds::FeedView>, content_type = "application/json")),
 )]
 pub async fn list(
     State(deps): State<Arc<Deps>>,

@@ -31,7 +31,7 @@ pub struct Options {
         ("dry_run" = Option<bool>, Query),
     ),
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::import::ImportReport, content_type = "application/json")),
 )]
 pub async fn import(
     State(deps): State<Arc<Deps>>,

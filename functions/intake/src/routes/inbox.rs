@@ -31,7 +31,6 @@ pub struct ListQuery {
     path = "/v1/inbox",
     tag = "inbox",
     summary = "The inbox, unanswered and negative first",
-    request_body(content = herald_app::inbox::rules::Rules, content_type = "application/json"),
     responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::inbox::InboxItem>, content_type = "application/json")),
 )]
 pub async fn list(
@@ -84,6 +83,7 @@ pub struct ReplyBody {
     params(
         ("id" = String, Path),
     ),
+    request_body(content = ReplyBody, content_type = "application/json"),
     responses((status = 201, description = "success", body = herald_app::inbox::InboxItem, content_type = "application/json")),
 )]
 pub async fn reply(
@@ -127,6 +127,7 @@ pub struct AssignBody {
     params(
         ("id" = String, Path),
     ),
+    request_body(content = AssignBody, content_type = "application/json"),
     responses((status = 200, description = "success", body = herald_app::inbox::InboxItem, content_type = "application/json")),
 )]
 pub async fn assign(
@@ -182,6 +183,7 @@ pub async fn get_rules(State(deps): State<Arc<Deps>>, may: May<can::Read>) -> An
     path = "/v1/inbox/auto-replies",
     tag = "inbox",
     summary = "Replace the auto-reply rules",
+    request_body(content = herald_app::inbox::rules::Rules, content_type = "application/json"),
     responses((status = 200, description = "success", body = herald_app::inbox::rules::Rules, content_type = "application/json")),
 )]
 pub async fn put_rules(

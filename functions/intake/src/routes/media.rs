@@ -18,7 +18,7 @@ use std::sync::Arc;
     path = "/v1/media/uploads",
     tag = "media",
     summary = "An upload URL for new media (presigned S3 PUT, or a signed local URL)",
-    request_body(content = herald_app::media::NewImport, content_type = "application/json"),
+    request_body(content = herald_app::media::NewUpload, content_type = "application/json"),
     responses((status = 201, description = "success", body = herald_app::media::Upload, content_type = "application/json")),
 )]
 pub async fn create_upload(
@@ -35,7 +35,7 @@ pub async fn create_upload(
     path = "/v1/media/imports",
     tag = "media",
     summary = "Import media from a public URL (fetched through the SSRF guard)",
-    request_body(content = serde_json::Value, content_type = "application/json"),
+    request_body(content = herald_app::media::NewImport, content_type = "application/json"),
     responses((status = 202, description = "accepted: the item is processing", body = herald_app::media::Import, content_type = "application/json")),
 )]
 pub async fn create_import(

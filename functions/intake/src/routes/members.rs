@@ -17,8 +17,8 @@ use std::sync::Arc;
     path = "/v1/members",
     tag = "members",
     summary = "Add a member",
-    request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+    request_body(content = herald_app::members::NewMember, content_type = "application/json"),
+    responses((status = 201, description = "success", body = herald_app::members::CreatedMember, content_type = "application/json")),
 )]
 pub async fn create(
     State(deps): State<Arc<Deps>>,
@@ -38,7 +38,7 @@ pub async fn create(
         ("limit" = Option<u32>, Query),
         ("cursor" = Option<String>, Query),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::members::MemberView>, content_type = "application/json")),
 )]
 pub async fn list(
     State(deps): State<Arc<Deps>>,

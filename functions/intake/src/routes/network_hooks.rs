@@ -18,8 +18,7 @@ use herald_app::{AppError, Deps, accounts};
 use herald_domain::event::Engagement;
 use herald_domain::{Account, Platform, WorkspaceId};
 use herald_networks::webhooks::{self, Inbound, InboundKind};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// The path of an account's hook.
@@ -28,6 +27,46 @@ pub fn path(account: &Account) -> String {
         "/hooks/v1/networks/{}/{}/{}",
         account.platform, account.workspace, account.id
     )
+}
+
+/// Whether the account's network sends Herald webhooks, and where.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HookDescription {
+    webhooks: bool,
+    /// The path the network is to call (absent when `webhooks` is false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    /// What Meta's dashboard asks for (Facebook, Instagram, Threads only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verify_token: Option<String>,
+}
+
+/// A handshake's JSON answer: X's CRC (`response_token`) or LinkedIn's challenge. Meta's is
+/// the challenge itself, as text.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum HandshakeAnswer {
+    X {
+        response_token: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    Linkedin {
+        challenge_code: String,
+        challenge_response: String,
+    },
+}
+
+/// What a delivery's reports became.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeliveryCounts {
+    recorded: usize,
+    /// Reports seen before (by the network's own id).
+    repeats: usize,
+    /// Reports for another account, or invalid.
+    refused: usize,
+    /// Meta's app callback only: entries for no connected account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unknown: Option<usize>,
 }
 
 /// `GET /v1/accounts/{id}/webhook`: where the network is to send the account's deliveries,
@@ -40,7 +79,7 @@ pub fn path(account: &Account) -> String {
     params(
         ("id" = String, Path),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = HookDescription, content_type = "application/json")),
 )]
 pub async fn describe(
     State(deps): State<Arc<Deps>>,
@@ -54,17 +93,26 @@ pub async fn describe(
             .and_then(|c| c.webhook_secret())
     });
     let Some(secret) = secret else {
-        return Ok(AxumJson(json!({"webhooks": false})).into_response());
+        return Ok(AxumJson(HookDescription {
+            webhooks: false,
+            path: None,
+            verify_token: None,
+        })
+        .into_response());
     };
-    let mut answer = json!({"webhooks": true, "path": path(&account)});
-    if family(account.platform) == Some(Family::Meta) {
-        answer["verify_token"] = json!(webhooks::meta_verify_token(
+    let verify_token = (family(account.platform) == Some(Family::Meta)).then(|| {
+        webhooks::meta_verify_token(
             secret.as_bytes(),
             account.workspace.as_str(),
-            account.id.as_str()
-        ));
-    }
-    Ok(AxumJson(answer).into_response())
+            account.id.as_str(),
+        )
+    });
+    Ok(AxumJson(HookDescription {
+        webhooks: true,
+        path: Some(path(&account)),
+        verify_token,
+    })
+    .into_response())
 }
 
 /// The networks whose webhooks Herald takes, by how they sign.
@@ -133,7 +181,10 @@ pub struct Handshake {
         ("workspace" = String, Path),
         ("account" = String, Path),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success: X's and LinkedIn's answer as JSON, Meta's challenge as text", content(
+        (HandshakeAnswer = "application/json"),
+        (String = "text/plain"),
+    ))),
 )]
 pub async fn handshake(
     State(deps): State<Arc<Deps>>,
@@ -163,7 +214,10 @@ pub async fn handshake(
                 .filter(|t| !t.is_empty() && t.len() <= 512)
                 .ok_or_else(|| ApiError::invalid("crc_token", "required"))?;
             let answer = webhooks::x_crc_response(secret.as_bytes(), &token);
-            Ok(AxumJson(json!({ "response_token": answer })).into_response())
+            Ok(AxumJson(HandshakeAnswer::X {
+                response_token: answer,
+            })
+            .into_response())
         }
         Family::Linkedin => {
             let code = q
@@ -171,10 +225,11 @@ pub async fn handshake(
                 .filter(|t| !t.is_empty() && t.len() <= 512)
                 .ok_or_else(|| ApiError::invalid("challengeCode", "required"))?;
             let answer = webhooks::linkedin_challenge(secret.as_bytes(), &code);
-            Ok(
-                AxumJson(json!({"challengeCode": code, "challengeResponse": answer}))
-                    .into_response(),
-            )
+            Ok(AxumJson(HandshakeAnswer::Linkedin {
+                challenge_code: code,
+                challenge_response: answer,
+            })
+            .into_response())
         }
     }
 }
@@ -210,7 +265,7 @@ fn event_of(r: Inbound) -> NetworkEvent {
         ("workspace" = String, Path),
         ("account" = String, Path),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = DeliveryCounts, content_type = "application/json")),
 )]
 pub async fn deliver(
     State(deps): State<Arc<Deps>>,
@@ -268,7 +323,12 @@ pub async fn deliver(
     }
     Ok((
         StatusCode::OK,
-        AxumJson(json!({"recorded": recorded, "repeats": repeats, "refused": refused})),
+        AxumJson(DeliveryCounts {
+            recorded,
+            repeats,
+            refused,
+            unknown: None,
+        }),
     )
         .into_response())
 }
@@ -286,7 +346,7 @@ fn meta_secret(deps: &Deps) -> Option<String> {
     path = "/hooks/v1/networks/meta",
     tag = "network webhooks",
     summary = "The Meta app's subscription handshake (one callback URL for every page)",
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success: the challenge, as Meta sent it", body = String, content_type = "text/plain")),
 )]
 pub async fn meta_handshake(State(deps): State<Arc<Deps>>, Query(q): Query<Handshake>) -> Answer {
     let secret = meta_secret(&deps).ok_or(ApiError::App(AppError::NotFound("webhook")))?;
@@ -316,7 +376,7 @@ fn meta_platform(body: &[u8]) -> Option<Platform> {
     path = "/hooks/v1/networks/meta",
     tag = "network webhooks",
     summary = "The Meta app's signed delivery: each entry to the account its page or user id is connected as",
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = DeliveryCounts, content_type = "application/json")),
 )]
 pub async fn meta_deliver(
     State(deps): State<Arc<Deps>>,
@@ -356,10 +416,12 @@ pub async fn meta_deliver(
     }
     Ok((
         StatusCode::OK,
-        AxumJson(
-            json!({"recorded": recorded, "repeats": repeats, "refused": refused,
-                        "unknown": unknown}),
-        ),
+        AxumJson(DeliveryCounts {
+            recorded,
+            repeats,
+            refused,
+            unknown: Some(unknown),
+        }),
     )
         .into_response())
 }

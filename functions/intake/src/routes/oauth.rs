@@ -10,11 +10,16 @@ use axum::response::IntoResponse;
 use herald_app::{AppError, Deps};
 use herald_domain::Platform;
 use serde::Deserialize;
-use serde_json::json;
 use std::sync::Arc;
 
 fn platform_param(raw: &str) -> Result<Platform, ApiError> {
     Platform::parse(raw).ok_or(ApiError::App(AppError::NotFound("platform")))
+}
+
+/// Where the user consents, as a JSON answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ConsentUrl {
+    authorize_url: String,
 }
 
 /// `?handle=` names the account; any other parameter is a network id kept with the tokens
@@ -32,7 +37,7 @@ fn platform_param(raw: &str) -> Result<Platform, ApiError> {
     ),
     responses(
         (status = 302, description = "success: to the network's consent page"),
-        (status = 200, description = "success, asked for as JSON: `{\"authorize_url\"}`", body = serde_json::Value, content_type = "application/json"),
+        (status = 200, description = "success, asked for as JSON: `{\"authorize_url\"}`", body = ConsentUrl, content_type = "application/json"),
     ),
 )]
 pub async fn start(
@@ -53,7 +58,9 @@ pub async fn start(
         .collect();
     let url =
         herald_app::oauth::start(&deps, ws, may.caller.actor(), platform, &handle, ids).await?;
-    let body = AxumJson(json!({ "authorize_url": url.as_str() }));
+    let body = AxumJson(ConsentUrl {
+        authorize_url: url.as_str().to_owned(),
+    });
     let json_only = headers
         .get(axum::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -93,7 +100,7 @@ pub struct CallbackParams {
         ("error" = Option<String>, Query),
         ("error_description" = Option<String>, Query),
     ),
-    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 201, description = "success", body = herald_app::accounts::AccountView, content_type = "application/json")),
 )]
 pub async fn callback(
     State(deps): State<Arc<Deps>>,

@@ -20,7 +20,7 @@ use std::sync::Arc;
     path = "/v1/posts",
     tag = "posts",
     summary = "Compose a post",
-    request_body(content = herald_app::posts::MeasureRequest, content_type = "application/json"),
+    request_body(content = herald_app::posts::NewPost, content_type = "application/json"),
     responses((status = 201, description = "success", body = herald_app::posts::PostView, content_type = "application/json")),
 )]
 pub async fn create(
@@ -105,7 +105,7 @@ pub struct ScheduleBody {
     params(
         ("id" = String, Path),
     ),
-    request_body(content = serde_json::Value, content_type = "application/json"),
+    request_body(content = ScheduleBody, content_type = "application/json"),
     responses((status = 200, description = "success", body = herald_app::posts::PostView, content_type = "application/json")),
 )]
 pub async fn schedule(
@@ -181,7 +181,7 @@ pub struct ChangesBody {
     params(
         ("id" = String, Path),
     ),
-    request_body(content = serde_json::Value, content_type = "application/json"),
+    request_body(content = ChangesBody, content_type = "application/json"),
     responses((status = 200, description = "success", body = herald_app::posts::PostView, content_type = "application/json")),
 )]
 pub async fn request_changes(
@@ -204,7 +204,7 @@ pub async fn request_changes(
     params(
         ("id" = String, Path),
     ),
-    request_body(content = serde_json::Value, content_type = "application/json"),
+    request_body(content = herald_app::posts::PostEdit, content_type = "application/json"),
     responses((status = 200, description = "success", body = herald_app::posts::PostView, content_type = "application/json")),
 )]
 pub async fn edit(
@@ -246,7 +246,7 @@ pub async fn cancel(
 same counters compose-time validation uses: X's weighted URLs, Bluesky's graphemes, Mastodon's \
 per-URL weight. Body `{\"text\",\"platforms\":[...],\"variants\"?:{platform:{\"text\"}}}` → \
 `{\"items\":[{\"platform\",\"length\",\"max\",\"counting\",\"remaining\"}]}`. Writes nothing.",
-    request_body(content = serde_json::Value, content_type = "application/json"),
+    request_body(content = herald_app::posts::MeasureRequest, content_type = "application/json"),
     responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::posts::Measure>, content_type = "application/json")),
 )]
 pub async fn measure(

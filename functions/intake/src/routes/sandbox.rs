@@ -27,7 +27,7 @@ use std::sync::Arc;
         ("limit" = Option<u32>, Query),
         ("cursor" = Option<String>, Query),
     ),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::page::Page<herald_networks::sandbox::OutboxEntry>, content_type = "application/json")),
 )]
 pub async fn outbox(
     State(deps): State<Arc<Deps>>,
@@ -55,9 +55,10 @@ pub async fn outbox(
     Ok(AxumJson(page).into_response())
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventBody {
+    /// `comment`, `mention`, `like`, `share` or `impression`.
     #[serde(rename = "type")]
     kind: String,
     remote_id: String,
@@ -70,6 +71,37 @@ pub struct EventBody {
     count: Option<u64>,
 }
 
+/// What became of a reported event.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Recorded {
+    Recorded,
+    /// The sandbox echoed one of Herald's own replies: not an inbox item.
+    OwnReply,
+    /// The network's event id was seen before: nothing new recorded.
+    Repeat,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct EventAnswer {
+    status: Recorded,
+    /// The inbox item a comment or mention became.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item: Option<herald_domain::InboxItemId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auto_replied: Option<bool>,
+}
+
+impl EventAnswer {
+    fn of(status: Recorded) -> EventAnswer {
+        EventAnswer {
+            status,
+            item: None,
+            auto_replied: None,
+        }
+    }
+}
+
 #[utoipa::path(
     post,
     path = "/v1/sandbox/{account}/events",
@@ -78,7 +110,8 @@ pub struct EventBody {
     params(
         ("account" = String, Path),
     ),
-    responses((status = 202, description = "success", body = serde_json::Value, content_type = "application/json")),
+    request_body(content = EventBody, content_type = "application/json"),
+    responses((status = 202, description = "success", body = EventAnswer, content_type = "application/json")),
 )]
 pub async fn events(
     State(deps): State<Arc<Deps>>,
@@ -125,12 +158,14 @@ pub async fn events(
         count: body.count.unwrap_or(1),
     };
     let answer = match engagement::ingest(&deps, &account, event).await? {
-        Ingested::Inbox { item, auto_replied } => {
-            serde_json::json!({"status": "recorded", "item": item.id, "auto_replied": auto_replied})
-        }
-        Ingested::Engagement => serde_json::json!({"status": "recorded"}),
-        Ingested::Own => serde_json::json!({"status": "own_reply"}),
-        Ingested::Repeat => serde_json::json!({"status": "repeat"}),
+        Ingested::Inbox { item, auto_replied } => EventAnswer {
+            status: Recorded::Recorded,
+            item: Some(item.id),
+            auto_replied: Some(auto_replied),
+        },
+        Ingested::Engagement => EventAnswer::of(Recorded::Recorded),
+        Ingested::Own => EventAnswer::of(Recorded::OwnReply),
+        Ingested::Repeat => EventAnswer::of(Recorded::Repeat),
     };
     Ok((axum::http::StatusCode::ACCEPTED, AxumJson(answer)).into_response())
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
     path = "/v1/workspace",
     tag = "workspace",
     summary = "The workspace's settings",
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    responses((status = 200, description = "success", body = herald_app::settings::SettingsView, content_type = "application/json")),
 )]
 pub async fn get(State(deps): State<Arc<Deps>>, may: May<can::Read>) -> Answer {
     Ok(AxumJson(settings::get(&deps, &may.caller).await?).into_response())
@@ -24,8 +24,8 @@ pub async fn get(State(deps): State<Arc<Deps>>, may: May<can::Read>) -> Answer {
     path = "/v1/workspace",
     tag = "workspace",
     summary = "Change the workspace's settings",
-    request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 200, description = "success", body = serde_json::Value, content_type = "application/json")),
+    request_body(content = herald_app::settings::SettingsChange, content_type = "application/json"),
+    responses((status = 200, description = "success", body = herald_app::settings::SettingsView, content_type = "application/json")),
 )]
 pub async fn update(
     State(deps): State<Arc<Deps>>,

@@ -62,7 +62,7 @@ pub async fn rotate_inbound_secret(
     path = "/v1/webhooks/endpoints",
     tag = "webhooks",
     summary = "Create an outbound webhook endpoint",
-    request_body(content = herald_app::posts::NewPost, content_type = "application/json"),
+    request_body(content = herald_app::webhooks::endpoints::NewEndpoint, content_type = "application/json"),
     responses((status = 201, description = "success", body = herald_app::webhooks::endpoints::CreatedEndpoint, content_type = "application/json")),
 )]
 pub async fn create_endpoint(
@@ -165,6 +165,10 @@ pub async fn enable_endpoint(
     path = "/v1/webhooks/endpoints/{id}/deliveries",
     tag = "webhooks",
     summary = "Every delivery attempt to an endpoint",
+    description = "Each attempt names its event's type (`event`) and id (`event_id`); what was \
+        sent is that event's envelope, whose `data` is the payload of its kind: see the \
+        document's `webhooks` (one per event type) and the payload schemas they reference \
+        (`PostPublished`, `MediaReady`, ...).",
     params(
         ("id" = String, Path),
         ("limit" = Option<u32>, Query),
@@ -224,7 +228,7 @@ pub async fn redeliver(
         ("webhook-timestamp" = Option<String>, Header),
         ("webhook-signature" = Option<String>, Header),
     ),
-    request_body(content = serde_json::Value, content_type = "application/json"),
+    request_body(content = herald_app::posts::NewPost, content_type = "application/json"),
     responses((status = 202, description = "success", body = InboundAnswer, content_type = "application/json")),
 )]
 pub async fn inbound_post(

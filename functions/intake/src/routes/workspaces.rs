@@ -15,7 +15,7 @@ use herald_domain::Actor;
 use serde::Deserialize;
 use std::sync::Arc;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWorkspace {
     name: String,
@@ -26,8 +26,8 @@ pub struct NewWorkspace {
     path = "/v1/workspaces",
     tag = "workspaces",
     summary = "Create a workspace (admin key)",
-    request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+    request_body(content = NewWorkspace, content_type = "application/json"),
+    responses((status = 201, description = "success", body = herald_app::workspaces::CreatedWorkspace, content_type = "application/json")),
 )]
 pub async fn create(
     State(deps): State<Arc<Deps>>,

@@ -66,7 +66,7 @@ pub async fn create(deps: &Deps, ws: &WorkspaceId) -> Result<NewFeed, AppError> 
 }
 
 /// A feed as its list shows it: no secret (the table has only its hash).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FeedView {
     pub id: String,
     pub created_at: DateTime<Utc>,

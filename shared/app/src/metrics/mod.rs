@@ -145,6 +145,8 @@ pub async fn summary(
 }
 
 #[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
+// `queue::Slot` holds the name `Slot` in the OpenAPI document.
+#[schema(as = BestTime)]
 pub struct Slot {
     pub weekday: &'static str,
     pub hour: u32,

@@ -40,7 +40,8 @@ pub struct AttemptView {
     /// The delivery (its `webhook-id`), the same for every attempt of it.
     pub id: DeliveryId,
     pub event_id: String,
-    /// The event's type.
+    /// The event's type; its payload is that kind's in the document's `webhooks`.
+    #[schema(value_type = herald_domain::event::EventName)]
     pub event: String,
     /// 1 for the first attempt.
     pub attempt: u32,

@@ -45,6 +45,7 @@ struct Previous {
 #[serde(deny_unknown_fields)]
 pub struct NewEndpoint {
     pub url: String,
+    #[schema(value_type = Vec<herald_domain::event::EventName>)]
     pub events: Vec<String>,
 }
 
@@ -53,6 +54,7 @@ pub struct NewEndpoint {
 pub struct EndpointView {
     pub id: EndpointId,
     pub url: String,
+    #[schema(value_type = Vec<herald_domain::event::EventName>)]
     pub events: Vec<String>,
     pub created_at: DateTime<Utc>,
     /// `enabled`, or `disabled` (after 410 Gone or 5 days of failures).

@@ -18,10 +18,9 @@ use chrono::{DateTime, Utc};
 use herald_app::{Deps, review_links};
 use herald_domain::Actor;
 use serde::Deserialize;
-use serde_json::json;
 use std::sync::Arc;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLink {
     from: DateTime<Utc>,
@@ -30,13 +29,21 @@ pub struct NewLink {
     expires_at: Option<DateTime<Utc>>,
 }
 
+/// A new review link: its page's URL is the credential, shown in this answer only.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct LinkCreated {
+    id: herald_domain::ReviewLinkId,
+    url: String,
+    expires_at: DateTime<Utc>,
+}
+
 #[utoipa::path(
     post,
     path = "/v1/review-links",
     tag = "review",
     summary = "Create a client review link",
-    request_body(content = serde_json::Value, content_type = "application/json"),
-    responses((status = 201, description = "success", body = serde_json::Value, content_type = "application/json")),
+    request_body(content = NewLink, content_type = "application/json"),
+    responses((status = 201, description = "success", body = LinkCreated, content_type = "application/json")),
 )]
 pub async fn create(
     State(deps): State<Arc<Deps>>,
@@ -60,7 +67,11 @@ pub async fn create(
     };
     Ok((
         StatusCode::CREATED,
-        AxumJson(json!({ "id": issued.id, "url": url, "expires_at": issued.expires_at })),
+        AxumJson(LinkCreated {
+            id: issued.id,
+            url,
+            expires_at: issued.expires_at,
+        }),
     )
         .into_response())
 }
