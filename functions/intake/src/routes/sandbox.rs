@@ -74,7 +74,7 @@ pub struct EventBody {
 /// What became of a reported event.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Recorded {
+pub enum EventOutcome {
     Recorded,
     /// The sandbox echoed one of Herald's own replies: not an inbox item.
     OwnReply,
@@ -84,7 +84,7 @@ pub enum Recorded {
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct EventAnswer {
-    status: Recorded,
+    status: EventOutcome,
     /// The inbox item a comment or mention became.
     #[serde(skip_serializing_if = "Option::is_none")]
     item: Option<herald_domain::InboxItemId>,
@@ -93,7 +93,7 @@ pub struct EventAnswer {
 }
 
 impl EventAnswer {
-    fn of(status: Recorded) -> EventAnswer {
+    fn of(status: EventOutcome) -> EventAnswer {
         EventAnswer {
             status,
             item: None,
@@ -159,13 +159,13 @@ pub async fn events(
     };
     let answer = match engagement::ingest(&deps, &account, event).await? {
         Ingested::Inbox { item, auto_replied } => EventAnswer {
-            status: Recorded::Recorded,
+            status: EventOutcome::Recorded,
             item: Some(item.id),
             auto_replied: Some(auto_replied),
         },
-        Ingested::Engagement => EventAnswer::of(Recorded::Recorded),
-        Ingested::Own => EventAnswer::of(Recorded::OwnReply),
-        Ingested::Repeat => EventAnswer::of(Recorded::Repeat),
+        Ingested::Engagement => EventAnswer::of(EventOutcome::Recorded),
+        Ingested::Own => EventAnswer::of(EventOutcome::OwnReply),
+        Ingested::Repeat => EventAnswer::of(EventOutcome::Repeat),
     };
     Ok((axum::http::StatusCode::ACCEPTED, AxumJson(answer)).into_response())
 }
