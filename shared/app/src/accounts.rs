@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
+    /// Read by `Platform::parse`, so the document names the same values.
+    #[schema(value_type = Platform)]
     pub platform: String,
     pub handle: String,
     #[serde(default)]

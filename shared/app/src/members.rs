@@ -22,6 +22,7 @@ const ROLE: &str = "role";
 #[serde(deny_unknown_fields)]
 pub struct NewMember {
     pub name: String,
+    #[schema(value_type = Role)]
     pub role: String,
 }
 

@@ -34,8 +34,8 @@ pub async fn create(
     tag = "accounts",
     summary = "List accounts",
     params(
-        ("limit" = Option<u32>, Query),
-        ("cursor" = Option<String>, Query),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "page size (default 100)"),
+        ("cursor" = Option<String>, Query, description = "`next` of the page before"),
     ),
     responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::accounts::AccountView>, content_type = "application/json")),
 )]

@@ -15,10 +15,10 @@ use std::sync::Arc;
     tag = "audit",
     summary = "The audit log",
     params(
-        ("from" = Option<String>, Query),
-        ("to" = Option<String>, Query),
-        ("limit" = Option<u32>, Query),
-        ("cursor" = Option<String>, Query),
+        ("from" = chrono::DateTime<chrono::Utc>, Query, description = "RFC 3339, inclusive"),
+        ("to" = chrono::DateTime<chrono::Utc>, Query, description = "RFC 3339, exclusive"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "page size (default 100)"),
+        ("cursor" = Option<String>, Query, description = "`next` of the page before"),
     ),
     responses((status = 200, description = "success", body = herald_app::page::Page<herald_domain::AuditEntry>, content_type = "application/json")),
 )]

@@ -73,8 +73,8 @@ pub fn origin(headers: &HeaderMap) -> Option<String> {
     tag = "calendar",
     summary = "List calendar feeds",
     params(
-        ("limit" = Option<u32>, Query),
-        ("cursor" = Option<String>, Query),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "page size (default 100)"),
+        ("cursor" = Option<String>, Query, description = "`next` of the page before"),
     ),
     responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::feeds::FeedView>, content_type = "application/json")),
 )]

@@ -31,6 +31,11 @@ pub struct ListQuery {
     path = "/v1/inbox",
     tag = "inbox",
     summary = "The inbox, unanswered and negative first",
+    params(
+        ("status" = Option<herald_app::inbox::Status>, Query),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "page size (default 100)"),
+        ("cursor" = Option<String>, Query, description = "`next` of the page before"),
+    ),
     responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::inbox::InboxItem>, content_type = "application/json")),
 )]
 pub async fn list(

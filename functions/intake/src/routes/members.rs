@@ -35,8 +35,8 @@ pub async fn create(
     tag = "members",
     summary = "List members",
     params(
-        ("limit" = Option<u32>, Query),
-        ("cursor" = Option<String>, Query),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "page size (default 100)"),
+        ("cursor" = Option<String>, Query, description = "`next` of the page before"),
     ),
     responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::members::MemberView>, content_type = "application/json")),
 )]

@@ -41,6 +41,10 @@ impl Window {
     path = "/v1/metrics/summary",
     tag = "metrics",
     summary = "Totals, a per-day series and response times",
+    params(
+        ("from" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "RFC 3339 (default: 30 days before `to`)"),
+        ("to" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "RFC 3339 (default: now)"),
+    ),
     responses((status = 200, description = "success", body = herald_app::metrics::Summary, content_type = "application/json")),
 )]
 pub async fn summary(
@@ -62,6 +66,9 @@ pub struct BestTimesQuery {
     path = "/v1/metrics/best-times",
     tag = "metrics",
     summary = "Best weekday and hour to post",
+    params(
+        ("account" = Option<String>, Query, description = "an account id: its own history (default: the workspace's)"),
+    ),
     responses((status = 200, description = "success", body = herald_app::metrics::BestTimes, content_type = "application/json")),
 )]
 pub async fn best_times(
@@ -87,6 +94,10 @@ pub async fn best_times(
     path = "/v1/metrics/top-tags",
     tag = "metrics",
     summary = "Tags by engagement rate",
+    params(
+        ("from" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "RFC 3339 (default: 30 days before `to`)"),
+        ("to" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "RFC 3339 (default: now)"),
+    ),
     responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::metrics::TagRank>, content_type = "application/json")),
 )]
 pub async fn top_tags(
@@ -104,6 +115,10 @@ pub async fn top_tags(
     path = "/v1/metrics/content-mix",
     tag = "metrics",
     summary = "Social and promotional mix, with the 80/20 warning",
+    params(
+        ("from" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "RFC 3339 (default: 30 days before `to`)"),
+        ("to" = Option<chrono::DateTime<chrono::Utc>>, Query, description = "RFC 3339 (default: now)"),
+    ),
     responses((status = 200, description = "success", body = herald_app::metrics::ContentMix, content_type = "application/json")),
 )]
 pub async fn content_mix(
@@ -122,8 +137,8 @@ pub async fn content_mix(
     summary = "Each network's totals, side by side",
     description = "`?from=&to=` (default: the last 30 days) → `{\"items\":[{\"platform\",\"accounts\",\"impressions\",\"engagements\",\"posts\",...,\"engagement_rate\"?}]}`, one item per network the workspace has an account on.",
     params(
-        ("from" = Option<String>, Query),
-        ("to" = Option<String>, Query),
+        ("from" = Option<chrono::DateTime<chrono::Utc>>, Query),
+        ("to" = Option<chrono::DateTime<chrono::Utc>>, Query),
     ),
     responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::metrics::NetworkTotals>, content_type = "application/json")),
 )]

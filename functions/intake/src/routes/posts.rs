@@ -74,10 +74,10 @@ pub async fn get(
     tag = "posts",
     summary = "The calendar window",
     params(
-        ("from" = Option<String>, Query),
-        ("to" = Option<String>, Query),
-        ("limit" = Option<u32>, Query),
-        ("cursor" = Option<String>, Query),
+        ("from" = chrono::DateTime<chrono::Utc>, Query, description = "RFC 3339, inclusive"),
+        ("to" = chrono::DateTime<chrono::Utc>, Query, description = "RFC 3339, exclusive"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "page size (default 100)"),
+        ("cursor" = Option<String>, Query, description = "`next` of the page before"),
     ),
     responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::posts::PostView>, content_type = "application/json")),
 )]

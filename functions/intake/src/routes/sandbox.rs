@@ -24,8 +24,8 @@ use std::sync::Arc;
     summary = "What the sandbox network received",
     params(
         ("account" = String, Path),
-        ("limit" = Option<u32>, Query),
-        ("cursor" = Option<String>, Query),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "page size (default 100)"),
+        ("cursor" = Option<String>, Query, description = "`next` of the page before"),
     ),
     responses((status = 200, description = "success", body = herald_app::page::Page<herald_networks::sandbox::OutboxEntry>, content_type = "application/json")),
 )]

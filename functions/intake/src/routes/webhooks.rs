@@ -80,8 +80,8 @@ pub async fn create_endpoint(
     tag = "webhooks",
     summary = "List webhook endpoints",
     params(
-        ("limit" = Option<u32>, Query),
-        ("cursor" = Option<String>, Query),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "page size (default 100)"),
+        ("cursor" = Option<String>, Query, description = "`next` of the page before"),
     ),
     responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::webhooks::endpoints::EndpointView>, content_type = "application/json")),
 )]
@@ -171,8 +171,8 @@ pub async fn enable_endpoint(
         (`PostPublished`, `MediaReady`, ...).",
     params(
         ("id" = String, Path),
-        ("limit" = Option<u32>, Query),
-        ("cursor" = Option<String>, Query),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "page size (default 100)"),
+        ("cursor" = Option<String>, Query, description = "`next` of the page before"),
     ),
     responses((status = 200, description = "success", body = herald_app::page::Page<herald_app::webhooks::deliveries::AttemptView>, content_type = "application/json")),
 )]

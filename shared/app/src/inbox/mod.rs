@@ -26,6 +26,7 @@ const TRIES: usize = 3;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = InboxStatus)]
 pub enum Status {
     Unanswered,
     Answered,
