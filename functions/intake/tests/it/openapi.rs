@@ -256,4 +256,39 @@ async fn what_the_server_answers_fits_the_documented_schema() {
     fits(&settings, &schema_of("/v1/workspace", "get", "200"), &doc).unwrap();
     let health = app.call(Method::GET, "/healthz", None, None).await.body;
     fits(&health, &schema_of("/healthz", "get", "200"), &doc).unwrap();
+    // Published, with the fields only a published target has, and a comment in the inbox.
+    let published = app
+        .create_post(
+            &ws,
+            json!({"text": "out", "accounts": [account], "scheduled_at": app.at(chrono::Duration::zero())}),
+        )
+        .await;
+    app.run_publisher().await;
+    let view = app.post_view(&ws, &published).await;
+    assert!(view["targets"][0]["published_at"].is_string(), "{view}");
+    fits(&view, &schema_of("/v1/posts/{id}", "get", "200"), &doc).unwrap();
+    let target = &doc["components"]["schemas"]["TargetView"];
+    fits(&view["targets"][0], target, &doc).unwrap();
+    let remote = view["targets"][0]["remote_id"].as_str().unwrap();
+    let answer = app
+        .post(
+            &format!("/v1/sandbox/{account}/events"),
+            key,
+            json!({"type": "comment", "remote_id": remote, "text": "nice", "author": "@a"}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{answer:?}");
+    let events = "/v1/sandbox/{account}/events";
+    fits(&answer.body, &schema_of(events, "post", "202"), &doc).unwrap();
+    let inbox = app.get("/v1/inbox", key).await.body;
+    let page = schema_of("/v1/inbox", "get", "200");
+    fits(&inbox, &page, &doc).unwrap();
+    let item = &doc["components"]["schemas"]["Page_InboxItem"]["properties"]["items"]["items"];
+    fits(&inbox["items"][0], item, &doc).unwrap();
+    let outbox = app
+        .get(&format!("/v1/sandbox/{account}/outbox"), key)
+        .await
+        .body;
+    let entry = &doc["components"]["schemas"]["Page_OutboxEntry"]["properties"]["items"]["items"];
+    fits(&outbox["items"][0], entry, &doc).unwrap();
 }
