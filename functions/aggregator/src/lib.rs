@@ -1,7 +1,9 @@
 //! The aggregator function: Herald's events rolled up per post, account and day, hour of week,
-//! tag and kind (`herald_app::aggregate`), and on a schedule the insight polls of recently
-//! published posts. On AWS it is invoked by the bus's rule with one event, or by a queue with a
-//! batch of them, or by its schedule; locally `herald serve` calls the same handlers.
+//! tag and kind (`herald_app::aggregate`), and the networks' polls: insights of recently
+//! published posts, replies and mentions of accounts whose network sends no webhooks. On AWS it
+//! is invoked by the bus's rule with one event, or by a queue with a batch of them, or by a
+//! polls wake (a one-time schedule, only when a poll is due) or its hourly sweep; locally
+//! `herald serve` calls the same handlers on its ticks.
 
 use herald_app::aggregate::{self, Report, insights};
 use herald_app::{AppError, Deps};
@@ -17,6 +19,9 @@ pub enum Invocation {
     Poll,
     /// Poll Mastodon and Bluesky accounts for replies and mentions (`{"poll":"notifications"}`).
     Notifications,
+    /// A polls wake (`{"wake": "<minute>"}`) or the hourly sweep (`{"sweep": true}`): both
+    /// polls, and the next notification wake.
+    Wake,
 }
 
 impl Invocation {
@@ -36,6 +41,11 @@ impl Invocation {
                 events.push(detail(envelope)?);
             }
             return Ok(Invocation::Events(events));
+        }
+        if payload.get("wake").and_then(Value::as_str).is_some()
+            || payload.get("sweep").and_then(Value::as_bool) == Some(true)
+        {
+            return Ok(Invocation::Wake);
         }
         if payload.get("poll").and_then(Value::as_str) == Some("notifications") {
             return Ok(Invocation::Notifications);
@@ -64,6 +74,7 @@ pub enum Outcome {
     Rolled(Report),
     Polled(insights::PollReport),
     Notified(herald_app::engagement::poll::NotificationReport),
+    Woken(aggregate::wake::PollsReport),
 }
 
 pub async fn handle(deps: &Deps, invocation: Invocation) -> Result<Outcome, AppError> {
@@ -76,6 +87,9 @@ pub async fn handle(deps: &Deps, invocation: Invocation) -> Result<Outcome, AppE
         )),
         Invocation::Notifications => Ok(Outcome::Notified(
             herald_app::engagement::poll::poll(deps, deps.clock.now()).await?,
+        )),
+        Invocation::Wake => Ok(Outcome::Woken(
+            aggregate::wake::run(deps, deps.clock.now()).await?,
         )),
     }
 }
@@ -117,6 +131,15 @@ mod tests {
             Invocation::from_payload(json!({"poll": "notifications"})),
             Ok(Invocation::Notifications)
         ));
+        assert!(matches!(
+            Invocation::from_payload(json!({"wake": "2026-12-01T15:15:00Z"})),
+            Ok(Invocation::Wake)
+        ));
+        assert!(matches!(
+            Invocation::from_payload(json!({"sweep": true})),
+            Ok(Invocation::Wake)
+        ));
+        assert!(Invocation::from_payload(json!({"sweep": false})).is_err());
         assert!(Invocation::from_payload(json!({"hello": 1})).is_err());
         assert!(Invocation::from_payload(json!({"Records": [{"body": "{"}]})).is_err());
         assert!(Invocation::from_payload(json!({"detail": {"id": 1}})).is_err());

@@ -31,11 +31,12 @@ pub struct WakeTarget {
     pub role_arn: String,
 }
 
-/// One job's function (what its schedules invoke) and its delayed queue.
+/// One job's function (what its schedules invoke) and its delayed queue, if it reaches
+/// seconds.
 #[derive(Clone, Debug)]
 pub struct JobTarget {
     pub function_arn: String,
-    pub queue_url: String,
+    pub queue_url: Option<String>,
 }
 
 #[derive(Clone)]
@@ -156,7 +157,11 @@ impl WakeUps for AwsWakeUps {
     }
 
     async fn queue_sends(&self, job: WakeJob, sends: &[DelayedSend]) -> Result<(), WakeError> {
-        let url = &self.job(job)?.queue_url;
+        let url = self
+            .job(job)?
+            .queue_url
+            .as_ref()
+            .ok_or(WakeError::NoQueue(job))?;
         let mut batches = sends.chunks(BATCH).map(|batch| {
             let entries: Vec<SendMessageBatchRequestEntry> = batch
                 .iter()
@@ -239,6 +244,8 @@ mod tests {
         let (name, at) = schedule_of(WakeJob::Webhooks, minute);
         assert_eq!(name, "herald-hooks-2026-12-01T15-07");
         assert_eq!(at, "at(2026-12-01T15:05:00)");
+        let (name, _) = schedule_of(WakeJob::Polls, minute);
+        assert_eq!(name, "herald-polls-2026-12-01T15-07");
         assert_eq!(wake_input(minute), r#"{"wake":"2026-12-01T15:07:00Z"}"#);
     }
 }

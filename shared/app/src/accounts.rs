@@ -169,6 +169,9 @@ pub async fn create(
     }
     deps.table.transact(ops).await?;
     tracing::info!(workspace = %ws, account = %account.id, %platform, "account connected");
+    if polled {
+        crate::aggregate::wake::next_notifications(deps, deps.clock.now()).await;
+    }
     Ok(account.into())
 }
 

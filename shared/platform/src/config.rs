@@ -79,18 +79,20 @@ pub struct WakeSettings {
     pub jobs: BTreeMap<WakeJob, JobSettings>,
 }
 
-/// One job's function ARN (what its schedules invoke) and its delayed queue.
+/// One job's function ARN (what its schedules invoke) and its delayed queue, for a job that
+/// reaches seconds (the polls' minutes are precise enough: they have none).
 #[derive(Clone, Debug)]
 pub struct JobSettings {
     pub function_arn: String,
-    pub queue_url: String,
+    pub queue_url: Option<String>,
 }
 
-/// The settings naming a job's function and its queue.
-fn job_names(job: WakeJob) -> [&'static str; 2] {
+/// The settings naming a job's function and, for a job with one, its queue.
+fn job_names(job: WakeJob) -> (&'static str, Option<&'static str>) {
     match job {
-        WakeJob::Publisher => ["HERALD_PUBLISHER_ARN", "HERALD_SEND_QUEUE_URL"],
-        WakeJob::Webhooks => ["HERALD_WEBHOOKS_ARN", "HERALD_WEBHOOKS_QUEUE_URL"],
+        WakeJob::Publisher => ("HERALD_PUBLISHER_ARN", Some("HERALD_SEND_QUEUE_URL")),
+        WakeJob::Webhooks => ("HERALD_WEBHOOKS_ARN", Some("HERALD_WEBHOOKS_QUEUE_URL")),
+        WakeJob::Polls => ("HERALD_AGGREGATOR_ARN", None),
     }
 }
 
@@ -108,11 +110,14 @@ impl WakeSettings {
         const SHARED: [&str; 2] = ["HERALD_SCHEDULE_GROUP", "HERALD_SCHEDULER_ROLE_ARN"];
         let mut jobs = BTreeMap::new();
         for job in WakeJob::ALL {
-            let names = job_names(job);
-            let [function_arn, queue_url] = names.map(&var);
-            match (function_arn, queue_url) {
-                (None, None) => {}
-                (Some(function_arn), Some(queue_url)) => {
+            let (arn_name, queue_name) = job_names(job);
+            let function_arn = var(arn_name);
+            let queue_url = queue_name.and_then(&var);
+            match (function_arn, queue_name, queue_url) {
+                (None, _, None) => {}
+                // A job with no queue, or one with its queue.
+                (Some(function_arn), None, queue_url)
+                | (Some(function_arn), Some(_), queue_url @ Some(_)) => {
                     jobs.insert(
                         job,
                         JobSettings {
@@ -121,17 +126,19 @@ impl WakeSettings {
                         },
                     );
                 }
-                (arn, _) => {
-                    let (missing, given) = if arn.is_none() {
-                        (names[0], names[1])
-                    } else {
-                        (names[1], names[0])
-                    };
+                (Some(_), Some(queue_name), None) => {
                     return Err(ConfigError::Invalid {
-                        name: missing,
-                        message: format!("is required with {given}"),
+                        name: queue_name,
+                        message: format!("is required with {arn_name}"),
                     });
                 }
+                (None, Some(queue_name), Some(_)) => {
+                    return Err(ConfigError::Invalid {
+                        name: arn_name,
+                        message: format!("is required with {queue_name}"),
+                    });
+                }
+                (_, None, Some(_)) => unreachable!("no queue name, no queue"),
             }
         }
         let [group, role] = SHARED.map(&var);
@@ -142,7 +149,10 @@ impl WakeSettings {
                 message: format!(
                     "names no job to wake; set {}",
                     WakeJob::ALL
-                        .map(|j| job_names(j).join(" and "))
+                        .map(|j| match job_names(j) {
+                            (arn, Some(queue)) => format!("{arn} and {queue}"),
+                            (arn, None) => arn.to_owned(),
+                        })
                         .join(", or ")
                 ),
             }),
@@ -309,6 +319,16 @@ mod tests {
         assert_eq!(
             only_hooks.jobs[&WakeJob::Webhooks].function_arn,
             "arn:hooks"
+        );
+        // The polls wake with their function alone (minutes, no queue).
+        let polls = wake(&[&shared[..], &[("HERALD_AGGREGATOR_ARN", "arn:agg")]].concat())
+            .unwrap()
+            .unwrap();
+        assert_eq!(polls.jobs[&WakeJob::Polls].function_arn, "arn:agg");
+        assert_eq!(polls.jobs[&WakeJob::Polls].queue_url, None);
+        assert_eq!(
+            only_hooks.jobs[&WakeJob::Webhooks].queue_url.as_deref(),
+            Some("q")
         );
         // A function without its queue, or a job without the group, names what is missing.
         let e = wake(&[&shared[..], &hooks[..1]].concat()).unwrap_err();

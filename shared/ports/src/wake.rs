@@ -32,16 +32,21 @@ pub enum WakeJob {
     Publisher,
     /// Webhook deliveries whose retry is due.
     Webhooks,
+    /// The aggregator's polls of the networks: insights of posts published 1 h, 24 h and
+    /// 7 d before, and replies and mentions of accounts whose network sends no webhooks.
+    /// Minute precision is enough: it has no queue.
+    Polls,
 }
 
 impl WakeJob {
-    pub const ALL: [WakeJob; 2] = [WakeJob::Publisher, WakeJob::Webhooks];
+    pub const ALL: [WakeJob; 3] = [WakeJob::Publisher, WakeJob::Webhooks, WakeJob::Polls];
 
     /// The start of its minutes' schedule names (the IAM policies name the same prefix).
     pub fn schedule_prefix(self) -> &'static str {
         match self {
             WakeJob::Publisher => "herald-due-",
             WakeJob::Webhooks => "herald-hooks-",
+            WakeJob::Polls => "herald-polls-",
         }
     }
 }
@@ -51,6 +56,7 @@ impl std::fmt::Display for WakeJob {
         f.write_str(match self {
             WakeJob::Publisher => "publisher",
             WakeJob::Webhooks => "webhooks",
+            WakeJob::Polls => "polls",
         })
     }
 }
@@ -140,6 +146,20 @@ pub fn minute_of(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or(at)
 }
 
+/// The first whole multiple of `step` (from the epoch) strictly after `at`: wakes rounded to
+/// it are shared by every item due within one step, so a burst makes one schedule.
+pub fn boundary_after(at: DateTime<Utc>, step: Duration) -> DateTime<Utc> {
+    let step_ms = step.num_milliseconds().max(60_000);
+    let ms = (at.timestamp_millis().div_euclid(step_ms) + 1) * step_ms;
+    DateTime::from_timestamp_millis(ms).unwrap_or(at)
+}
+
+/// The minute whose wake fires after `due` (a wake fires up to `WAKE_LEAD` before its
+/// minute), on a boundary of `step`: for jobs that poll what is due by the time they run.
+pub fn wake_minute_after(due: DateTime<Utc>, step: Duration) -> DateTime<Utc> {
+    boundary_after(due + WAKE_LEAD, step)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +188,36 @@ mod tests {
         assert_eq!(minute_of(m), m);
         let before = DateTime::from_timestamp_millis(-1).unwrap();
         assert_eq!(minute_of(before).timestamp(), -60);
+    }
+
+    #[test]
+    fn a_polls_wake_fires_after_what_it_is_for_on_a_shared_boundary() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        let step = Duration::minutes(15);
+        assert_eq!(
+            boundary_after(t("2026-12-01T15:07:10Z"), step),
+            t("2026-12-01T15:15:00Z")
+        );
+        assert_eq!(
+            boundary_after(t("2026-12-01T15:15:00Z"), step),
+            t("2026-12-01T15:30:00Z"),
+            "strictly after"
+        );
+        // Due 15:13:30: 15:15's wake may fire at 15:13, before it; 15:30's fires at 15:28 on.
+        let due = t("2026-12-01T15:13:30Z");
+        let minute = wake_minute_after(due, step);
+        assert_eq!(minute, t("2026-12-01T15:30:00Z"));
+        assert!(minute - WAKE_LEAD > due);
+        // Everything due in one step shares a wake.
+        assert_eq!(
+            wake_minute_after(t("2026-12-01T15:00:01Z"), step),
+            wake_minute_after(t("2026-12-01T15:12:59Z"), step)
+        );
+        // A step under a minute is a minute (the Scheduler's precision).
+        assert_eq!(
+            boundary_after(t("2026-12-01T15:07:10Z"), Duration::seconds(5)),
+            t("2026-12-01T15:08:00Z")
+        );
     }
 
     #[test]

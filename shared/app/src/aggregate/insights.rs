@@ -48,6 +48,12 @@ pub fn first_poll(ws: &WorkspaceId, p: &PostPublished) -> Item {
     item
 }
 
+/// When a polling item's current stage is due.
+pub fn due_of(item: &Item) -> Option<DateTime<Utc>> {
+    let stage = usize::try_from(item.get(attr::STAGE)?.as_n()?).ok()?;
+    Some(records::time(item, attr::PUBLISHED_AT)? + Duration::seconds(*STAGES.get(stage)?))
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PollReport {
     pub polled: usize,
@@ -92,6 +98,7 @@ pub async fn poll(deps: &Deps, now: DateTime<Utc>) -> Result<PollReport, AppErro
     let current = keys::bucket_start(now);
     let mut hour = keys::bucket_start(from);
     let mut report = PollReport::default();
+    let mut next = Vec::new();
     while hour <= current {
         let query = Query::index(keys::GSI1, keys::insight_bucket(hour))
             .sk(SortCondition::Le(format!("{}#~", keys::time_key(now))));
@@ -101,6 +108,11 @@ pub async fn poll(deps: &Deps, now: DateTime<Utc>) -> Result<PollReport, AppErro
                 continue;
             };
             report.polled += 1;
+            // Polled or not, it moves to its next stage (or another run moved it): that
+            // stage's wake is what is ensured.
+            if let Some(after) = STAGES.get(due.stage + 1) {
+                next.push(due.published_at + Duration::seconds(*after));
+            }
             match poll_one(deps, &due, now).await {
                 Ok(true) => report.updated += 1,
                 Ok(false) => {}
@@ -124,6 +136,7 @@ pub async fn poll(deps: &Deps, now: DateTime<Utc>) -> Result<PollReport, AppErro
             None,
         )
         .await?;
+    super::wake::after_insights(deps, next).await;
     Ok(report)
 }
 

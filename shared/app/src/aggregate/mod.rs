@@ -11,6 +11,7 @@
 
 pub mod insights;
 pub mod rollup;
+pub mod wake;
 
 use crate::posts::store;
 use crate::{AppError, Deps, records, settings};
@@ -89,6 +90,8 @@ pub async fn aggregate(deps: &Deps, events: &[BusEvent]) -> Result<Report, AppEr
     let mut seen = HashSet::with_capacity(events.len());
     let mut by_ws: BTreeMap<WorkspaceId, Vec<Counted>> = BTreeMap::new();
     let mut ids_by_ws: BTreeMap<WorkspaceId, Vec<&str>> = BTreeMap::new();
+    // When the targets published in this batch have their first insight polls.
+    let mut first_polls = Vec::new();
     for event in events {
         if !seen.insert(event.id.as_str()) {
             report.repeats += 1;
@@ -110,11 +113,13 @@ pub async fn aggregate(deps: &Deps, events: &[BusEvent]) -> Result<Report, AppEr
         };
         let metas = post_metas(deps, &ws, &counted).await?;
         let (sums, puts) = sum(&ws, &counted, &metas, &tz);
+        first_polls.extend(puts.iter().filter_map(insights::due_of));
         let mut ids = ids_by_ws.remove(&ws).unwrap_or_default();
         let written = write(deps, &ws, batch_hash(&mut ids), sums, puts).await?;
         report.writes += written.0;
         report.already_applied += written.1;
     }
+    wake::after_insights(deps, first_polls).await;
     Ok(report)
 }
 

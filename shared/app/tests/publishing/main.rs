@@ -9,6 +9,7 @@ mod faults;
 mod inbox;
 mod media;
 mod oauth_connect;
+mod poll_wakes;
 mod polling;
 mod rollups;
 mod series;

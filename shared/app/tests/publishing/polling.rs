@@ -325,3 +325,35 @@ async fn hostile_ids_are_dropped_and_a_100_kb_text_of_control_characters_is_cut_
         "moved past them"
     );
 }
+
+#[tokio::test]
+async fn as_deployed_connecting_a_polled_account_starts_a_wake_chain_every_five_minutes() {
+    use herald_app::aggregate::wake;
+    use herald_ports::WakeJob;
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    let scripted = Arc::new(Scripted::default());
+    let w = World::with_network_queued(scripted.clone()).await;
+    let _plain = w.account("plain").await;
+    assert!(
+        w.wakes.minutes_of(WakeJob::Polls).is_empty(),
+        "a sandbox account is not polled: nothing to wake for"
+    );
+    // Connected at 09:00: the first wake is the first five-minute mark its lead allows.
+    let acct = mastodon(&w, "cafe@m.example").await;
+    assert_eq!(
+        w.wakes.minutes_of(WakeJob::Polls),
+        [at("2026-11-23T09:05:00Z")]
+    );
+    // That wake fires at 09:03; its run polls and ensures the next, five minutes on.
+    w.clock.set(at("2026-11-23T09:03:10Z"));
+    let run = wake::run(&w.deps, w.clock.now()).await.unwrap();
+    assert_eq!(run.notifications.accounts, 1, "{run:?}");
+    assert_eq!(run.next_notifications, Some(at("2026-11-23T09:10:00Z")));
+    assert_eq!(scripted.cursors_of(&acct).len(), 1);
+    // A failed poll keeps the chain: the next wake is still ensured.
+    scripted.queue(&acct, Err(NetworkError::transient("instance down")));
+    w.clock.set(at("2026-11-23T09:08:05Z"));
+    let run = wake::run(&w.deps, w.clock.now()).await.unwrap();
+    assert_eq!(run.notifications.failed, 1, "{run:?}");
+    assert_eq!(run.next_notifications, Some(at("2026-11-23T09:15:00Z")));
+}

@@ -51,6 +51,12 @@ impl World {
         World::build_with(table.clone(), table, None, None, false, Some(extra)).await
     }
 
+    /// A queued world (as deployed) with one more network beside the sandbox.
+    pub async fn with_network_queued(extra: Arc<dyn Connector>) -> World {
+        let table = Arc::new(EmbeddedTable::in_memory().unwrap());
+        World::build_with(table.clone(), table, None, None, true, Some(extra)).await
+    }
+
     /// A world whose sandbox allows only `limits`.
     pub async fn with_sandbox_limits(limits: &'static [RateLimit]) -> World {
         let table = Arc::new(EmbeddedTable::in_memory().unwrap());
@@ -258,14 +264,25 @@ impl World {
 #[derive(Default)]
 pub struct Wakes {
     pub queued: bool,
-    minutes: Mutex<Vec<DateTime<Utc>>>,
+    minutes: Mutex<Vec<(WakeJob, DateTime<Utc>)>>,
     sends: Mutex<Vec<DelayedSend>>,
     pub failing: AtomicBool,
 }
 
 impl Wakes {
+    /// The publisher's minutes ensured, in order.
     pub fn minutes(&self) -> Vec<DateTime<Utc>> {
-        self.minutes.lock().unwrap().clone()
+        self.minutes_of(WakeJob::Publisher)
+    }
+
+    /// One job's minutes ensured, in order.
+    pub fn minutes_of(&self, job: WakeJob) -> Vec<DateTime<Utc>> {
+        let minutes = self.minutes.lock().unwrap();
+        minutes
+            .iter()
+            .filter(|(j, _)| *j == job)
+            .map(|(_, m)| *m)
+            .collect()
     }
 
     /// The sends queued since the last call, taken.
@@ -288,14 +305,14 @@ impl Wakes {
 #[async_trait::async_trait]
 impl WakeUps for Wakes {
     fn wakes(&self, job: WakeJob) -> bool {
-        self.queued && job == WakeJob::Publisher
+        self.queued && matches!(job, WakeJob::Publisher | WakeJob::Polls)
     }
 
-    async fn ensure_minute(&self, _job: WakeJob, minute: DateTime<Utc>) -> Result<(), WakeError> {
+    async fn ensure_minute(&self, job: WakeJob, minute: DateTime<Utc>) -> Result<(), WakeError> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(WakeError::Service("the scheduler is down".into()));
         }
-        self.minutes.lock().unwrap().push(minute);
+        self.minutes.lock().unwrap().push((job, minute));
         Ok(())
     }
 

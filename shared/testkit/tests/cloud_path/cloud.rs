@@ -21,6 +21,7 @@ pub const INLINE: &[(&str, &str)] = &[
     ("HERALD_SCHEDULER_ROLE_ARN", ""),
     ("HERALD_WEBHOOKS_QUEUE_URL", ""),
     ("HERALD_WEBHOOKS_ARN", ""),
+    ("HERALD_AGGREGATOR_ARN", ""),
 ];
 
 /// The account moto answers as.
@@ -122,6 +123,14 @@ impl Cloud {
     pub fn webhooks_arn(&self) -> String {
         format!(
             "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}-webhooks",
+            self.table
+        )
+    }
+
+    /// The aggregator's ARN as the template names it (its FunctionName).
+    pub fn aggregator_arn(&self) -> String {
+        format!(
+            "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}-aggregator",
             self.table
         )
     }
@@ -341,6 +350,11 @@ impl Cloud {
                     if t == "Sub" && v.ends_with(":function:${AWS::StackName}-webhooks") =>
                 {
                     self.webhooks_arn()
+                }
+                ("HERALD_AGGREGATOR_ARN", Setting::Tagged(t, v))
+                    if t == "Sub" && v.ends_with(":function:${AWS::StackName}-aggregator") =>
+                {
+                    self.aggregator_arn()
                 }
                 (name, Setting::Tagged(tag, v)) => panic!(
                     "{function}'s {name} is !{tag} {v}: the cloud-path test does not know what \

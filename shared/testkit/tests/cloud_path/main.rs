@@ -11,6 +11,7 @@ mod emf;
 mod events;
 mod media;
 mod observe;
+mod polls;
 mod teams;
 mod template;
 mod wakeups;

@@ -98,7 +98,7 @@ async fn due_minutes_get_one_time_schedules_and_each_target_is_sent_at_its_secon
 
     // Two posts in a minute a few minutes ahead: one schedule for it, named by it, firing
     // two minutes before it (the Scheduler's 60 s precision), deleted once it has run.
-    let minute = minute_of(Utc::now() + Duration::seconds(190));
+    let minute = minute_of(Utc::now() + Duration::seconds(420));
     post("far one", minute + Duration::seconds(7)).await;
     post("far two", minute + Duration::seconds(41)).await;
     let listed = cloud
