@@ -79,10 +79,16 @@ ASSUMED = {
     "sqs_idle_polls_per_month": 5 * 3 * 60 * 24 * 365 / 12,
     # Webhook retries are woken on demand as the publisher is (a retry within 15 minutes is a
     # message in the send queue, delayed to its second; a later one its minute's one-time
-    # schedule), with an hourly safety sweep: 730 runs a month. Insight polls are still on a
-    # clock, every 15 minutes. Each idle run is one index query and a few ms.
+    # schedule), with an hourly safety sweep: 730 runs a month. The aggregator's polls wake
+    # on demand too: a one-time schedule per quarter hour holding insight polls due (1 h,
+    # 24 h and 7 d after publishing: at most three wakes per quarter that published
+    # anything), and an hourly sweep. Each idle run is one index query and a few ms.
     "webhook_sweeps_per_month": 730,
-    "insight_polls_per_month": 4 * 24 * 365 / 12,
+    "aggregator_sweeps_per_month": 730,
+    "insight_stages": 3,
+    # With any Mastodon or Bluesky account connected, its notifications are polled every 5
+    # minutes (8,760 runs a month); the table assumes none.
+    "notification_polls_per_month": 0,
     "idle_run_ms": 5.0,
     # EMF series reported while posts flow: function x (PostsPublished, PublishLateness,
     # PostsFailed, PublishRetries) for one network, each also per network, plus webhook
@@ -129,6 +135,7 @@ PRICES = {
 MINUTES = 60 * 24 * 365 / 12
 SECONDS = MINUTES * 60
 HOURS = MINUTES / 60
+QUARTERS = MINUTES / 15
 
 
 def gb_s(function, ms):
@@ -143,10 +150,15 @@ def month(posts):
     minute_runs = min(posts, MINUTES) + a["sweeps_per_month"]
     sends = min(posts, SECONDS)
     relays = min(events, SECONDS)
+    polls = (
+        a["aggregator_sweeps_per_month"]
+        + a["insight_stages"] * min(posts, QUARTERS)
+        + a["notification_polls_per_month"]
+    )
     invocations = {
         "intake": posts,
         "publisher": minute_runs + sends,
-        "aggregator": events + a["insight_polls_per_month"],
+        "aggregator": events + polls,
         "webhooks": events + a["webhook_sweeps_per_month"],
         "relay": relays,
     }
@@ -156,7 +168,7 @@ def month(posts):
         "publisher": gb_s("publisher", fi["publisher"]) * minute_runs
         + gb_s("publisher", a["network_ms"] + fi["publisher"]) * posts,
         "aggregator": gb_s("aggregator", fi["aggregator"]) * events
-        + gb_s("aggregator", a["idle_run_ms"]) * a["insight_polls_per_month"],
+        + gb_s("aggregator", a["idle_run_ms"]) * polls,
         "webhooks": gb_s("webhooks", fi["webhooks"]) * events
         + gb_s("webhooks", a["idle_run_ms"]) * a["webhook_sweeps_per_month"],
         "relay": gb_s("relay", fi["relay"]) * relays,
@@ -175,7 +187,7 @@ def month(posts):
     reads = posts * (
         m["schedule_reads"] + m["publish_reads"] + a["api_reads"]
     ) + events * (a["aggregator_reads_per_event"] + a["webhooks_reads_per_event"])
-    idle_reads = a["sweeps_per_month"] + a["webhook_sweeps_per_month"] + a["insight_polls_per_month"]
+    idle_reads = a["sweeps_per_month"] + a["webhook_sweeps_per_month"] + polls
     writes = posts * (
         m["schedule_writes"]
         + m["publish_writes"]
@@ -186,8 +198,7 @@ def month(posts):
     lines["EventBridge (bus + Scheduler)"] = (
         events * p["eventbridge_event"]
         + (min(posts, MINUTES) + a["sweeps_per_month"]) * p["scheduler_invocation"]
-        + (a["webhook_sweeps_per_month"] + a["insight_polls_per_month"])
-        * p["scheduler_invocation"]
+        + (a["webhook_sweeps_per_month"] + polls) * p["scheduler_invocation"]
     )
     lines["SQS"] = (
         sends * a["sqs_requests_per_message"] + a["sqs_idle_polls_per_month"]

@@ -3,7 +3,7 @@
 //! and a Scheduler outage fails nothing (the hourly sweep runs the same polls).
 
 use crate::support::World;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use herald_app::aggregate::{self, wake};
 use herald_domain::event::{Event, EventKind, PostPublished};
 use herald_domain::{EventId, Platform, PostId};
