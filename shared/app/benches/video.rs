@@ -108,6 +108,7 @@ async fn main() {
             filename: "clip.mp4".into(),
             content_type: "video/mp4".into(),
             size: bytes.len() as u64,
+            alt_text: None,
         },
     )
     .await

@@ -50,6 +50,10 @@ pub struct MediaItem {
     /// How far a video's renditions are, 0 to 100, while they are made.
     #[serde(default)]
     pub progress: Option<u8>,
+    /// The description a screen reader reads, sent with every rendition to networks that
+    /// take one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alt_text: Option<String>,
 }
 
 impl MediaItem {
@@ -64,6 +68,9 @@ impl MediaItem {
         "video/quicktime",
         "video/webm",
     ];
+
+    /// The longest alt text taken (X's limit, the smallest of the networks that take one).
+    pub const MAX_ALT_TEXT: usize = 1000;
 
     /// The largest image Herald decodes (a 100 MP photo is well under it).
     pub const MAX_IMAGE_SIZE: u64 = 64 * 1024 * 1024;

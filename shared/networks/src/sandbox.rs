@@ -88,18 +88,121 @@ enum Call {
 /// The test knob naming the round trip every sandbox call takes, in milliseconds.
 pub const LATENCY_ENV: &str = "HERALD_SANDBOX_LATENCY_MS";
 
+/// The test knobs making the sandbox a network with a short video limit, in seconds and in
+/// bytes (unset: none), to see how Herald treats a video too long or too big for a network.
+pub const MAX_VIDEO_SECONDS_ENV: &str = "HERALD_SANDBOX_MAX_VIDEO_SECONDS";
+pub const MAX_VIDEO_BYTES_ENV: &str = "HERALD_SANDBOX_MAX_VIDEO_BYTES";
+
+/// The video limits the sandbox plays (none by default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VideoLimits {
+    pub max_seconds: Option<u32>,
+    pub max_bytes: Option<u64>,
+}
+
+impl VideoLimits {
+    /// From the knobs; a value that is not a whole number is refused, naming its knob.
+    pub fn from_env() -> Result<VideoLimits, (&'static str, String)> {
+        fn read<T: std::str::FromStr>(
+            name: &'static str,
+        ) -> Result<Option<T>, (&'static str, String)> {
+            match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+                None => Ok(None),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| (name, format!("{name} must be a whole number, not {v:?}"))),
+            }
+        }
+        Ok(VideoLimits {
+            max_seconds: read(MAX_VIDEO_SECONDS_ENV)?,
+            max_bytes: read(MAX_VIDEO_BYTES_ENV)?,
+        })
+    }
+}
+
 /// One post the sandbox received.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OutboxEntry {
     pub remote_id: String,
     pub text: String,
     pub media: Vec<String>,
+    /// The file it got for each media item, as a real network would see it: which rendition
+    /// reached it, not just which item.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<ReceivedFile>,
     pub received_at: DateTime<Utc>,
     /// The reply chain, when the post was a thread.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub thread: Vec<String>,
     #[serde(skip)]
     pub marker: String,
+}
+
+/// One file a sandbox post carried.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReceivedFile {
+    pub media: String,
+    pub content_type: String,
+    pub bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alt_text: Option<String>,
+}
+
+impl ReceivedFile {
+    fn from_ref(m: &herald_ports::MediaRef) -> ReceivedFile {
+        ReceivedFile {
+            media: m.id.to_string(),
+            content_type: m.content_type.clone(),
+            bytes: m.bytes,
+            width: m.width,
+            height: m.height,
+            duration_seconds: m.duration_seconds,
+            alt_text: m.alt_text.clone(),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        let mut m = std::collections::BTreeMap::new();
+        m.insert("media".into(), Value::S(self.media.clone()));
+        m.insert("content_type".into(), Value::S(self.content_type.clone()));
+        m.insert("bytes".into(), Value::N(self.bytes as i64));
+        if let Some(w) = self.width {
+            m.insert("width".into(), Value::N(i64::from(w)));
+        }
+        if let Some(h) = self.height {
+            m.insert("height".into(), Value::N(i64::from(h)));
+        }
+        if let Some(d) = self.duration_seconds {
+            // Milliseconds: the table keeps whole numbers.
+            m.insert("duration_ms".into(), Value::N((d * 1000.0).round() as i64));
+        }
+        if let Some(a) = &self.alt_text {
+            m.insert("alt_text".into(), Value::S(a.clone()));
+        }
+        Value::M(m)
+    }
+
+    fn from_value(v: &Value) -> Option<ReceivedFile> {
+        let Value::M(m) = v else { return None };
+        let n = |k: &str| m.get(k).and_then(Value::as_n);
+        Some(ReceivedFile {
+            media: m.get("media")?.as_s()?.to_owned(),
+            content_type: m.get("content_type")?.as_s()?.to_owned(),
+            bytes: u64::try_from(n("bytes")?).ok()?,
+            width: n("width").and_then(|w| u32::try_from(w).ok()),
+            height: n("height").and_then(|h| u32::try_from(h).ok()),
+            duration_seconds: n("duration_ms").map(|d| d as f64 / 1000.0),
+            alt_text: m.get("alt_text").and_then(Value::as_s).map(str::to_owned),
+        })
+    }
 }
 
 pub struct SandboxConnector {
@@ -167,6 +270,13 @@ impl SandboxConnector {
         }
     }
 
+    /// The sandbox playing a network with these video limits (tests).
+    pub fn with_video_limits(mut self, limits: VideoLimits) -> Self {
+        self.limits.max_video_seconds = limits.max_seconds;
+        self.limits.max_video_bytes = limits.max_bytes;
+        self
+    }
+
     /// The sandbox with other publishing allowances, to try how bursts are spread.
     pub fn with_publish_limits(mut self, limits: &'static [RateLimit]) -> Self {
         self.limits.publish_limits = limits;
@@ -206,6 +316,16 @@ impl SandboxConnector {
                     .media
                     .iter()
                     .map(|m| Value::S(m.id.to_string()))
+                    .collect(),
+            ),
+        );
+        item.insert(
+            "files".into(),
+            Value::L(
+                request
+                    .media
+                    .iter()
+                    .map(|m| ReceivedFile::from_ref(m).to_value())
                     .collect(),
             ),
         );
@@ -250,6 +370,10 @@ pub fn entry(item: &Item) -> Option<OutboxEntry> {
         remote_id: item.get("remote_id")?.as_s()?.to_owned(),
         text: item.get("text")?.as_s()?.to_owned(),
         media: strings("media"),
+        files: match item.get("files") {
+            Some(Value::L(l)) => l.iter().filter_map(ReceivedFile::from_value).collect(),
+            _ => Vec::new(),
+        },
         thread: strings("thread"),
         received_at: DateTime::from_timestamp_millis(item.get("received_at")?.as_n()?)?,
         marker: item

@@ -51,6 +51,7 @@ mod tests {
             network_apps: Default::default(),
             tiktok_audited: false,
             sandbox_latency: std::time::Duration::ZERO,
+            sandbox_video_limits: Default::default(),
             wake: None,
             api_limits: Default::default(),
         }

@@ -142,8 +142,11 @@ fn connectors(
         bluesky, facebook, guard::Guard, http, instagram, linkedin, mastodon, meta, pinterest,
         threads, tiktok, x,
     };
-    let sandbox =
-        Arc::new(SandboxConnector::new(table, clock.clone()).with_latency(config.sandbox_latency));
+    let sandbox = Arc::new(
+        SandboxConnector::new(table, clock.clone())
+            .with_latency(config.sandbox_latency)
+            .with_video_limits(config.sandbox_video_limits),
+    );
     let mut map = Connectors::new();
     map.insert(Platform::Sandbox, sandbox.clone() as Arc<dyn Connector>);
     let guard = || Guard::new(config.allow_loopback);
@@ -367,6 +370,7 @@ mod tests {
             network_apps: Default::default(),
             tiktok_audited: false,
             sandbox_latency: std::time::Duration::ZERO,
+            sandbox_video_limits: Default::default(),
             wake: None,
             api_limits: Default::default(),
         }

@@ -60,6 +60,9 @@ pub struct Config {
     pub tiktok_audited: bool,
     /// The round trip every sandbox call takes (`HERALD_SANDBOX_LATENCY_MS`, load tests).
     pub sandbox_latency: std::time::Duration,
+    /// The video limits the sandbox plays (`HERALD_SANDBOX_MAX_VIDEO_SECONDS`,
+    /// `HERALD_SANDBOX_MAX_VIDEO_BYTES`; tests).
+    pub sandbox_video_limits: herald_networks::sandbox::VideoLimits,
     /// The jobs' wake-ups on AWS (`HERALD_SCHEDULE_GROUP`, and per job its function and queue:
     /// `HERALD_PUBLISHER_ARN` with `HERALD_SEND_QUEUE_URL`, `HERALD_WEBHOOKS_ARN` with
     /// `HERALD_WEBHOOKS_QUEUE_URL`); without them a publisher run sends inline what is due
@@ -276,6 +279,8 @@ impl Config {
                     name: herald_networks::sandbox::LATENCY_ENV,
                     message,
                 })?,
+            sandbox_video_limits: herald_networks::sandbox::VideoLimits::from_env()
+                .map_err(|(name, message)| ConfigError::Invalid { name, message })?,
             wake: WakeSettings::from_env()?,
             api_limits: {
                 let default = herald_app::api_rate::ApiLimits::default();

@@ -133,6 +133,7 @@ async fn an_upload_written_to_the_local_blob_store_reaches_the_transcoder() {
         height: None,
         duration_seconds: None,
         progress: None,
+        alt_text: None,
     };
     let key = keys::media(&ws, &media.id);
     deps.table

@@ -7,6 +7,8 @@ mod edge;
 mod hosts;
 mod kill9;
 mod media;
+mod publish_media;
 mod serve;
 mod video;
+mod video_limits;
 mod webhooks;

@@ -47,7 +47,7 @@ fn upload(
     (up["id"].as_str().unwrap().to_owned(), put)
 }
 
-fn settled(server: &Server, key: &str, id: &str, within: Duration) -> Value {
+pub(crate) fn settled(server: &Server, key: &str, id: &str, within: Duration) -> Value {
     let start = Instant::now();
     loop {
         let (status, media) = server.call("GET", &format!("/v1/media/{id}"), key, None);
@@ -66,7 +66,7 @@ fn settled(server: &Server, key: &str, id: &str, within: Duration) -> Value {
 
 /// An EXIF segment stating orientation 6 (the phone was held upright: turn 90° clockwise),
 /// followed by text standing for the GPS position a phone writes there.
-fn with_exif(jpeg: &[u8]) -> Vec<u8> {
+pub(crate) fn with_exif(jpeg: &[u8]) -> Vec<u8> {
     let mut tiff = b"MM\0\x2a\0\0\0\x08\0\x01".to_vec();
     tiff.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0]);
     tiff.extend_from_slice(&[0, 0, 0, 0]);
@@ -81,7 +81,7 @@ fn with_exif(jpeg: &[u8]) -> Vec<u8> {
     out
 }
 
-fn mean(
+pub(crate) fn mean(
     img: &image::RgbImage,
     channel: usize,
     xs: std::ops::Range<u32>,

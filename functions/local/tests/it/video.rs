@@ -13,7 +13,7 @@ const ADMIN: &str = "video-admin";
 
 /// A clip made by ffmpeg itself: a test pattern and a tone, with a GPS position in its
 /// metadata as a phone writes one.
-fn clip(dir: &Path, seconds: u32, size: &str) -> Vec<u8> {
+pub(crate) fn clip(dir: &Path, seconds: u32, size: &str) -> Vec<u8> {
     let out = dir.join(format!("clip-{seconds}-{size}.mp4"));
     let status = Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "error", "-y"])
@@ -217,7 +217,28 @@ fn a_video_becomes_h264_renditions_in_three_shapes_with_a_poster_and_publishes()
     loop {
         let (_, outbox) = server.call("GET", &format!("/v1/sandbox/{acct}/outbox"), &key, None);
         if let Some(item) = outbox["items"].as_array().and_then(|i| i.first()) {
-            assert_eq!(item["media"].as_array().map(Vec::len), Some(1), "{item}");
+            assert_eq!(item["media"], json!([id]), "{item}");
+            // The file it got is a rendition (the largest: the sandbox has no profile of its
+            // own), an H.264 MP4 of the clip's length, not the upload.
+            let file = &item["files"][0];
+            let expected = renditions
+                .iter()
+                .filter(|r| r["profile"] != "thumbnail")
+                .max_by_key(|r| r["bytes"].as_u64())
+                .unwrap();
+            assert_eq!(file["content_type"], "video/mp4", "{item}");
+            assert_eq!(
+                (&file["bytes"], &file["width"], &file["height"]),
+                (&expected["bytes"], &expected["width"], &expected["height"]),
+                "{item}\n{media}"
+            );
+            assert_ne!(
+                file["bytes"],
+                json!(bytes.len()),
+                "the upload itself was sent"
+            );
+            let seconds = file["duration_seconds"].as_f64().unwrap();
+            assert!((7.5..8.5).contains(&seconds), "{item}");
             break;
         }
         assert!(

@@ -77,7 +77,7 @@ pub async fn import_as(
 ) -> Result<bool, AppError> {
     // The type and size are learnt from the bytes once they arrive.
     let unknown = MediaFacts::UNKNOWN_TYPE.to_owned();
-    match new_item(deps, ws, id, filename_of(url), unknown, 0).await {
+    match new_item(deps, ws, id, filename_of(url), unknown, 0, None).await {
         Ok(()) => {}
         Err(AppError::Storage(e)) if e.is_condition_failed() => return Ok(false),
         Err(e) => return Err(e),

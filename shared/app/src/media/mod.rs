@@ -36,6 +36,9 @@ pub struct NewUpload {
     pub filename: String,
     pub content_type: String,
     pub size: u64,
+    /// What the image or video shows, for screen readers: sent to every network that takes it.
+    #[serde(default)]
+    pub alt_text: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -76,6 +79,8 @@ pub struct MediaView {
     /// How far a video's renditions are (0 to 100) while it is processing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub progress: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alt_text: Option<String>,
 }
 
 /// The item as stored: its JSON, and its status as an attribute of its own, so a write can
@@ -132,6 +137,18 @@ fn check(input: &NewUpload) -> Vec<FieldError> {
             format!("must be 1 to {max} bytes for this content type"),
         ));
     }
+    if let Some(alt) = &input.alt_text
+        && (alt.chars().count() > MediaItem::MAX_ALT_TEXT
+            || alt.chars().any(|c| c.is_control() && c != '\n'))
+    {
+        errors.push(FieldError::new(
+            "alt_text",
+            format!(
+                "must be at most {} characters, without control characters but line breaks",
+                MediaItem::MAX_ALT_TEXT
+            ),
+        ));
+    }
     errors
 }
 
@@ -147,7 +164,22 @@ pub async fn create_upload(
     }
     let id = new_id!(deps, MediaId);
     let name = input.filename.trim().to_owned();
-    new_item(deps, ws, &id, name, input.content_type.clone(), input.size).await?;
+    let alt = input
+        .alt_text
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned);
+    new_item(
+        deps,
+        ws,
+        &id,
+        name,
+        input.content_type.clone(),
+        input.size,
+        alt,
+    )
+    .await?;
     let upload_url = deps
         .blobs
         .presign_put(
@@ -168,6 +200,7 @@ async fn new_item(
     filename: String,
     content_type: String,
     size: u64,
+    alt_text: Option<String>,
 ) -> Result<(), AppError> {
     let item = MediaItem {
         id: id.clone(),
@@ -183,6 +216,7 @@ async fn new_item(
         height: None,
         duration_seconds: None,
         progress: None,
+        alt_text,
     };
     deps.table
         .put(media_record(&item), Some(Condition::item_absent()))
@@ -230,5 +264,6 @@ pub async fn get(deps: &Deps, ws: &WorkspaceId, id: &MediaId) -> Result<MediaVie
         created_at: m.created_at,
         duration_seconds: m.duration_seconds,
         progress: m.progress,
+        alt_text: m.alt_text,
     })
 }

@@ -86,6 +86,15 @@ impl Held<'_> {
             MediaWait::Done(outcome) => return Ok(Err(outcome)),
         }
         let request = self.request(&post).await?;
+        // Media still processing at compose time was checked on its type only: its real
+        // facts are checked now, for this network, so a video too long or too big for it
+        // fails this target alone, saying why, and nothing is sent. (A target that may be out
+        // already goes on to its check: its media fitted when it was sent.)
+        if !self.must_check
+            && let Some(reason) = super::request::misfit(connector.limits(), &request)
+        {
+            return self.failed(reason).await.map(Err);
+        }
         Ok(Ok(Prepared {
             connector,
             context,

@@ -17,6 +17,7 @@ async fn upload(w: &World, photo: &[u8]) -> MediaId {
             filename: "launch.jpg".into(),
             content_type: "image/jpeg".into(),
             size: photo.len() as u64,
+            alt_text: None,
         },
     )
     .await

@@ -165,6 +165,7 @@ impl Cloud {
             height: None,
             duration_seconds: None,
             progress: None,
+            alt_text: None,
         };
         let item = herald_app::media::media_record(&media);
         let mut put = self.ddb.put_item().table_name(&self.table);
