@@ -141,7 +141,11 @@ fn a_video_too_long_or_too_big_for_one_network_says_so_for_that_network_and_the_
             "media: sandbox: a video is 12 s long, the limit is {MAX_SECONDS} s"
         )]
     );
-    let window = format!("/v1/posts?from={}&to={}", in_seconds(-3600), in_seconds(86_400));
+    let window = format!(
+        "/v1/posts?from={}&to={}",
+        in_seconds(-3600),
+        in_seconds(86_400)
+    );
     let (_, posts) = server.call("GET", &window, &key, None);
     assert_eq!(posts["items"], json!([]), "nothing was kept: {posts}");
     // The same video to Mastodon alone is accepted and published, the video attached.
