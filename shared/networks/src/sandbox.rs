@@ -141,7 +141,7 @@ pub struct OutboxEntry {
 }
 
 /// One file a sandbox post carried.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ReceivedFile {
     pub media: String,
     pub content_type: String,
