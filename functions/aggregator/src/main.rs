@@ -5,11 +5,13 @@ use lambda_runtime::{LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
-    let built = build(&Config::from_env()?).await?;
+    let built = &build(&Config::from_env()?).await?;
     let deps = &built.deps;
     telemetry::init_step("ready");
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<serde_json::Value>| async move {
+            // The start's pending reads (the sealing key), at once after the first.
+            built.ready().await?;
             let invocation = Invocation::from_payload(event.payload)?;
             handle(deps, invocation)
                 .await

@@ -48,6 +48,26 @@ pub fn router_with_limits(deps: Arc<Deps>, limits: herald_app::api_rate::ApiLimi
         .layer(axum::middleware::map_response(problem::ensure_problem))
 }
 
+/// The router behind what the start left pending (on Lambda: the sealing key's and the admin
+/// key's reads, started at init): each request waits for it first, at once after the first
+/// success; while it fails, each answers 503 naming the setting (the reason is logged) and
+/// the next request tries again.
+pub fn gated(router: Router, pending: herald_platform::startup::Pending) -> Router {
+    router.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let pending = pending.clone();
+            async move {
+                match pending.ready().await {
+                    Ok(()) => next.run(request).await,
+                    Err(e) => axum::response::IntoResponse::into_response(ApiError::Unavailable(
+                        e.subject(),
+                    )),
+                }
+            }
+        },
+    ))
+}
+
 /// Every path the API serves (tests ask each for its methods).
 pub fn paths() -> Vec<&'static str> {
     api().paths

@@ -34,6 +34,9 @@ pub enum ApiError {
     /// The body did not arrive within the server's body deadline.
     BodyTimeout,
     NotFound,
+    /// The start-up work every request waits for (a secret's read, the admin key's install)
+    /// failed: names what failed (a setting), never why (that is logged).
+    Unavailable(String),
 }
 
 impl From<AppError> for ApiError {
@@ -107,6 +110,15 @@ impl IntoResponse for ApiError {
                 "too-large",
                 "Request too large",
                 "the body exceeds the size limit".into(),
+                vec![],
+            ),
+            ApiError::Unavailable(subject) => problem(
+                S::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Not ready to serve",
+                format!(
+                    "the server's start-up failed ({subject}); its log says why, and each request tries again"
+                ),
                 vec![],
             ),
             ApiError::NotFound => problem(

@@ -11,10 +11,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let webhooks = herald_networks::webhook::HttpWebhookSender::new(
         herald_networks::guard::Guard::new(config.allow_loopback),
     );
+    let pending = &built.pending;
     let publisher = &Publisher::scheduled(built.deps).with_webhooks(Arc::new(webhooks));
     telemetry::init_step("ready");
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<serde_json::Value>| async move {
+            // The start's pending reads (the sealing key), at once after the first.
+            pending.ready().await?;
             let invocation = Invocation::from_event(&event.payload)?;
             let answer = publisher.handle(invocation).await?;
             Ok::<_, lambda_runtime::Error>(answer.to_json())

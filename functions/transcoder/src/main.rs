@@ -23,10 +23,12 @@ struct Object {
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
-    let built = build(&Config::from_env()?).await?;
+    let built = &build(&Config::from_env()?).await?;
     let deps = &built.deps;
     telemetry::init_step("ready");
     lambda_runtime::run(service_fn(|event: LambdaEvent<S3Event>| async move {
+        // The start's pending reads (the sealing key), at once after the first.
+        built.ready().await?;
         for record in event.payload.records {
             let raw = &record.s3.object.key;
             let Some(key) = herald_transcoder::event_object_key(raw) else {

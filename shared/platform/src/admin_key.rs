@@ -1,10 +1,13 @@
 //! Where a Lambda function's admin key comes from. `HERALD_ADMIN_KEY` wins; otherwise, on AWS,
-//! the SSM SecureString named by `HERALD_ADMIN_KEY_PARAMETER` is read once at cold start.
+//! the SSM SecureString named by `HERALD_ADMIN_KEY_PARAMETER` is read once per cold start,
+//! after init (`install`): the first request waits for it.
 //! CloudFormation cannot resolve a SecureString into a function's environment, and a plain
 //! parameter or a literal would show the key to anyone who may read the function's settings;
 //! the function's role may read this one parameter only.
 
 use crate::config::{Backend, Config, ConfigError, Secret};
+use crate::startup::Pending;
+use herald_app::Deps;
 
 const PARAMETER: &str = "HERALD_ADMIN_KEY_PARAMETER";
 
@@ -32,6 +35,33 @@ pub async fn configured(config: &Config) -> Result<Option<Secret>, ConfigError> 
             Ok(Some(key))
         }
     }
+}
+
+/// Reads the configured admin key and installs it (`herald_app::auth::ensure_admin_key`),
+/// starting now, concurrently with the rest of the start: the intake function's first request
+/// waits for it, and a missing or bad key answers that request (and each after it) with the
+/// reason logged. Without AWS and without a key, a made-up one is printed once.
+pub fn install(config: &Config, deps: &Deps) -> Pending {
+    let (config, deps) = (config.clone(), deps.clone());
+    Pending::start("admin key install", move || {
+        let (config, deps) = (config.clone(), deps.clone());
+        async move {
+            let admin = configured(&config).await?;
+            crate::telemetry::init_step("admin key read");
+            let made =
+                herald_app::auth::ensure_admin_key(&deps, admin.as_ref().map(|k| k.expose()))
+                    .await
+                    .map_err(|e| ConfigError::Step {
+                        step: "the admin key install",
+                        message: e.to_string(),
+                    })?;
+            if let Some(token) = made {
+                // Only without AWS (`configured` requires a key there).
+                println!("Admin key (shown once, keep it): {token}");
+            }
+            Ok(())
+        }
+    })
 }
 
 #[cfg(test)]

@@ -17,9 +17,27 @@ pub(crate) async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig 
 }
 
 async fn load(endpoint: Option<&str>) -> (Option<String>, aws_config::SdkConfig) {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let mut loader =
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client());
     if let Some(endpoint) = endpoint {
         loader = loader.endpoint_url(endpoint);
     }
     (endpoint.map(str::to_owned), loader.load().await)
+}
+
+/// One HTTP client for every AWS client, as the SDK's default one is made (rustls on aws-lc,
+/// the proxy from the environment) but shared: without it each client builds its own TLS
+/// connector, parsing the root certificates again, on its first call, and keeps its own pool.
+fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = aws_smithy_http_client::ConnectorBuilder::default()
+            .tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(aws_smithy_http_client::proxy::ProxyConfig::from_env()));
+        connector.build()
+    })
 }

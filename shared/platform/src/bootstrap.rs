@@ -1,10 +1,11 @@
 //! Builds the adapters named by the configuration, once, and wires them into `Deps`.
 
 use crate::config::{Backend, Config, ConfigError};
+use crate::sealer::LateSealer;
+use crate::startup::Pending;
 use herald_adapters::{FsBlobStore, InProcessBus, InlineWakeUps, SystemClock, SystemRandom};
 use herald_app::Deps;
 use herald_domain::Platform;
-use herald_networks::crypto::Sealer;
 use herald_networks::sandbox::SandboxConnector;
 use herald_ports::{BlobStore, Clock, Connector, Connectors, EventBus, Random, Table};
 use herald_storage::embedded::EmbeddedTable;
@@ -23,6 +24,16 @@ pub struct Built {
     /// The embedded table, for upkeep only the local host does (TTL purge).
     pub embedded_table: Option<Arc<EmbeddedTable>>,
     pub sandbox: Arc<SandboxConnector>,
+    /// What is still to be done before the first event (the sealing key's SSM read on AWS):
+    /// started at init, awaited by `ready`.
+    pub pending: Pending,
+}
+
+impl Built {
+    /// Awaited by each invocation before it runs a use case: at once after the first success.
+    pub async fn ready(&self) -> Result<(), ConfigError> {
+        self.pending.ready().await
+    }
 }
 
 fn io(path: &Path, e: impl std::fmt::Display) -> ConfigError {
@@ -30,6 +41,37 @@ fn io(path: &Path, e: impl std::fmt::Display) -> ConfigError {
         path: path.to_owned(),
         message: e.to_string(),
     }
+}
+
+/// The SSM parameter the sealing key is read from after init: on AWS, when no key is set.
+fn key_parameter(config: &Config) -> Option<&str> {
+    match (
+        &config.backend,
+        &config.encryption_key,
+        &config.encryption_key_parameter,
+    ) {
+        (Backend::Aws { .. }, None, Some(name)) => Some(name),
+        _ => None,
+    }
+}
+
+/// The sealer, and the pending read of its key when it comes from SSM (no network at init:
+/// the read starts now and the first invocation waits for what is left of it).
+async fn sealer(config: &Config) -> Result<(LateSealer, Option<[u8; 32]>, Pending), ConfigError> {
+    if key_parameter(config).is_none() {
+        let key = encryption_key(config).await?;
+        return Ok((LateSealer::with_key(key), Some(key), Pending::none()));
+    }
+    let sealer = LateSealer::default();
+    let (late, config) = (sealer.clone(), config.clone());
+    let pending = Pending::start("sealing key read", move || {
+        let (late, config) = (late.clone(), config.clone());
+        async move {
+            late.set(encryption_key(&config).await?);
+            Ok(())
+        }
+    });
+    Ok((sealer, None, pending))
 }
 
 /// The sealing key: configured, read from its SSM SecureString (on AWS), or for a local
@@ -50,7 +92,7 @@ async fn encryption_key(config: &Config) -> Result<[u8; 32], ConfigError> {
     if let Some(key) = &config.encryption_key {
         return decode("HERALD_ENCRYPTION_KEY", key.expose());
     }
-    if let (Backend::Aws { .. }, Some(name)) = (&config.backend, &config.encryption_key_parameter) {
+    if let Some(name) = key_parameter(config) {
         const SETTING: &str = "HERALD_ENCRYPTION_KEY_PARAMETER";
         let key = crate::parameters::read_secure(&config.backend, SETTING, name).await?;
         return decode(SETTING, key.expose());
@@ -218,14 +260,16 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let random: Arc<dyn Random> = Arc::new(SystemRandom);
     let step = crate::telemetry::init_step;
-    let key = encryption_key(config).await?;
-    step("sealing key read");
-    let sealer = Arc::new(Sealer::new(key));
+    let (sealer, key, pending) = sealer(config).await?;
+    step("sealer made");
+    let sealer = Arc::new(sealer);
     let oauth = Arc::new(oauth_flows(config));
     let guard: Arc<dyn herald_ports::UrlGuard> =
         Arc::new(herald_networks::guard::Guard::new(config.allow_loopback));
     match &config.backend {
         Backend::Embedded { data_dir } => {
+            // Only AWS reads its key after init.
+            let key = key.expect("the embedded backend's key is at hand");
             private_dir(data_dir).map_err(|e| io(data_dir, e))?;
             let table = Arc::new(
                 EmbeddedTable::open(data_dir.join("herald.redb")).map_err(|e| io(data_dir, e))?,
@@ -267,6 +311,7 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                 local_blobs: Some(fs_blobs),
                 embedded_table: Some(table),
                 sandbox,
+                pending,
             })
         }
         #[cfg(feature = "aws")]
@@ -337,6 +382,7 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                 local_blobs: None,
                 embedded_table: None,
                 sandbox,
+                pending,
             })
         }
         #[cfg(not(feature = "aws"))]

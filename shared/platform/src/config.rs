@@ -16,6 +16,22 @@ pub enum ConfigError {
     },
     #[error("could not prepare {path}: {message}")]
     Io { path: PathBuf, message: String },
+    /// A start-up step that needs a service (the admin key's table write) failed.
+    #[error("{step} failed: {message}")]
+    Step { step: &'static str, message: String },
+}
+
+impl ConfigError {
+    /// What is at fault, in words safe to show to a caller: the setting, path or step named.
+    pub fn subject(&self) -> String {
+        match self {
+            ConfigError::Invalid { name, .. } | ConfigError::Missing { name, .. } => {
+                (*name).to_owned()
+            }
+            ConfigError::Io { path, .. } => path.display().to_string(),
+            ConfigError::Step { step, .. } => (*step).to_owned(),
+        }
+    }
 }
 
 pub use herald_domain::Secret;

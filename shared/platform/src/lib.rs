@@ -6,6 +6,8 @@ mod aws;
 pub mod bootstrap;
 pub mod config;
 mod parameters;
+mod sealer;
+pub mod startup;
 pub mod telemetry;
 
 pub use bootstrap::{Built, build};

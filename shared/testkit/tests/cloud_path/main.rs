@@ -24,8 +24,7 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 /// How long a cold start may take before its first poll. Measured with the release binaries
-/// on a loaded 2-core machine: 30 to 130 ms each (intake reading the admin key parameter and
-/// installing the key included). Twenty times that leaves room for a busy CI machine; a
+/// on a loaded 2-core machine: 30 to 130 ms each (before the secrets' reads moved after init). Twenty times that leaves room for a busy CI machine; a
 /// function that hangs or crawls at init fails.
 pub(crate) const READY_WITHIN: Duration = Duration::from_secs(3);
 
@@ -432,7 +431,9 @@ async fn intake_takes_a_plain_admin_key_over_the_parameter_and_a_new_one_revokes
         .ready(READY_WITHIN)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    for f in [&intake, &rotated] {
+    // The new instance installs it by its first request at the latest (the read starts at
+    // init, the first request waits for it): ask it first.
+    for f in [&rotated, &intake] {
         let old = call(f, "POST", "/v1/workspaces", env_key, json!({"name": "C"})).await;
         assert_eq!(old.0, 401, "{old:?}");
         let new = call(
@@ -448,27 +449,104 @@ async fn intake_takes_a_plain_admin_key_over_the_parameter_and_a_new_one_revokes
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn intake_without_a_usable_admin_key_fails_its_init_and_says_why() {
+async fn intake_without_a_usable_admin_key_starts_but_answers_503_saying_which_setting() {
     let cloud = Cloud::create("nokey").await;
-    // The parameter named by the template does not exist.
-    let mut missing = cloud.start("IntakeFunction", &[]).await;
-    let failed = missing
+    // The parameter named by the template does not exist. Nothing at init asks for it (the
+    // read starts there and the first request waits for it), so the start succeeds; each
+    // request then answers why it cannot be served, and tries again.
+    let mut intake = cloud.start("IntakeFunction", &[]).await;
+    intake
         .ready(READY_WITHIN)
         .await
-        .expect_err("intake started without a key");
-    assert!(failed.contains("HERALD_ADMIN_KEY_PARAMETER"), "{failed}");
-    // A key too short to be one.
-    cloud.put_admin_key_parameter("short").await;
-    let mut weak = cloud.start("IntakeFunction", &[]).await;
-    let failed = weak
-        .ready(READY_WITHIN)
-        .await
-        .expect_err("intake took a 5-character key");
-    assert!(failed.contains("8 to 512"), "{failed}");
+        .unwrap_or_else(|e| panic!("{e}"));
+    let unavailable = |(status, body): &(u16, Value)| {
+        assert_eq!(*status, 503, "{body}");
+        assert_eq!(body["type"], "/problems/unavailable", "{body}");
+        let detail = body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("HERALD_ADMIN_KEY_PARAMETER"), "{body}");
+    };
+    unavailable(&call(&intake, "GET", "/healthz", "", Value::Null).await);
+    let cannot_read = logged(&intake, "cannot read SSM parameter", 1).await;
     assert!(
-        !failed.contains("short\""),
-        "the error shows the key: {failed}"
+        cannot_read.contains("\"level\":\"ERROR\"") && cannot_read.contains(&cloud.parameter),
+        "{cannot_read}"
     );
+
+    // A key too short to be one: the next request reads it, refuses it, and says so.
+    cloud.put_admin_key_parameter("short").await;
+    let weak = call(
+        &intake,
+        "POST",
+        "/v1/workspaces",
+        "short",
+        json!({"name": "W"}),
+    )
+    .await;
+    unavailable(&weak);
+    let refused = logged(&intake, "8 to 512", 1).await;
+    assert!(refused.contains("\"level\":\"ERROR\""), "{refused}");
+    assert!(
+        !intake.log().contains("short\"") && !weak.1.to_string().contains("short\""),
+        "the key is shown: {}",
+        intake.log()
+    );
+
+    // Once the operator puts a usable key, the same instance serves with it: no restart.
+    cloud.put_admin_key_parameter("usable-admin-key").await;
+    let made = call(
+        &intake,
+        "POST",
+        "/v1/workspaces",
+        "usable-admin-key",
+        json!({"name": "U"}),
+    )
+    .await;
+    assert_eq!(made.0, 201, "{made:?}");
+    let (status, _) = call(&intake, "GET", "/healthz", "", Value::Null).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_whose_sealing_key_cannot_be_read_starts_and_each_invocation_says_why() {
+    let cloud = Cloud::create("nosealkey").await;
+    let absent = format!("{}-absent", cloud.encryption_parameter);
+    let mut extra = cloud::INLINE.to_vec();
+    extra.push(("HERALD_ENCRYPTION_KEY_PARAMETER", &absent));
+    let mut publisher = cloud.start("PublisherFunction", &extra).await;
+    publisher
+        .ready(READY_WITHIN)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for attempt in 1..=2 {
+        let e = publisher
+            .invoke(&events::schedule_event())
+            .await
+            .expect_err("a run without its sealing key");
+        let answer = e.split("; log:").next().unwrap_or_default();
+        assert!(
+            answer.contains("HERALD_ENCRYPTION_KEY_PARAMETER") && answer.contains(&absent),
+            "attempt {attempt}: {e}"
+        );
+    }
+    // Each invocation tried the read again (a parameter put meanwhile would be read).
+    let log = logged(&publisher, "cannot serve", 2).await;
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+/// The function's log once it holds `needle` (its log reader runs behind it), at most 2 s.
+async fn logged(f: &Function, needle: &str, times: usize) -> String {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let log = f.log();
+        if log.matches(needle).count() >= times || Instant::now() >= deadline {
+            assert!(
+                log.matches(needle).count() >= times,
+                "{needle:?} not {times} times in the log:\n{log}"
+            );
+            return log;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// One HTTP API request through intake: status and JSON body.
