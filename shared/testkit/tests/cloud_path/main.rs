@@ -71,17 +71,7 @@ async fn the_cloud_path_publishes_relays_aggregates_and_transcodes_through_every
         .expect("six functions");
 
     // An HTTP API (payload v2) request through intake: the admin key from the SSM parameter.
-    let ws = call(
-        &intake,
-        "POST",
-        "/v1/workspaces",
-        ADMIN_KEY,
-        json!({"name": "Cloud"}),
-    )
-    .await;
-    assert_eq!(ws.0, 201, "{ws:?}");
-    let ws_id = ws.1["id"].as_str().expect("id").to_owned();
-    let key = ws.1["api_key"].as_str().expect("api_key").to_owned();
+    let (ws_id, key) = workspace(&intake, ADMIN_KEY, "Cloud").await;
     // The bare secret is no admin key, on AWS either; the twin knows the same key.
     let bare = ADMIN_KEY.strip_prefix("hk_admin_").unwrap();
     let refused = call(
@@ -547,6 +537,22 @@ async fn logged(f: &Function, needle: &str, times: usize) -> String {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A workspace made through intake with an admin key: its id and its owner's API key.
+pub(crate) async fn workspace(intake: &Function, admin_key: &str, name: &str) -> (String, String) {
+    let ws = call(
+        intake,
+        "POST",
+        "/v1/workspaces",
+        admin_key,
+        json!({ "name": name }),
+    )
+    .await;
+    assert_eq!(ws.0, 201, "{ws:?}");
+    let id = ws.1["id"].as_str().expect("id").to_owned();
+    let key = ws.1["api_key"].as_str().expect("api_key").to_owned();
+    (id, key)
 }
 
 /// One HTTP API request through intake: status and JSON body.

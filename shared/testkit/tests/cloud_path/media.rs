@@ -5,7 +5,7 @@
 //! video upload made into its renditions by the transcoder binary with ffmpeg.
 
 use crate::cloud::Cloud;
-use crate::{READY_WITHIN, call};
+use crate::{READY_WITHIN, call, workspace};
 use serde_json::{Value, json};
 
 /// A peer on loopback answering every request with `status` and `body`; stops with the test.
@@ -95,17 +95,7 @@ async fn an_import_is_fetched_by_the_transcoder_binary_and_becomes_renditions() 
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    let ws = call(
-        &intake,
-        "POST",
-        "/v1/workspaces",
-        admin,
-        json!({"name": "M"}),
-    )
-    .await;
-    assert_eq!(ws.0, 201, "{ws:?}");
-    let ws_id = ws.1["id"].as_str().unwrap().to_owned();
-    let key = ws.1["api_key"].as_str().unwrap().to_owned();
+    let (ws_id, key) = workspace(&intake, admin, "M").await;
 
     let photo = herald_app::media::image::synthetic_photo(1400, 1000, 11, 88);
     let good = peer(200, photo);

@@ -5,7 +5,7 @@
 //! run ensures the next notification wake.
 
 use crate::cloud::{ACCOUNT, Cloud, REGION};
-use crate::{READY_WITHIN, call, template};
+use crate::{READY_WITHIN, call, template, workspace};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
@@ -50,16 +50,7 @@ async fn polls_wake_the_aggregator_binary_only_when_due() {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    let ws = call(
-        &intake,
-        "POST",
-        "/v1/workspaces",
-        ADMIN_KEY,
-        json!({"name": "Polls"}),
-    )
-    .await;
-    let ws_id = ws.1["id"].as_str().expect("id").to_owned();
-    let key = ws.1["api_key"].as_str().expect("api_key").to_owned();
+    let (ws_id, key) = workspace(&intake, ADMIN_KEY, "Polls").await;
 
     // A sandbox account is not polled: no wake.
     let plain = call(

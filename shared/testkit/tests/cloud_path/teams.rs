@@ -3,7 +3,7 @@
 
 use crate::cloud::Cloud;
 use crate::events::api_event;
-use crate::{READY_WITHIN, call};
+use crate::{READY_WITHIN, call, workspace};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -16,16 +16,7 @@ async fn an_editors_post_is_approved_by_a_client_through_a_review_link_and_audit
         .ready(READY_WITHIN)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let ws = call(
-        &intake,
-        "POST",
-        "/v1/workspaces",
-        admin,
-        json!({"name": "Client A"}),
-    )
-    .await;
-    assert_eq!(ws.0, 201, "{ws:?}");
-    let owner = ws.1["api_key"].as_str().unwrap().to_owned();
+    let (_, owner) = workspace(&intake, admin, "Client A").await;
     let account = call(
         &intake,
         "POST",

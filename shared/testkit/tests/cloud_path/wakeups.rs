@@ -7,7 +7,7 @@
 
 use crate::cloud::Cloud;
 use crate::events::sqs_event;
-use crate::{READY_WITHIN, call};
+use crate::{READY_WITHIN, call, workspace};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
@@ -68,15 +68,7 @@ async fn due_minutes_get_one_time_schedules_and_each_target_is_sent_at_its_secon
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    let ws = call(
-        &intake,
-        "POST",
-        "/v1/workspaces",
-        ADMIN_KEY,
-        json!({"name": "Wake"}),
-    )
-    .await;
-    let key = ws.1["api_key"].as_str().expect("api_key").to_owned();
+    let (_, key) = workspace(&intake, ADMIN_KEY, "Wake").await;
     let acct = call(
         &intake,
         "POST",

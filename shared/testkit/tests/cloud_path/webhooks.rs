@@ -135,17 +135,7 @@ async fn the_webhook_function_delivers_a_bus_event_signed_and_is_woken_for_each_
             .unwrap_or_else(|e| panic!("{e}"));
     }
     let (url, got, server) = receiver().await;
-    let ws = call(
-        &intake,
-        "POST",
-        "/v1/workspaces",
-        "cloud-hooks-admin-key",
-        json!({"name": "Hooks"}),
-    )
-    .await;
-    assert_eq!(ws.0, 201, "{ws:?}");
-    let ws_id = ws.1["id"].as_str().unwrap().to_owned();
-    let key = ws.1["api_key"].as_str().unwrap().to_owned();
+    let (ws_id, key) = crate::workspace(&intake, "cloud-hooks-admin-key", "Hooks").await;
     let ep = call(
         &intake,
         "POST",
