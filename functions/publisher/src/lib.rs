@@ -42,21 +42,8 @@ impl Invocation {
     /// The invocation a Lambda event is: an SQS batch, a wake, the sweep, or any other
     /// scheduled event (a run of the minute ahead).
     pub fn from_event(event: &Value) -> Result<Invocation, AppError> {
-        if let Some(records) = event.get("Records").and_then(Value::as_array) {
-            let mut messages = Vec::with_capacity(records.len());
-            for r in records {
-                let (Some(id), Some(body)) = (
-                    r.get("messageId").and_then(Value::as_str),
-                    r.get("body").and_then(Value::as_str),
-                ) else {
-                    return Err(AppError::invalid(
-                        "Records",
-                        "every record needs a messageId and a body",
-                    ));
-                };
-                messages.push((id.to_owned(), body.to_owned()));
-            }
-            return Ok(Invocation::Send(messages));
+        if let Some(messages) = herald_platform::sqs::messages(event) {
+            return Ok(Invocation::Send(messages?));
         }
         if event.get("sweep").and_then(Value::as_bool) == Some(true) {
             return Ok(Invocation::Sweep);

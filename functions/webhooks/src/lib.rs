@@ -41,21 +41,8 @@ impl Invocation {
     /// in `detail`), an SQS batch from the webhook queue, a minute's wake (`{"wake": ...}`), or
     /// anything else (the hourly schedule) as a sweep.
     pub fn from_payload(payload: Value) -> Result<Invocation, AppError> {
-        if let Some(records) = payload.get("Records").and_then(Value::as_array) {
-            let mut messages = Vec::with_capacity(records.len());
-            for r in records {
-                let (Some(id), Some(body)) = (
-                    r.get("messageId").and_then(Value::as_str),
-                    r.get("body").and_then(Value::as_str),
-                ) else {
-                    return Err(AppError::invalid(
-                        "Records",
-                        "every record needs a messageId and a body",
-                    ));
-                };
-                messages.push((id.to_owned(), body.to_owned()));
-            }
-            return Ok(Invocation::Retries(messages));
+        if let Some(messages) = herald_platform::sqs::messages(&payload) {
+            return Ok(Invocation::Retries(messages?));
         }
         if let Some(w) = payload.get("wake") {
             let minute = w

@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod config;
 mod parameters;
 mod sealer;
+pub mod sqs;
 pub mod startup;
 pub mod telemetry;
 
