@@ -135,6 +135,68 @@ impl Cloud {
         )
     }
 
+    /// The names of the schedules in the stack's group that start with `prefix`, sorted.
+    pub async fn schedule_names(&self, prefix: &str) -> Vec<String> {
+        let listed = self
+            .scheduler
+            .list_schedules()
+            .group_name(&self.schedule_group)
+            .send()
+            .await
+            .expect("list schedules");
+        let mut names: Vec<String> = listed
+            .schedules()
+            .iter()
+            .filter_map(|s| s.name())
+            .filter(|n| n.starts_with(prefix))
+            .map(str::to_owned)
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The one-time wake `name` (a job's prefix, then its minute), checked as every job's
+    /// wake is made: at its minute less the two-minute lead in UTC, no flexible window,
+    /// deleted once it has run, invoking `function_arn` with the Scheduler's role and handing
+    /// it `{"wake": <minute>}`. Answers that input, for the test to drive the run with.
+    pub async fn wake_schedule(&self, name: &str, function_arn: &str) -> Value {
+        let stamp = name.get(name.len().saturating_sub(16)..).unwrap_or(name);
+        let minute = chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%dT%H-%M")
+            .unwrap_or_else(|e| panic!("{name} ends in no minute: {e}"))
+            .and_utc();
+        let schedule = self
+            .scheduler
+            .get_schedule()
+            .group_name(&self.schedule_group)
+            .name(name)
+            .send()
+            .await
+            .expect("get schedule");
+        let at = minute - chrono::Duration::minutes(2);
+        assert_eq!(
+            schedule.schedule_expression(),
+            Some(format!("at({})", at.format("%Y-%m-%dT%H:%M:%S")).as_str())
+        );
+        assert_eq!(schedule.schedule_expression_timezone(), Some("UTC"));
+        assert_eq!(
+            schedule.action_after_completion().map(|a| a.as_str()),
+            Some("DELETE")
+        );
+        assert_eq!(
+            schedule.flexible_time_window().map(|w| w.mode().as_str()),
+            Some("OFF")
+        );
+        let target = schedule.target().expect("target");
+        assert_eq!(target.arn(), function_arn);
+        assert_eq!(target.role_arn(), self.scheduler_role_arn());
+        let input: Value = serde_json::from_str(target.input().expect("input")).unwrap();
+        assert_eq!(
+            input["wake"],
+            minute.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        input
+    }
+
     pub fn scheduler_role_arn(&self) -> String {
         format!("arn:aws:iam::{ACCOUNT}:role/{}-scheduler", self.table)
     }

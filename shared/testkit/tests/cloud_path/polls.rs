@@ -7,7 +7,7 @@
 use crate::cloud::{ACCOUNT, Cloud, REGION};
 use crate::{READY_WITHIN, call, template, workspace};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const ADMIN_KEY: &str = "hk_admin_cloud-path-polls-00001";
 
@@ -15,24 +15,6 @@ const ADMIN_KEY: &str = "hk_admin_cloud-path-polls-00001";
 fn boundary_after(at: DateTime<Utc>, step: i64) -> DateTime<Utc> {
     let step = step * 60;
     DateTime::from_timestamp((at.timestamp().div_euclid(step) + 1) * step, 0).unwrap()
-}
-
-async fn polls_schedules(cloud: &Cloud) -> Vec<String> {
-    let listed = cloud
-        .scheduler
-        .list_schedules()
-        .group_name(&cloud.schedule_group)
-        .name_prefix("herald-polls-")
-        .send()
-        .await
-        .expect("list schedules");
-    let mut names: Vec<String> = listed
-        .schedules()
-        .iter()
-        .filter_map(|s| s.name().map(str::to_owned))
-        .collect();
-    names.sort();
-    names
 }
 
 fn name_of(minute: DateTime<Utc>) -> String {
@@ -63,7 +45,7 @@ async fn polls_wake_the_aggregator_binary_only_when_due() {
     .await;
     assert_eq!(plain.0, 201, "{plain:?}");
     let acct = plain.1["id"].as_str().expect("id").to_owned();
-    assert!(polls_schedules(&cloud).await.is_empty());
+    assert!(cloud.schedule_names("herald-polls-").await.is_empty());
 
     // A Mastodon account is: its first wake, on the five-minute mark its lead allows.
     let before = Utc::now();
@@ -79,25 +61,12 @@ async fn polls_wake_the_aggregator_binary_only_when_due() {
     assert_eq!(masto.0, 201, "{masto:?}");
     let after = Utc::now();
     let first = [before, after].map(|t| name_of(boundary_after(t + Duration::minutes(2), 5)));
-    let names = polls_schedules(&cloud).await;
+    let names = cloud.schedule_names("herald-polls-").await;
     assert_eq!(names.len(), 1, "{names:?}");
     assert!(first.contains(&names[0]), "{names:?} not in {first:?}");
-    let schedule = cloud
-        .scheduler
-        .get_schedule()
-        .group_name(&cloud.schedule_group)
-        .name(&names[0])
-        .send()
-        .await
-        .expect("get schedule");
-    let target = schedule.target().expect("target");
-    assert_eq!(target.arn(), cloud.aggregator_arn());
-    assert_eq!(target.role_arn(), cloud.scheduler_role_arn());
-    assert_eq!(
-        schedule.action_after_completion().map(|a| a.as_str()),
-        Some("DELETE")
-    );
-    let input: Value = serde_json::from_str(target.input().expect("input")).unwrap();
+    let input = cloud
+        .wake_schedule(&names[0], &cloud.aggregator_arn())
+        .await;
 
     // A target published now, as the bus's rule hands it over: its first insight poll is
     // due in an hour, and the wake after it, on a quarter-hour mark, is made.
@@ -123,7 +92,7 @@ async fn polls_wake_the_aggregator_binary_only_when_due() {
         published_at + Duration::hours(1) + Duration::minutes(2),
         15,
     ));
-    let names = polls_schedules(&cloud).await;
+    let names = cloud.schedule_names("herald-polls-").await;
     assert!(names.contains(&insight_wake), "{names:?}");
     assert_eq!(names.len(), 2, "{names:?}");
 
@@ -142,7 +111,7 @@ async fn polls_wake_the_aggregator_binary_only_when_due() {
     // Driven at once rather than at its firing time, the run may name the same mark.
     assert!(next > Utc::now() + Duration::minutes(1), "{next}");
     assert_eq!(next.timestamp() % 300, 0, "{next}");
-    let names_after = polls_schedules(&cloud).await;
+    let names_after = cloud.schedule_names("herald-polls-").await;
     assert!(names_after.contains(&name_of(next)), "{names_after:?}");
     let made = usize::from(!names.contains(&name_of(next)));
     assert_eq!(names_after.len(), names.len() + made, "{names_after:?}");
