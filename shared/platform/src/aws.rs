@@ -17,12 +17,94 @@ pub(crate) async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig 
 }
 
 async fn load(endpoint: Option<&str>) -> (Option<String>, aws_config::SdkConfig) {
-    let mut loader =
-        aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client());
-    if let Some(endpoint) = endpoint {
-        loader = loader.endpoint_url(endpoint);
+    let from_env = if profile_files_exist() {
+        None
+    } else {
+        from_lambda_environment(endpoint, |name| std::env::var(name).ok(), env_names())
+    };
+    let sdk = match from_env {
+        Some(sdk) => sdk,
+        None => {
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .http_client(http_client());
+            if let Some(endpoint) = endpoint {
+                loader = loader.endpoint_url(endpoint);
+            }
+            loader.load().await
+        }
+    };
+    (endpoint.map(str::to_owned), sdk)
+}
+
+/// The shared config and credentials files the loader would read (Lambda has neither).
+fn profile_files_exist() -> bool {
+    std::env::var_os("HOME").is_some_and(|home| {
+        let dir = std::path::Path::new(&home).join(".aws");
+        dir.join("config").exists() || dir.join("credentials").exists()
+    })
+}
+
+fn env_names() -> impl Iterator<Item = String> {
+    std::env::vars_os().filter_map(|(k, _)| k.into_string().ok())
+}
+
+/// The variables Lambda sets that the SDK's loader would read or that it ignores: with no
+/// other `AWS_` variable present, the loader's answer is known without running it.
+const LAMBDA_SET: &[&str] = &[
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_EXECUTION_ENV",
+];
+
+/// The configuration the SDK's loader would build in a Lambda environment (region and
+/// credentials in variables, no profile files, no other setting), built directly: the loader's
+/// dozen providers, each consulting the environment and the absent profile files, and its
+/// credential and token chains cost 4-6 ms of every cold start here. None when anything else
+/// could matter (a profile, a container credentials URI, an endpoint or retry setting, SSO):
+/// then the loader runs.
+fn from_lambda_environment(
+    endpoint: Option<&str>,
+    var: impl Fn(&str) -> Option<String>,
+    mut names: impl Iterator<Item = String>,
+) -> Option<aws_config::SdkConfig> {
+    use aws_config::{retry::RetryConfig, timeout::TimeoutConfig};
+    use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
+    let other = names.any(|n| {
+        n.starts_with("AWS_")
+            && !LAMBDA_SET.contains(&n.as_str())
+            && !n.starts_with("AWS_LAMBDA_")
+            && !n.starts_with("AWS_XRAY_")
+    });
+    if other {
+        return None;
     }
-    (endpoint.map(str::to_owned), loader.load().await)
+    let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION"))?;
+    let key = var("AWS_ACCESS_KEY_ID").or_else(|| var("AWS_ACCESS_KEY"))?;
+    let secret = var("AWS_SECRET_ACCESS_KEY")?;
+    let credentials = Credentials::new(key, secret, var("AWS_SESSION_TOKEN"), None, "Environment");
+    let mut sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .retry_config(RetryConfig::standard())
+        // The loader's default: 3.1 s to connect, no other limit.
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_millis(3100))
+                .build(),
+        )
+        .sleep_impl(aws_smithy_async::rt::sleep::SharedAsyncSleep::new(
+            aws_smithy_async::rt::sleep::TokioSleep::new(),
+        ))
+        .http_client(http_client());
+    if let Some(endpoint) = endpoint {
+        sdk = sdk.endpoint_url(endpoint);
+    }
+    Some(sdk.build())
 }
 
 /// One HTTP client for every AWS client, as the SDK's default one is made (rustls on aws-lc,
@@ -40,4 +122,85 @@ fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
         connector.set_proxy_config(Some(aws_smithy_http_client::proxy::ProxyConfig::from_env()));
         connector.build()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn built(vars: &[(&str, &str)]) -> Option<aws_config::SdkConfig> {
+        let map: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let names: Vec<String> = map.keys().cloned().collect();
+        from_lambda_environment(
+            Some("http://127.0.0.1:5000"),
+            |n| map.get(n).cloned(),
+            names.into_iter(),
+        )
+    }
+
+    const LAMBDA: &[(&str, &str)] = &[
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_DEFAULT_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("AWS_SESSION_TOKEN", "token"),
+        ("AWS_LAMBDA_FUNCTION_NAME", "stack-publisher"),
+        ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+        ("AWS_XRAY_DAEMON_ADDRESS", "169.254.79.129:2000"),
+        ("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023"),
+        ("HERALD_BACKEND", "aws"),
+    ];
+
+    #[tokio::test]
+    async fn lambdas_environment_gives_its_region_credentials_and_the_endpoint() {
+        use aws_sdk_dynamodb::config::ProvideCredentials;
+        let sdk = built(LAMBDA).expect("Lambda's variables are enough");
+        assert_eq!(sdk.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert_eq!(sdk.endpoint_url(), Some("http://127.0.0.1:5000"));
+        let creds = sdk
+            .credentials_provider()
+            .expect("credentials")
+            .provide_credentials()
+            .await
+            .unwrap();
+        assert_eq!(creds.access_key_id(), "ASIAEXAMPLE");
+        assert_eq!(creds.secret_access_key(), "secret");
+        assert_eq!(creds.session_token(), Some("token"));
+        let retry = sdk.retry_config().expect("retries");
+        assert_eq!(retry.max_attempts(), 3);
+        assert!(sdk.sleep_impl().is_some(), "retries and timeouts need a sleep");
+        assert!(sdk.http_client().is_some());
+    }
+
+    #[test]
+    fn anything_the_loader_would_read_beyond_lambdas_variables_means_the_loader() {
+        for extra in [
+            ("AWS_PROFILE", "dev"),
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1/creds"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"),
+            ("AWS_MAX_ATTEMPTS", "10"),
+            ("AWS_USE_FIPS_ENDPOINT", "true"),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", "/token"),
+        ] {
+            let mut vars = LAMBDA.to_vec();
+            vars.push(extra);
+            assert!(built(&vars).is_none(), "{} was ignored", extra.0);
+        }
+        let without = |name: &str| -> Vec<(&str, &str)> {
+            LAMBDA.iter().copied().filter(|(k, _)| *k != name).collect()
+        };
+        assert!(built(&without("AWS_SECRET_ACCESS_KEY")).is_none());
+        assert!(built(&without("AWS_ACCESS_KEY_ID")).is_none());
+        let no_region: Vec<_> = without("AWS_REGION")
+            .into_iter()
+            .filter(|(k, _)| *k != "AWS_DEFAULT_REGION")
+            .collect();
+        assert!(built(&no_region).is_none());
+        // Without a session token (long-lived keys, as the tests' emulator takes): still fine.
+        assert!(built(&without("AWS_SESSION_TOKEN")).is_some());
+    }
 }
