@@ -69,16 +69,22 @@ ASSUMED = {
     # reads under 4 KB (one RRU strongly consistent; index queries count as one too).
     # Warm invocations: one cold start per 100 invocations (KMS decrypts of the sealing key).
     "cold_start_share": 0.01,
-    # Item 1's wake-up design: one one-time schedule per due minute, one delayed SQS message
-    # per due second (send, receive, delete: 3 requests), one sender invocation per second
-    # with work; an hourly sweep of the due index (730 invocations a month).
-    "sqs_requests_per_message": 3,
+    # Item 1's wake-up design: one one-time schedule per due minute; its run starts one
+    # Step Functions Express execution (SendDelays) holding the minute's sends, a batch of up
+    # to ten per second, 40 batches an execution at most; one sender invocation per batch;
+    # an hourly sweep of the due index (730 invocations a month). Nothing polls: an idle
+    # month starts no execution. (A delayed SQS queue instead would cost Lambda's trigger's
+    # idle long-polling: 5 pollers, a 20 s ReceiveMessage each, ~657,000 requests a month.)
     "sweeps_per_month": 730,
-    # Lambda's SQS trigger long-polls even when the queue is empty: 5 pollers, a 20 s
-    # ReceiveMessage each, ~657,000 requests a month (inside SQS's 1M free requests).
-    "sqs_idle_polls_per_month": 5 * 3 * 60 * 24 * 365 / 12,
-    # Webhook retries are woken on demand as the publisher is (a retry within 15 minutes is a
-    # message in the send queue, delayed to its second; a later one its minute's one-time
+    "sends_per_batch": 10,
+    "batches_per_execution": 40,
+    # How long an execution lasts: its minute's wake fires 60-120 s before the minute and the
+    # minute's sends spread over its 60 s, so from about 60 s (one send at the minute's start,
+    # an early wake) to 180 s; 120 s on average. Billed per 100 ms at 64 MB, the least.
+    "execution_s": 120.0,
+    "execution_gb": 64 / 1024,
+    # Webhook retries are woken on demand as the publisher is (a retry within 3 minutes is a
+    # message handed to SendDelays, delayed to its second; a later one its minute's one-time
     # schedule), with an hourly safety sweep: 730 runs a month. The aggregator's polls wake
     # on demand too: a one-time schedule per quarter hour holding insight polls due (1 h,
     # 24 h and 7 d after publishing: at most three wakes per quarter that published
@@ -98,8 +104,9 @@ ASSUMED = {
     # What a post leaves in the table (post, target, audit entry; its events expire after 30
     # days): about 3 KB, not measured. Storage grows by it every month the posts are kept.
     "stored_bytes_per_post": 3000,
-    # 13 alarms (6 function errors, 6 dead-letter depths, lateness), 1 dashboard.
-    "alarms": 13,
+    # 15 alarms (6 function errors, 6 dead-letter depths, SendDelays failed and timed out,
+    # lateness), 1 dashboard.
+    "alarms": 15,
     "dashboards": 1,
 }
 
@@ -121,7 +128,10 @@ PRICES = {
     "ddb_rru": 0.125 / 1e6,
     "eventbridge_event": 1.00 / 1e6,
     "scheduler_invocation": 1.00 / 1e6,
-    "sqs_request": 0.40 / 1e6,
+    # Step Functions Express: per execution, and per GB-second (the first 1,000 GB-hours'
+    # rate; a month at every minute busy is under 200).
+    "sfn_express_request": 1.00 / 1e6,
+    "sfn_express_gb_s": 0.00001667,
     "logs_ingest_gb": 0.50,
     "metric_month": 0.30,
     "alarm_month": 0.10,
@@ -147,8 +157,13 @@ def month(posts):
     lines = {}
     # Invocations and GB-seconds, by function.
     events = posts * a["events_per_post"]
-    minute_runs = min(posts, MINUTES) + a["sweeps_per_month"]
-    sends = min(posts, SECONDS)
+    busy_minutes = min(posts, MINUTES)
+    minute_runs = busy_minutes + a["sweeps_per_month"]
+    # A busy minute's posts spread over its seconds: a batch per second, or ten to a batch.
+    per_minute = posts / busy_minutes if busy_minutes else 0
+    batches_per_minute = max(min(60, per_minute), per_minute / a["sends_per_batch"])
+    sends = busy_minutes * batches_per_minute
+    executions = busy_minutes * math.ceil(batches_per_minute / a["batches_per_execution"])
     relays = min(events, SECONDS)
     polls = (
         a["aggregator_sweeps_per_month"]
@@ -200,9 +215,9 @@ def month(posts):
         + (min(posts, MINUTES) + a["sweeps_per_month"]) * p["scheduler_invocation"]
         + (a["webhook_sweeps_per_month"] + polls) * p["scheduler_invocation"]
     )
-    lines["SQS"] = (
-        sends * a["sqs_requests_per_message"] + a["sqs_idle_polls_per_month"]
-    ) * p["sqs_request"]
+    lines["Step Functions (sends)"] = executions * (
+        p["sfn_express_request"] + a["execution_gb"] * a["execution_s"] * p["sfn_express_gb_s"]
+    )
     lines["CloudWatch Logs"] = posts * m["log_bytes_per_post"] / 1e9 * p["logs_ingest_gb"]
     active_hours = min(HOURS, posts)
     lines["CloudWatch metrics"] = (

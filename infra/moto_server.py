@@ -7,6 +7,12 @@ per transaction on a table of a few thousand items, so a benchmark of a thousand
 machine out of memory. Here DynamoDB objects are simply not recorded; everything else, the
 DynamoDB behaviour included, is moto's own.
 
+And with Step Functions executions on (the cloud-path test runs the template's send state
+machine in moto's interpreter): StartExecution deep-copies the state machine, its executions
+included, and an execution still running holds a thread's lock, which cannot be copied, so a
+second execution started while the first waits fails with a 500. Here an execution is shared
+by the copy instead (the copy only carries the state machine's own settings into the new one).
+
 Usage: python3 infra/moto_server.py [moto_server arguments, e.g. -H 127.0.0.1 -p 5000]
 """
 
@@ -25,6 +31,13 @@ def _new(cls, *args, **kwargs):
 
 
 common_models.BaseModel.__new__ = staticmethod(_new)
+
+try:
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    Execution.__deepcopy__ = lambda self, memo: self
+except ImportError:  # a moto without the interpreter: nothing to mend
+    pass
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,14 +1,15 @@
 //! The publisher function. On AWS it wakes only for minutes that hold work: a one-time
-//! schedule per due minute invokes it with `{"wake": "<minute>"}`, and the run hands each
-//! target due in that minute to the send queue, delayed to its second; the queue then invokes
-//! this same function with the messages (the sender), which claims and publishes each. An
-//! hourly schedule (`{"sweep": true}`) routes what the due index holds for the hour ahead, so
-//! a lost wake costs lateness, never a post. Without a send queue a run sends inline what is
-//! due within its minute, waiting for each second; `herald serve` calls the same handler on
-//! a fast tick, where each call only starts what is due.
+//! schedule per due minute invokes it with `{"wake": "<minute>"}`, and the run hands the
+//! targets due in that minute to the send state machine (one Express execution), which waits
+//! for each target's second and invokes this same function with them (the sender,
+//! `{"sends": [...]}`), which claims and publishes each. An hourly schedule
+//! (`{"sweep": true}`) routes what the due index holds for the hour ahead, so a lost wake
+//! costs lateness, never a post. Without a state machine a run sends inline what is due
+//! within its minute, waiting for each second; `herald serve` calls the same handler on a
+//! fast tick, where each call only starts what is due.
 //!
-//! The send queue is every job's delayed queue (one poller, paid once): a message naming a
-//! webhook delivery is that delivery's retry at its second, attempted here through
+//! The state machine is every job's delayed hand-off: a message naming a webhook delivery is
+//! that delivery's retry at its second, attempted here through
 //! `herald_app::webhooks::wake::retry`.
 
 use chrono::{DateTime, Utc};
@@ -32,17 +33,18 @@ pub enum Invocation {
     Run { minute: Option<DateTime<Utc>> },
     /// The hourly safety sweep.
     Sweep,
-    /// The send queue's messages (id, body), each a target at its second.
+    /// The state machine's sends (place, body), each a target (or a webhook retry) at its
+    /// second.
     Send(Vec<(String, String)>),
     /// A tick of a long-lived host: starts what is due and answers at once.
     Tick,
 }
 
 impl Invocation {
-    /// The invocation a Lambda event is: an SQS batch, a wake, the sweep, or any other
-    /// scheduled event (a run of the minute ahead).
+    /// The invocation a Lambda event is: the state machine's sends, a wake, the sweep, or
+    /// any other scheduled event (a run of the minute ahead).
     pub fn from_event(event: &Value) -> Result<Invocation, AppError> {
-        if let Some(messages) = herald_platform::sqs::messages(event) {
+        if let Some(messages) = herald_platform::sends::messages(event) {
             return Ok(Invocation::Send(messages?));
         }
         if event.get("sweep").and_then(Value::as_bool) == Some(true) {
@@ -64,38 +66,39 @@ impl Invocation {
 /// What an invocation came to.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Answer {
-    /// An inline run (no send queue), or a tick.
+    /// An inline run (no state machine), or a tick.
     Ran(RunReport),
-    /// A run that handed its targets to the send queue (a wake, the sweep).
+    /// A run that handed its targets over (a wake, the sweep).
     HandedOff(HandOff),
-    /// The sender's batch: messages whose processing failed, for the queue to deliver again.
+    /// The sender's batch, and the places of the sends that did not go through.
     Sent {
         outcomes: Vec<Outcome>,
         /// Webhook retries in the batch that were attempted.
         webhook_attempts: usize,
         failed: Vec<String>,
+        total: usize,
     },
 }
 
 impl Answer {
-    /// The invocation's answer as Lambda returns it: an SQS batch answers its partial
-    /// failures (`ReportBatchItemFailures`), the others their report.
-    pub fn to_json(&self) -> Value {
+    /// The invocation's answer as Lambda returns it: its report, or for a sender's batch
+    /// with sends that did not go through, an error, so the state machine hands the batch
+    /// over again.
+    pub fn into_response(self) -> Result<Value, AppError> {
         match self {
-            Answer::Ran(r) => json!(r),
-            Answer::HandedOff(h) => json!(h),
+            Answer::Ran(r) => Ok(json!(r)),
+            Answer::HandedOff(h) => Ok(json!(h)),
+            Answer::Sent { failed, total, .. } if !failed.is_empty() => {
+                Err(herald_platform::sends::unfinished(&failed, total))
+            }
             Answer::Sent {
                 outcomes,
                 webhook_attempts,
-                failed,
-            } => json!({
+                ..
+            } => Ok(json!({
                 "outcomes": outcomes,
                 "webhook_attempts": webhook_attempts,
-                "batchItemFailures": failed
-                    .iter()
-                    .map(|id| json!({"itemIdentifier": id}))
-                    .collect::<Vec<_>>(),
-            }),
+            })),
         }
     }
 }
@@ -105,12 +108,12 @@ impl Answer {
 pub struct Publisher {
     deps: Deps,
     dispatcher: Dispatcher,
-    /// How webhook retries that come through the send queue are sent.
+    /// How webhook retries that come through the state machine are sent.
     webhooks: Option<Arc<dyn WebhookSender>>,
 }
 
 impl Publisher {
-    /// As deployed: a run without a send queue covers the minute until the next one.
+    /// As deployed: a run without a state machine covers the minute until the next one.
     pub fn scheduled(deps: Deps) -> Self {
         Self::with_options(
             deps,
@@ -145,7 +148,7 @@ impl Publisher {
         }
     }
 
-    /// Attempts the webhook retries the send queue brings with `sender`.
+    /// Attempts the webhook retries the state machine brings with `sender`.
     pub fn with_webhooks(mut self, sender: Arc<dyn WebhookSender>) -> Self {
         self.webhooks = Some(sender);
         self
@@ -169,13 +172,14 @@ impl Publisher {
                 tracing::info!(?report, "publisher sweep");
                 Ok(Answer::HandedOff(report))
             }
-            // No send queue: every run sends inline what is due within its minute.
+            // No state machine: every run sends inline what is due within its minute.
             Invocation::Run { .. } | Invocation::Sweep => {
                 let report = self.dispatcher.run_once().await?;
                 tracing::info!(?report, "publisher run");
                 Ok(Answer::Ran(report))
             }
             Invocation::Send(messages) => {
+                let total = messages.len();
                 let (hooks, messages): (Vec<_>, Vec<_>) = messages
                     .into_iter()
                     .partition(|(_, body)| wake::Ticket::parse(body).is_some());
@@ -190,7 +194,7 @@ impl Publisher {
                             failed.extend(done.failed);
                         }
                         None => {
-                            // Kept for the dead-letter queue (and its alarm), not dropped.
+                            // Answered as a failure (the function's error alarm), not dropped.
                             tracing::error!(
                                 messages = hooks.len(),
                                 "webhook retries on a publisher that sends no webhooks"
@@ -203,7 +207,7 @@ impl Publisher {
                     match result {
                         Ok(o) => outcomes.push(o),
                         Err(e) => {
-                            tracing::warn!(message = %id, error = %e, "send not carried; the queue delivers it again");
+                            tracing::warn!(message = %id, error = %e, "send not carried; the state machine hands it over again");
                             failed.push(id);
                         }
                     }
@@ -218,6 +222,7 @@ impl Publisher {
                     outcomes,
                     webhook_attempts,
                     failed,
+                    total,
                 })
             }
             Invocation::Tick => {
@@ -247,12 +252,10 @@ mod tests {
 
     #[test]
     fn each_trigger_is_read_as_its_invocation() {
-        let sqs = json!({"Records": [
-            {"messageId": "m1", "body": "{}", "eventSource": "aws:sqs"},
-            {"messageId": "m2", "body": "x", "eventSource": "aws:sqs"}]});
+        let sends = json!({"sends": ["{}", "x"]});
         assert_eq!(
-            Invocation::from_event(&sqs).unwrap(),
-            Invocation::Send(vec![("m1".into(), "{}".into()), ("m2".into(), "x".into())])
+            Invocation::from_event(&sends).unwrap(),
+            Invocation::Send(vec![("0".into(), "{}".into()), ("1".into(), "x".into())])
         );
         let wake = json!({"wake": "2026-12-01T15:07:00Z"});
         match Invocation::from_event(&wake).unwrap() {
@@ -271,19 +274,20 @@ mod tests {
             Invocation::Run { minute: None }
         );
         assert!(Invocation::from_event(&json!({"wake": "soon"})).is_err());
-        assert!(Invocation::from_event(&json!({"Records": [{"body": "x"}]})).is_err());
+        assert!(Invocation::from_event(&json!({"sends": [{"body": "x"}]})).is_err());
     }
 
     #[test]
-    fn a_batchs_failures_are_answered_for_the_queue() {
-        let answer = Answer::Sent {
+    fn a_batch_with_a_send_not_carried_fails_so_it_is_handed_over_again() {
+        let sent = |failed: Vec<String>| Answer::Sent {
             outcomes: vec![Outcome::Published],
             webhook_attempts: 0,
-            failed: vec!["m2".into()],
+            failed,
+            total: 2,
         };
-        assert_eq!(
-            answer.to_json()["batchItemFailures"],
-            json!([{"itemIdentifier": "m2"}])
-        );
+        let e = sent(vec!["1".into()]).into_response().unwrap_err();
+        assert!(e.to_string().contains("1 of 2"), "{e}");
+        let ok = sent(vec![]).into_response().unwrap();
+        assert_eq!(ok["outcomes"], json!(["published"]));
     }
 }

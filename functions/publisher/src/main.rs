@@ -20,7 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             pending.ready().await?;
             let invocation = Invocation::from_event(&event.payload)?;
             let answer = publisher.handle(invocation).await?;
-            Ok::<_, lambda_runtime::Error>(answer.to_json())
+            Ok::<_, lambda_runtime::Error>(answer.into_response()?)
         },
     ))
     .await

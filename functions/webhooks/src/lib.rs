@@ -1,8 +1,8 @@
 //! The webhook function: Herald's events delivered to the endpoints that take them, signed per
 //! the Standard Webhooks spec. On AWS the bus rule hands it each event (every delivery is
 //! recorded, then attempted at once), and nothing runs again unless a retry is due: a failed
-//! attempt queues a message delayed to its retry's second (within 15 minutes; the send queue,
-//! whose consumer attempts it, see `herald_app::webhooks::wake`) or ensures its minute's
+//! attempt hands over a message delayed to its retry's second (within 3 minutes; the send
+//! state machine, whose sender attempts it, see `herald_app::webhooks::wake`) or ensures its minute's
 //! one-time schedule, whose run here queues the minute's retries; an hourly sweep routes what
 //! a lost wake left. `herald serve` records on its bus rule and sweeps on its own tick,
 //! through this handler.
@@ -28,8 +28,9 @@ pub enum Invocation {
     /// A minute's wake: the retries due by the end of `minute`, attempted or queued to their
     /// second.
     Wake { minute: DateTime<Utc> },
-    /// Queue messages (id, body), each a delivery due at its second: for a deployment that
-    /// gives the webhook job a queue of its own (the template shares the send queue).
+    /// Sends (place, body) from a state machine, each a delivery due at its second: for a
+    /// deployment that gives the webhook job a state machine of its own invoking this
+    /// function (the template shares the publisher's).
     Retries(Vec<(String, String)>),
     /// The hourly safety sweep (and a local host's tick): what is due attempted, the hour
     /// ahead routed where wakes are on demand.
@@ -38,10 +39,10 @@ pub enum Invocation {
 
 impl Invocation {
     /// A Lambda payload: an EventBridge envelope from the bus rule (`source: herald`, the event
-    /// in `detail`), an SQS batch from the webhook queue, a minute's wake (`{"wake": ...}`), or
+    /// in `detail`), a state machine's sends (`{"sends": [...]}`), a minute's wake (`{"wake": ...}`), or
     /// anything else (the hourly schedule) as a sweep.
     pub fn from_payload(payload: Value) -> Result<Invocation, AppError> {
-        if let Some(messages) = herald_platform::sqs::messages(&payload) {
+        if let Some(messages) = herald_platform::sends::messages(&payload) {
             return Ok(Invocation::Retries(messages?));
         }
         if let Some(w) = payload.get("wake") {
@@ -63,26 +64,16 @@ impl Invocation {
     }
 }
 
-/// An SQS message the queue should deliver again.
-#[derive(Debug, PartialEq, Eq, Serialize)]
-pub struct ItemFailure {
-    #[serde(rename = "itemIdentifier")]
-    pub item_identifier: String,
-}
-
 #[derive(Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
     /// Deliveries the event made (0 for a repeated event or a sweep).
     pub recorded: usize,
     /// Attempts made.
     pub attempted: usize,
-    /// Retries handed to the webhook queue, delayed to their second.
+    /// Retries handed over, delayed to their second.
     pub queued: usize,
     /// Minutes whose wake was ensured.
     pub minutes: usize,
-    /// For an SQS batch: the messages whose attempt failed to record (`ReportBatchItemFailures`).
-    #[serde(rename = "batchItemFailures", skip_serializing_if = "Option::is_none")]
-    pub failures: Option<Vec<ItemFailure>>,
 }
 
 /// Records the deliveries an event makes, attempting none: what `herald serve`'s bus rule
@@ -118,7 +109,7 @@ pub async fn handle(
             let until = deps.clock.now() + SWEEP_HORIZON;
             swept(deliver::sweep(deps, sender, until, SWEEP_MAX).await?)
         }
-        Invocation::Retries(messages) => retries(deps, sender, messages).await,
+        Invocation::Retries(messages) => retries(deps, sender, messages).await?,
     };
     if report.attempted + report.queued + report.minutes + report.recorded > 0 {
         tracing::info!(?report, "webhooks run");
@@ -135,23 +126,22 @@ fn swept(s: deliver::Swept) -> Report {
     }
 }
 
-/// A batch of the webhook job's queue (where it has one of its own).
+/// A batch of the webhook job's own state machine (where it has one): an attempt that failed
+/// to record fails the invocation, so the batch is handed over again.
 async fn retries(
     deps: &Deps,
     sender: &Arc<dyn WebhookSender>,
     messages: Vec<(String, String)>,
-) -> Report {
+) -> Result<Report, AppError> {
+    let total = messages.len();
     let done = wake::retry(deps, sender, messages).await;
-    Report {
-        attempted: done.attempted,
-        failures: Some(
-            done.failed
-                .into_iter()
-                .map(|item_identifier| ItemFailure { item_identifier })
-                .collect(),
-        ),
-        ..Report::default()
+    if !done.failed.is_empty() {
+        return Err(herald_platform::sends::unfinished(&done.failed, total));
     }
+    Ok(Report {
+        attempted: done.attempted,
+        ..Report::default()
+    })
 }
 
 /// The sender every host uses: HTTPS through the SSRF guard, no redirects, 15 s.
@@ -195,11 +185,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(Invocation::from_payload(json!({"wake": "soon"})).is_err());
-        let sqs = json!({"Records": [{"messageId": "m1", "body": "{}", "eventSource": "aws:sqs"}]});
         assert_eq!(
-            Invocation::from_payload(sqs).unwrap(),
-            Invocation::Retries(vec![("m1".into(), "{}".into())])
+            Invocation::from_payload(json!({"sends": ["{}"]})).unwrap(),
+            Invocation::Retries(vec![("0".into(), "{}".into())])
         );
-        assert!(Invocation::from_payload(json!({"Records": [{"body": "x"}]})).is_err());
+        assert!(Invocation::from_payload(json!({"sends": [{"body": "x"}]})).is_err());
     }
 }

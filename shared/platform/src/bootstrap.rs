@@ -346,13 +346,13 @@ pub async fn build(config: &Config) -> Result<Built, ConfigError> {
                         group: w.schedule_group.clone(),
                         role_arn: w.scheduler_role_arn.clone(),
                     },
-                    aws_sdk_sqs::Client::new(&sdk),
+                    aws_sdk_sfn::Client::new(&sdk),
                     w.jobs
                         .iter()
                         .map(|(job, s)| {
                             let target = herald_adapters::JobTarget {
                                 function_arn: s.function_arn.clone(),
-                                queue_url: s.queue_url.clone(),
+                                state_machine_arn: s.state_machine_arn.clone(),
                             };
                             (*job, target)
                         })

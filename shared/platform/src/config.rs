@@ -79,9 +79,10 @@ pub struct Config {
     /// The video limits the sandbox plays (`HERALD_SANDBOX_MAX_VIDEO_SECONDS`,
     /// `HERALD_SANDBOX_MAX_VIDEO_BYTES`; tests).
     pub sandbox_video_limits: herald_networks::sandbox::VideoLimits,
-    /// The jobs' wake-ups on AWS (`HERALD_SCHEDULE_GROUP`, and per job its function and queue:
-    /// `HERALD_PUBLISHER_ARN` with `HERALD_SEND_QUEUE_URL`, `HERALD_WEBHOOKS_ARN` with
-    /// `HERALD_WEBHOOKS_QUEUE_URL`); without them a publisher run sends inline what is due
+    /// The jobs' wake-ups on AWS (`HERALD_SCHEDULE_GROUP`, and per job its function and the
+    /// state machine that delivers its sends at their second:
+    /// `HERALD_PUBLISHER_ARN` with `HERALD_SEND_STATE_MACHINE_ARN`, `HERALD_WEBHOOKS_ARN` with
+    /// `HERALD_WEBHOOKS_STATE_MACHINE_ARN`); without them a publisher run sends inline what is due
     /// within its minute and webhook retries wait for a sweep.
     pub wake: Option<WakeSettings>,
     /// Per-key API request allowances (`HERALD_RATE_LIMIT_PER_SECOND`, `..._PER_MINUTE`; 0
@@ -90,7 +91,7 @@ pub struct Config {
 }
 
 /// Where wakes go on AWS: the schedule group and the role EventBridge Scheduler invokes a
-/// job's function with, and each job this function wakes (its function and delayed queue).
+/// job's function with, and each job this function wakes (its function and state machine).
 #[derive(Clone, Debug)]
 pub struct WakeSettings {
     pub schedule_group: String,
@@ -98,26 +99,32 @@ pub struct WakeSettings {
     pub jobs: BTreeMap<WakeJob, JobSettings>,
 }
 
-/// One job's function ARN (what its schedules invoke) and its delayed queue, for a job that
-/// reaches seconds (the polls' minutes are precise enough: they have none).
+/// One job's function ARN (what its schedules invoke) and its send state machine, for a job
+/// that reaches seconds (the polls' minutes are precise enough: they have none).
 #[derive(Clone, Debug)]
 pub struct JobSettings {
     pub function_arn: String,
-    pub queue_url: Option<String>,
+    pub state_machine_arn: Option<String>,
 }
 
-/// The settings naming a job's function and, for a job with one, its queue.
+/// The settings naming a job's function and, for a job with one, its state machine.
 fn job_names(job: WakeJob) -> (&'static str, Option<&'static str>) {
     match job {
-        WakeJob::Publisher => ("HERALD_PUBLISHER_ARN", Some("HERALD_SEND_QUEUE_URL")),
-        WakeJob::Webhooks => ("HERALD_WEBHOOKS_ARN", Some("HERALD_WEBHOOKS_QUEUE_URL")),
+        WakeJob::Publisher => (
+            "HERALD_PUBLISHER_ARN",
+            Some("HERALD_SEND_STATE_MACHINE_ARN"),
+        ),
+        WakeJob::Webhooks => (
+            "HERALD_WEBHOOKS_ARN",
+            Some("HERALD_WEBHOOKS_STATE_MACHINE_ARN"),
+        ),
         WakeJob::Polls => ("HERALD_AGGREGATOR_ARN", None),
     }
 }
 
 impl WakeSettings {
-    /// A job's function and queue both or neither, and the group and role with any job: a
-    /// queue without its schedules (or the reverse) would leave work waiting for the hourly
+    /// A job's function and state machine both or neither, and the group and role with any job: a
+    /// state machine without its schedules (or the reverse) would leave work waiting for the hourly
     /// sweep. None of them at all: every job ticks on its own host.
     fn from_env() -> Result<Option<WakeSettings>, ConfigError> {
         Self::from_lookup(var)
@@ -129,35 +136,35 @@ impl WakeSettings {
         const SHARED: [&str; 2] = ["HERALD_SCHEDULE_GROUP", "HERALD_SCHEDULER_ROLE_ARN"];
         let mut jobs = BTreeMap::new();
         for job in WakeJob::ALL {
-            let (arn_name, queue_name) = job_names(job);
+            let (arn_name, machine_name) = job_names(job);
             let function_arn = var(arn_name);
-            let queue_url = queue_name.and_then(&var);
-            match (function_arn, queue_name, queue_url) {
+            let state_machine_arn = machine_name.and_then(&var);
+            match (function_arn, machine_name, state_machine_arn) {
                 (None, _, None) => {}
-                // A job with no queue, or one with its queue.
-                (Some(function_arn), None, queue_url)
-                | (Some(function_arn), Some(_), queue_url @ Some(_)) => {
+                // A job with no state machine, or one with its state machine.
+                (Some(function_arn), None, state_machine_arn)
+                | (Some(function_arn), Some(_), state_machine_arn @ Some(_)) => {
                     jobs.insert(
                         job,
                         JobSettings {
                             function_arn,
-                            queue_url,
+                            state_machine_arn,
                         },
                     );
                 }
-                (Some(_), Some(queue_name), None) => {
+                (Some(_), Some(machine_name), None) => {
                     return Err(ConfigError::Invalid {
-                        name: queue_name,
+                        name: machine_name,
                         message: format!("is required with {arn_name}"),
                     });
                 }
-                (None, Some(queue_name), Some(_)) => {
+                (None, Some(machine_name), Some(_)) => {
                     return Err(ConfigError::Invalid {
                         name: arn_name,
-                        message: format!("is required with {queue_name}"),
+                        message: format!("is required with {machine_name}"),
                     });
                 }
-                (_, None, Some(_)) => unreachable!("no queue name, no queue"),
+                (_, None, Some(_)) => unreachable!("no state machine setting, no state machine"),
             }
         }
         let [group, role] = SHARED.map(&var);
@@ -169,7 +176,7 @@ impl WakeSettings {
                     "names no job to wake; set {}",
                     WakeJob::ALL
                         .map(|j| match job_names(j) {
-                            (arn, Some(queue)) => format!("{arn} and {queue}"),
+                            (arn, Some(machine)) => format!("{arn} and {machine}"),
                             (arn, None) => arn.to_owned(),
                         })
                         .join(", or ")
@@ -322,7 +329,7 @@ mod tests {
     }
 
     #[test]
-    fn each_job_wakes_with_its_function_and_queue_and_the_shared_group_and_role() {
+    fn each_job_wakes_with_its_function_and_state_machine_and_the_shared_group_and_role() {
         assert!(wake(&[]).unwrap().is_none());
         let shared = [
             ("HERALD_SCHEDULE_GROUP", "g"),
@@ -330,7 +337,7 @@ mod tests {
         ];
         let hooks = [
             ("HERALD_WEBHOOKS_ARN", "arn:hooks"),
-            ("HERALD_WEBHOOKS_QUEUE_URL", "q"),
+            ("HERALD_WEBHOOKS_STATE_MACHINE_ARN", "q"),
         ];
         let only_hooks = wake(&[&shared[..], &hooks[..]].concat()).unwrap().unwrap();
         assert_eq!(
@@ -341,20 +348,25 @@ mod tests {
             only_hooks.jobs[&WakeJob::Webhooks].function_arn,
             "arn:hooks"
         );
-        // The polls wake with their function alone (minutes, no queue).
+        // The polls wake with their function alone (minutes, no state machine).
         let polls = wake(&[&shared[..], &[("HERALD_AGGREGATOR_ARN", "arn:agg")]].concat())
             .unwrap()
             .unwrap();
         assert_eq!(polls.jobs[&WakeJob::Polls].function_arn, "arn:agg");
-        assert_eq!(polls.jobs[&WakeJob::Polls].queue_url, None);
+        assert_eq!(polls.jobs[&WakeJob::Polls].state_machine_arn, None);
         assert_eq!(
-            only_hooks.jobs[&WakeJob::Webhooks].queue_url.as_deref(),
+            only_hooks.jobs[&WakeJob::Webhooks]
+                .state_machine_arn
+                .as_deref(),
             Some("q")
         );
-        // A function without its queue, or a job without the group, names what is missing.
+        // A function without its state machine, or a job without the group, names what is missing.
         let e = wake(&[&shared[..], &hooks[..1]].concat()).unwrap_err();
-        assert!(e.to_string().contains("HERALD_WEBHOOKS_QUEUE_URL"), "{e}");
-        let e = wake(&[("HERALD_SEND_QUEUE_URL", "q")]).unwrap_err();
+        assert!(
+            e.to_string().contains("HERALD_WEBHOOKS_STATE_MACHINE_ARN"),
+            "{e}"
+        );
+        let e = wake(&[("HERALD_SEND_STATE_MACHINE_ARN", "q")]).unwrap_err();
         assert!(e.to_string().contains("HERALD_PUBLISHER_ARN"), "{e}");
         let e = wake(&hooks).unwrap_err();
         assert!(e.to_string().contains("HERALD_SCHEDULE_GROUP"), "{e}");

@@ -7,7 +7,7 @@ pub mod bootstrap;
 pub mod config;
 mod parameters;
 mod sealer;
-pub mod sqs;
+pub mod sends;
 pub mod startup;
 pub mod telemetry;
 

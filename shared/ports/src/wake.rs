@@ -1,8 +1,8 @@
 //! Wake-ups: how a job (the publisher, webhook delivery) is woken for the moments that hold
 //! its work, and how a due second is reached without waiting for it. On AWS a one-time
-//! schedule per due minute wakes the job's function and a delayed queue message per item
-//! wakes it at the item's second; a long-lived host (`herald serve`) ticks on its own and
-//! needs neither.
+//! schedule per due minute wakes the job's function, and its run hands the minute's items to
+//! a Step Functions Express execution that invokes the sender at each item's second; a
+//! long-lived host (`herald serve`) ticks on its own and needs neither.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -10,13 +10,16 @@ use chrono::{DateTime, Duration, Utc};
 /// How long before a minute its wake may fire: EventBridge Scheduler invokes within the
 /// minute it is set for (60 s precision), so a minute's wake is set for two minutes before it
 /// and fires at least a minute ahead. A target due sooner than this after it is written is
-/// handed to the send queue at once instead.
+/// handed over at once instead (to the send queue: on AWS, its state machine).
 pub const WAKE_LEAD: Duration = Duration::seconds(120);
 
-/// The longest a queued send may be delayed (SQS's 15 minutes).
-pub const MAX_SEND_DELAY: u32 = 900;
+/// The longest a send handed over may wait for its second: a minute's run starts up to
+/// `WAKE_LEAD` before it and its last second is 59 s in, so 180 s covers any minute. An
+/// Express execution lasts at most five minutes; this leaves two for the sends themselves.
+/// Anything later waits for its minute's wake instead.
+pub const MAX_SEND_DELAY: u32 = 180;
 
-/// One send handed to the queue: delivered to the sender after `delay_seconds`.
+/// One send handed over: delivered to the sender after `delay_seconds`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DelayedSend {
     pub body: String,
@@ -25,16 +28,16 @@ pub struct DelayedSend {
 }
 
 /// What a wake is for: each job has its own function, its own schedule names (so one job's
-/// minute never stands in for another's) and its own queue.
+/// minute never stands in for another's) and its own delayed hand-off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum WakeJob {
-    /// Posts' targets: the minute's run hands each to the send queue.
+    /// Posts' targets: the minute's run hands each over, delayed to its second.
     Publisher,
     /// Webhook deliveries whose retry is due.
     Webhooks,
     /// The aggregator's polls of the networks: insights of posts published 1 h, 24 h and
     /// 7 d before, and replies and mentions of accounts whose network sends no webhooks.
-    /// Minute precision is enough: it has no queue.
+    /// Minute precision is enough: it hands nothing over.
     Polls,
 }
 
@@ -77,7 +80,8 @@ pub enum WakeError {
 
 #[async_trait]
 pub trait WakeUps: Send + Sync + 'static {
-    /// Whether `job` is woken on demand here (its minutes' schedules and its delayed queue).
+    /// Whether `job` is woken on demand here (its minutes' schedules and its delayed
+    /// hand-off, called its queue here).
     /// When not, the host runs the job on its own tick (a local host, or a deployment
     /// without the job's queue).
     fn wakes(&self, job: WakeJob) -> bool;
@@ -99,7 +103,7 @@ pub trait WakeUps: Send + Sync + 'static {
     async fn queue_sends(&self, job: WakeJob, sends: &[DelayedSend]) -> Result<(), WakeError>;
 }
 
-/// The delay that delivers a queued message at or just after `at` (SQS counts whole seconds).
+/// The delay that delivers a send at or just after `at` (its Wait counts whole seconds).
 pub fn send_delay(now: DateTime<Utc>, at: DateTime<Utc>) -> u32 {
     let ms = (at - now).num_milliseconds().max(0);
     u32::try_from((ms + 999) / 1000).unwrap_or(u32::MAX)

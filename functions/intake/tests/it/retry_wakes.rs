@@ -1,6 +1,6 @@
 //! Webhook retries woken on demand, on the manual clock with a recording stand-in for the AWS
-//! wake-ups: a failed attempt queues a message delayed to its retry's second when that is
-//! within the queue's 15 minutes, or ensures the retry's minute's wake; the minute's run
+//! wake-ups: a failed attempt hands over a message delayed to its retry's second when that is
+//! within the hand-off's 3 minutes, or ensures the retry's minute's wake; the minute's run
 //! queues what is due in it; the queue's message attempts the delivery at its second, once;
 //! a redelivery by hand is queued at once; a wake not made loses nothing (the sweep routes
 //! the delivery again). The function's handler is these same calls (functions/webhooks).
@@ -107,8 +107,9 @@ async fn each_retry_wakes_the_function_at_its_second_through_the_queue_or_its_mi
         1
     );
     let mut lateness = vec![];
-    // The 5 s and 5 min retries: a message each, delayed to the retry's second.
-    for (attempt, base) in [(1, 5), (2, 300)] {
+    // The 5 s retry: a message, delayed to the retry's second.
+    {
+        let (attempt, base) = (1, 5);
         let log = attempts(&app, &ws, &ep).await;
         assert_eq!(log.len(), attempt);
         let due = next_attempt(&log);
@@ -127,8 +128,8 @@ async fn each_retry_wakes_the_function_at_its_second_through_the_queue_or_its_mi
             f64::from(delay) >= base as f64 * 0.8 && f64::from(delay) <= base as f64 * 1.2 + 1.0,
             "retry {attempt}: {delay} s for {base} s"
         );
-        // SQS hands it over after its delay, never before; whole seconds, so at most a
-        // second after the retry's time.
+        // The state machine hands it over after its delay, never before; whole seconds, so
+        // at most a second after the retry's time.
         app.clock.advance(Duration::seconds(i64::from(delay)));
         assert!(app.now() >= due && app.now() - due < Duration::seconds(1));
         assert_eq!(hand_over(&app, &receiver, &sends).await, 1);
@@ -137,34 +138,42 @@ async fn each_retry_wakes_the_function_at_its_second_through_the_queue_or_its_mi
         assert_eq!(hand_over(&app, &receiver, &sends).await, 0);
         assert_eq!(receiver.got().len(), attempt + 1);
     }
-    // The 30 min retry: beyond the queue's 15 minutes, its minute's wake instead.
-    let log = attempts(&app, &ws, &ep).await;
-    let due = next_attempt(&log);
-    assert!(wakes.take_sends().is_empty());
-    assert_eq!(wakes.take_minutes(), [minute_of(due)]);
-    // The minute's schedule fires its lead before the minute; that run queues the retry
-    // delayed to its second, attempting nothing before it.
-    let minute = minute_of(due);
-    app.clock.set(minute - Duration::minutes(2));
-    let sender: Arc<dyn WebhookSender> = receiver.clone();
-    let run = deliver::sweep(
-        &app.deps,
-        &sender,
-        minute + Duration::milliseconds(59_999),
-        200,
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        (run.attempted, run.routed.queued, run.routed.minutes),
-        (0, 1, 0)
-    );
-    let sends = wakes.take_sends();
-    let delay = sends[0].delay_seconds;
-    assert!((120..=181).contains(&delay), "{delay}");
-    app.clock.advance(Duration::seconds(i64::from(delay)));
-    assert_eq!(hand_over(&app, &receiver, &sends).await, 1);
-    lateness.push((receiver.got().last().unwrap().at - due).num_milliseconds());
+    // The 5 min and 30 min retries: beyond the hand-off's 3 minutes, their minute's wake.
+    for (attempt, base) in [(2, 300), (3, 1800)] {
+        let log = attempts(&app, &ws, &ep).await;
+        assert_eq!(log.len(), attempt);
+        let due = next_attempt(&log);
+        let wait = (due - app.now()).num_seconds();
+        assert!(
+            wait as f64 >= base as f64 * 0.8 && wait as f64 <= base as f64 * 1.2 + 1.0,
+            "retry {attempt}: {wait} s for {base} s"
+        );
+        assert!(wakes.take_sends().is_empty());
+        assert_eq!(wakes.take_minutes(), [minute_of(due)]);
+        // The minute's schedule fires its lead before the minute; that run hands the retry
+        // over delayed to its second, attempting nothing before it.
+        let minute = minute_of(due);
+        app.clock.set(minute - Duration::minutes(2));
+        let sender: Arc<dyn WebhookSender> = receiver.clone();
+        let run = deliver::sweep(
+            &app.deps,
+            &sender,
+            minute + Duration::milliseconds(59_999),
+            200,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (run.attempted, run.routed.queued, run.routed.minutes),
+            (0, 1, 0)
+        );
+        let sends = wakes.take_sends();
+        let delay = sends[0].delay_seconds;
+        assert!((120..=180).contains(&delay), "{delay}");
+        app.clock.advance(Duration::seconds(i64::from(delay)));
+        assert_eq!(hand_over(&app, &receiver, &sends).await, 1);
+        lateness.push((receiver.got().last().unwrap().at - due).num_milliseconds());
+    }
     let log = attempts(&app, &ws, &ep).await;
     assert_eq!(log.last().unwrap()["status"], "delivered");
     // Delivered: no wake is asked for.

@@ -1,7 +1,8 @@
-//! The publisher with a send queue: a minute's run hands each target due in it to the queue,
-//! delayed to its second; the sender claims and publishes what the queue delivers, exactly as
-//! an inline run would (claim, lease, unconfirmed, reconciliation); an hourly sweep routes
-//! whatever the index holds for the hour ahead, so a wake that was lost costs lateness only.
+//! The publisher with a send queue (on AWS, the send state machine): a minute's run hands
+//! each target due in it to the queue, delayed to its second; the sender claims and
+//! publishes what the queue delivers, exactly as an inline run would (claim, lease,
+//! unconfirmed, reconciliation); an hourly sweep routes whatever the index holds for the
+//! hour ahead, so a wake that was lost costs lateness only.
 
 use super::claim::{claimable_from, process_item};
 use super::dispatcher::{Dispatcher, sleep_until};

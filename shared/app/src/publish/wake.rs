@@ -1,6 +1,6 @@
 //! Waking the publisher for what enters the due index. After each write that puts a target
 //! in the index has committed, its time is routed: due soon (within a minute's wake lead), it
-//! goes to the send queue at once with a delay that lands on its second; later, its minute's
+//! is handed over at once with a delay that lands on its second; later, its minute's
 //! wake is ensured, and that minute's run queues it. A failed wake loses nothing: the hourly
 //! sweep of the index finds the target and routes it again.
 
@@ -37,7 +37,7 @@ impl Due {
     }
 }
 
-/// The send queue's message: which target, and the time it was queued for.
+/// A send's message: which target, and the time it was handed over for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ticket {
     pub workspace: String,

@@ -1,15 +1,15 @@
 //! Waking for webhook retries, on demand: no run unless a delivery is due. A delivery that
 //! becomes due at T (a failed attempt's retry, a redelivery, a sweep's find) is routed:
-//! within the queue's longest delay (15 minutes), a message naming it goes to the webhook
-//! job's queue delayed to T's second, and its consumer attempts the delivery then (`retry`);
+//! within the hand-off's longest delay (`MAX_SEND_DELAY`, 3 minutes), a message naming it is
+//! handed over delayed to T's second, and its consumer attempts the delivery then (`retry`);
 //! later, the webhook job's wake for T's minute is ensured (one schedule per minute, made
 //! twice it is one), and that minute's run queues what is due in it. A lost wake costs
 //! lateness, never a delivery: the hourly sweep finds the delivery in the due index and
 //! routes it again.
 //!
-//! As deployed the webhook job's queue is the send queue: one delayed queue for every job,
-//! so its idle polling is paid once, and its consumer (the publisher binary) hands each
-//! webhook message here.
+//! As deployed the webhook job's hand-off is the publisher's: one state machine for every
+//! job, whose executions invoke the publisher binary (the sender), which hands each webhook
+//! message here.
 
 use crate::Deps;
 use chrono::{DateTime, Utc};

@@ -1,7 +1,9 @@
 //! One test's AWS on moto, made as template.yaml makes it: the table (from its Table resource),
 //! the bucket with its upload notification (to a queue standing in for the transcoder's
 //! trigger), the bus with the aggregator's rule (to a queue standing in for the aggregator),
-//! the admin key parameter. Names carry the test's own suffix: tests share one moto.
+//! the admin key parameter, the schedule group, and the send state machine (SendDelays) from
+//! the template's own definition, which moto's Step Functions interpreter runs. Names carry
+//! the test's own suffix: tests share one moto.
 
 use crate::template::{Setting, Template, to_json};
 
@@ -12,14 +14,14 @@ use herald_testkit::lambda::{Function, release_binary};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// Extra settings that start a function without the wake-up path (no send queue): a
+/// Extra settings that start a function without the wake-up path (no state machine): a
 /// publisher run sends inline what is due within its minute, as `herald serve` does.
 pub const INLINE: &[(&str, &str)] = &[
-    ("HERALD_SEND_QUEUE_URL", ""),
+    ("HERALD_SEND_STATE_MACHINE_ARN", ""),
     ("HERALD_SCHEDULE_GROUP", ""),
     ("HERALD_PUBLISHER_ARN", ""),
     ("HERALD_SCHEDULER_ROLE_ARN", ""),
-    ("HERALD_WEBHOOKS_QUEUE_URL", ""),
+    ("HERALD_WEBHOOKS_STATE_MACHINE_ARN", ""),
     ("HERALD_WEBHOOKS_ARN", ""),
     ("HERALD_AGGREGATOR_ARN", ""),
 ];
@@ -41,8 +43,8 @@ pub struct Cloud {
     pub encryption_parameter: String,
     pub(crate) bus_queue: String,
     pub(crate) upload_queue: String,
-    /// The send queue (SendQueue) the publisher's runs fill and the sender reads.
-    pub send_queue: String,
+    /// The send state machine's ARN (SendDelays), which the publisher's runs start.
+    pub send_delays: String,
     /// The schedule group (PublishSchedules) the due minutes' wakes are made in.
     pub schedule_group: String,
     pub(crate) scheduler: aws_sdk_scheduler::Client,
@@ -54,6 +56,16 @@ pub struct Cloud {
     /// Each started function's recording proxy in front of moto (iam.rs), by its template
     /// resource: what it called, to check against its role.
     recorders: std::sync::Mutex<Vec<(String, iam::Recorder, bool)>>,
+    /// The send state machine's executions `handed_over` has read.
+    read: std::sync::Mutex<std::collections::BTreeSet<String>>,
+}
+
+/// One invocation the send state machine made: when, of which function, with what.
+#[derive(Clone, Debug)]
+pub struct Handed {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub function: String,
+    pub payload: Value,
 }
 
 impl Cloud {
@@ -78,7 +90,7 @@ impl Cloud {
             encryption_parameter: format!("/herald-{suffix}/encryption-key"),
             bus_queue: String::new(),
             upload_queue: String::new(),
-            send_queue: String::new(),
+            send_delays: String::new(),
             schedule_group: format!("herald-{suffix}-due"),
             scheduler: aws_sdk_scheduler::Client::new(&sdk),
             http: reqwest::Client::new(),
@@ -87,6 +99,7 @@ impl Cloud {
             sqs: aws_sdk_sqs::Client::new(&sdk),
             ssm: aws_sdk_ssm::Client::new(&sdk),
             recorders: Default::default(),
+            read: Default::default(),
             endpoint,
             template,
         };
@@ -94,21 +107,147 @@ impl Cloud {
         cloud.put_encryption_key_parameter().await;
         cloud.bus_queue = cloud.create_bus_and_rule(&sdk).await;
         cloud.upload_queue = cloud.create_bucket_and_notification().await;
-        cloud.send_queue = cloud.create_send_queue_and_schedule_group().await;
+        cloud.send_delays = cloud.create_send_delays_and_schedule_group().await;
         cloud
     }
 
-    /// The send queue and the schedule group, as the template's SendQueue and
-    /// PublishSchedules make them.
-    async fn create_send_queue_and_schedule_group(&self) -> String {
-        let (url, _) = self.queue(&format!("{}-sends", self.table)).await;
+    /// The schedule group (PublishSchedules) and the send state machine (SendDelays): the
+    /// template's definition with its sender substituted, run by moto's interpreter (its
+    /// Waits really wait). Its Lambda task reaches moto's Lambda, which echoes the payload
+    /// instead of running a function: `handed_over` reads what each invocation carried, and
+    /// the test hands that to the binary.
+    async fn create_send_delays_and_schedule_group(&self) -> String {
         self.scheduler
             .create_schedule_group()
             .name(&self.schedule_group)
             .send()
             .await
             .expect("schedule group");
-        url
+        let config = json!({"stepfunctions": {"execute_state_machine": true},
+                            "lambda": {"use_docker": false}});
+        let answer = self
+            .http
+            .post(format!("{}/moto-api/config", self.endpoint))
+            .json(&config)
+            .send()
+            .await
+            .expect("moto config");
+        assert!(
+            answer.status().is_success(),
+            "moto config: {}",
+            answer.status()
+        );
+        let role = format!("{}-send-delays", self.table);
+        let form = [
+            ("Action", "CreateRole"),
+            ("Version", "2010-05-08"),
+            ("RoleName", role.as_str()),
+            ("AssumeRolePolicyDocument", "{}"),
+        ];
+        let answer = self
+            .http
+            .post(&self.endpoint)
+            .header("authorization", auth_header("iam"))
+            .form(&form)
+            .send()
+            .await
+            .expect("iam");
+        assert!(
+            answer.status().is_success(),
+            "CreateRole: {}",
+            answer.status()
+        );
+        let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/{role}");
+        // The sender, as moto's Lambda: an empty archive, answered by echoing.
+        let function = json!({
+            "FunctionName": format!("{}-publisher", self.table),
+            "Runtime": "provided.al2023", "Handler": "bootstrap", "Role": role_arn,
+            "Code": {"ZipFile": "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="}});
+        let answer = self
+            .http
+            .post(format!("{}/2015-03-31/functions", self.endpoint))
+            .header("authorization", auth_header("lambda"))
+            .json(&function)
+            .send()
+            .await
+            .expect("lambda");
+        let status = answer.status();
+        assert!(
+            status.is_success(),
+            "CreateFunction: {status} {}",
+            answer.text().await.unwrap_or_default()
+        );
+        let (definition, machine_type) = self.template.send_delays();
+        let definition = definition
+            .to_string()
+            .replace("${Sender}", &self.publisher_arn());
+        let made = self
+            .json_call(
+                "states",
+                "AWSStepFunctions.CreateStateMachine",
+                &json!({"name": format!("{}-send-delays", self.table), "definition": definition,
+                        "roleArn": role_arn, "type": machine_type}),
+            )
+            .await;
+        made["stateMachineArn"]
+            .as_str()
+            .expect("a state machine")
+            .to_owned()
+    }
+
+    /// What the send state machine's finished executions invoked, in order of time: each
+    /// invocation's time, function and payload (from each execution's history, as moto's
+    /// interpreter ran it), until `n` came or `within` passed. Each execution is read once.
+    pub async fn handed_over(&self, n: usize, within: std::time::Duration) -> Vec<Handed> {
+        let deadline = std::time::Instant::now() + within;
+        let mut got = Vec::new();
+        loop {
+            let listed = self
+                .json_call(
+                    "states",
+                    "AWSStepFunctions.ListExecutions",
+                    &json!({"stateMachineArn": self.send_delays}),
+                )
+                .await;
+            for e in listed["executions"].as_array().into_iter().flatten() {
+                let arn = e["executionArn"].as_str().unwrap_or_default().to_owned();
+                let status = e["status"].as_str().unwrap_or_default();
+                if status == "RUNNING" || !self.read.lock().unwrap().insert(arn.clone()) {
+                    continue;
+                }
+                assert_eq!(status, "SUCCEEDED", "{e}");
+                let history = self
+                    .json_call(
+                        "states",
+                        "AWSStepFunctions.GetExecutionHistory",
+                        &json!({"executionArn": arn, "maxResults": 1000}),
+                    )
+                    .await;
+                for event in history["events"].as_array().into_iter().flatten() {
+                    if event["type"] != "TaskScheduled" {
+                        continue;
+                    }
+                    let details = &event["taskScheduledEventDetails"];
+                    assert_eq!(details["resource"], "invoke", "{event}");
+                    let parameters: Value =
+                        serde_json::from_str(details["parameters"].as_str().unwrap_or("{}"))
+                            .expect("the task's parameters");
+                    got.push(Handed {
+                        at: timestamp(&event["timestamp"]),
+                        function: parameters["FunctionName"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        payload: parameters["Payload"].clone(),
+                    });
+                }
+            }
+            if got.len() >= n || std::time::Instant::now() >= deadline {
+                got.sort_by_key(|h| h.at);
+                return got;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     /// The publisher's ARN as the template names it (its FunctionName).
@@ -388,8 +527,8 @@ impl Cloud {
                 {
                     self.parameter.clone()
                 }
-                ("HERALD_SEND_QUEUE_URL", Setting::Tagged(_, r)) if r == "SendQueue" => {
-                    self.send_queue.clone()
+                ("HERALD_SEND_STATE_MACHINE_ARN", Setting::Tagged(_, r)) if r == "SendDelays" => {
+                    self.send_delays.clone()
                 }
                 ("HERALD_SCHEDULE_GROUP", Setting::Tagged(_, r)) if r == "PublishSchedules" => {
                     self.schedule_group.clone()
@@ -404,9 +543,11 @@ impl Cloud {
                 {
                     self.scheduler_role_arn()
                 }
-                // Every job's delayed queue.
-                ("HERALD_WEBHOOKS_QUEUE_URL", Setting::Tagged(_, r)) if r == "SendQueue" => {
-                    self.send_queue.clone()
+                // Every job's delayed hand-off.
+                ("HERALD_WEBHOOKS_STATE_MACHINE_ARN", Setting::Tagged(_, r))
+                    if r == "SendDelays" =>
+                {
+                    self.send_delays.clone()
                 }
                 ("HERALD_WEBHOOKS_ARN", Setting::Tagged(t, v))
                     if t == "Sub" && v.ends_with(":function:${AWS::StackName}-webhooks") =>
@@ -460,6 +601,7 @@ impl Cloud {
             bus: self.bus.clone(),
             encryption_parameter: self.encryption_parameter.clone(),
             admin_parameter: self.parameter.clone(),
+            send_delays: self.send_delays.clone(),
         };
         let recorders = self.recorders.lock().unwrap();
         let mut problems = Vec::new();
@@ -484,14 +626,20 @@ impl Cloud {
     }
 
     /// A DynamoDB (or DynamoDB Streams) JSON API call, for what the template spells in the
-    /// API's own names. moto does not check signatures; the scope names the service.
+    /// API's own names.
     pub(crate) async fn dynamodb(&self, target: &str, body: &Value) -> Value {
+        self.json_call("dynamodb", target, body).await
+    }
+
+    /// A call of a JSON 1.0 API (DynamoDB, Step Functions). moto does not check signatures;
+    /// the scope names the service.
+    pub(crate) async fn json_call(&self, service: &str, target: &str, body: &Value) -> Value {
         let answer = self
             .http
             .post(&self.endpoint)
             .header("x-amz-target", target)
             .header("content-type", "application/x-amz-json-1.0")
-            .header("authorization", auth_header("dynamodb"))
+            .header("authorization", auth_header(service))
             .body(body.to_string())
             .send()
             .await
@@ -500,6 +648,20 @@ impl Cloud {
         let text = answer.text().await.unwrap_or_default();
         assert!(status.is_success(), "{target} answered {status}: {text}");
         serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+}
+
+/// A JSON API's timestamp: seconds since the epoch (moto may also answer RFC 3339).
+fn timestamp(v: &Value) -> chrono::DateTime<chrono::Utc> {
+    match v {
+        Value::Number(n) => {
+            let ms = (n.as_f64().expect("seconds") * 1000.0).round() as i64;
+            chrono::DateTime::from_timestamp_millis(ms).expect("a time")
+        }
+        Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .expect("an RFC 3339 time")
+            .to_utc(),
+        other => panic!("no timestamp: {other}"),
     }
 }
 

@@ -398,3 +398,96 @@ fn secrets_reach_functions_only_as_parameter_names() {
         );
     }
 }
+
+/// Nothing runs, and nothing is billed, while nothing is due: no function has a trigger that
+/// polls a queue (Lambda's SQS trigger long-polls around the clock, paid per request; the
+/// relay's DynamoDB stream is read free of charge), no schedule fires more often than hourly,
+/// and the sends reach their seconds through an Express state machine, which costs nothing
+/// while no execution runs. Its definition waits each batch's delay, at most what an Express
+/// execution may last, and invokes the publisher with the batch's bodies, through a role that
+/// may invoke that function only.
+#[test]
+fn nothing_polls_or_ticks_while_nothing_is_due() {
+    let t = Template::load();
+    for (name, r) in t.resources_of("AWS::Serverless::Function") {
+        let events = r["Properties"]["Events"]
+            .as_mapping()
+            .cloned()
+            .unwrap_or_default();
+        for (event_name, event) in &events {
+            let kind = event["Type"].as_str().unwrap_or_default();
+            assert!(
+                !matches!(kind, "SQS" | "Kinesis" | "MQ" | "MSK" | "SelfManagedKafka"),
+                "{name}.{event_name:?}: a {kind} trigger polls while idle"
+            );
+            if matches!(kind, "ScheduleV2" | "Schedule") {
+                let every = event["Properties"]["ScheduleExpression"]
+                    .as_str()
+                    .unwrap_or_default();
+                assert_eq!(
+                    every, "rate(1 hour)",
+                    "{name}.{event_name:?} ticks: {every}"
+                );
+            }
+        }
+    }
+    let machines = t.resources_of("AWS::StepFunctions::StateMachine");
+    let [(name, machine)] = machines.as_slice() else {
+        panic!("one state machine, found {}", machines.len());
+    };
+    assert_eq!(name, "SendDelays");
+    let p = &machine["Properties"];
+    assert_eq!(p["StateMachineType"].as_str(), Some("EXPRESS"));
+    let sender = tag(&p["DefinitionSubstitutions"]["Sender"], "Sub")
+        .and_then(Value::as_str)
+        .expect("the sender is the stack's publisher");
+    assert!(
+        sender.ends_with(":function:${AWS::StackName}-publisher"),
+        "{sender}"
+    );
+    let each = &p["Definition"]["States"]["EachSecond"];
+    assert_eq!(each["Type"].as_str(), Some("Map"));
+    assert_eq!(each["ItemsPath"].as_str(), Some("$.sends"));
+    let states = &each["ItemProcessor"]["States"];
+    let wait = &states["WaitForItsSecond"];
+    assert_eq!(wait["SecondsPath"].as_str(), Some("$.delay"));
+    let send = &states["Send"];
+    assert_eq!(
+        send["Resource"].as_str(),
+        Some("arn:aws:states:::lambda:invoke")
+    );
+    assert_eq!(
+        send["Parameters"]["FunctionName"].as_str(),
+        Some("${Sender}")
+    );
+    assert_eq!(
+        send["Parameters"]["Payload"]["sends.$"].as_str(),
+        Some("$.bodies")
+    );
+    // The longest wait, its retried invocation and their timeouts fit in five minutes.
+    let timeout = send["TimeoutSeconds"].as_u64().expect("a task timeout");
+    let attempts = 1 + send["Retry"][0]["MaxAttempts"].as_u64().unwrap_or(0);
+    let pause = send["Retry"][0]["IntervalSeconds"].as_u64().unwrap_or(1);
+    let longest = u64::from(herald_ports::wake::MAX_SEND_DELAY) + attempts * timeout + pause;
+    assert!(longest < 300, "{longest} s exceeds an Express execution");
+    let role = referenced(&p["RoleArn"]).expect("the template's own role");
+    let statements = &t.doc()["Resources"][role.as_str()]["Properties"]["Policies"][0]["PolicyDocument"]
+        ["Statement"];
+    let allowed: Vec<(String, String)> = as_list(statements)
+        .into_iter()
+        .flat_map(|s| {
+            as_list(&s["Action"])
+                .into_iter()
+                .map(|a| (text(a), text(&s["Resource"])))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(allowed.len(), 1, "{allowed:?}");
+    assert_eq!(allowed[0].0, "lambda:InvokeFunction");
+    assert!(
+        allowed[0]
+            .1
+            .ends_with(":function:${AWS::StackName}-publisher"),
+        "{allowed:?}"
+    );
+}

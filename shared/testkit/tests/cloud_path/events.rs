@@ -53,25 +53,3 @@ pub fn schedule_event() -> Value {
 pub fn stream_event(records: &[&Value]) -> Value {
     json!({ "Records": records })
 }
-
-/// A batch of SQS messages as the event source mapping hands it to a function.
-pub fn sqs_event(queue: &str, messages: &[aws_sdk_sqs::types::Message]) -> Value {
-    let records: Vec<Value> = messages
-        .iter()
-        .map(|m| {
-            json!({
-                "messageId": m.message_id(),
-                "receiptHandle": m.receipt_handle(),
-                "body": m.body(),
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0",
-                               "SenderId": ACCOUNT, "ApproximateFirstReceiveTimestamp": "0"},
-                "messageAttributes": {},
-                "md5OfBody": m.md5_of_body(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"),
-                "awsRegion": REGION,
-            })
-        })
-        .collect();
-    json!({ "Records": records })
-}

@@ -30,6 +30,7 @@ pub struct Names {
     pub bus: String,
     pub encryption_parameter: String,
     pub admin_parameter: String,
+    pub send_delays: String,
 }
 
 #[derive(Clone)]
@@ -181,12 +182,8 @@ fn calls_of(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Vec
                 format!("ssm:{op}"),
                 arn("ssm", &format!("parameter{}", text(&json["Name"]))),
             )],
-            "AmazonSQS" => {
-                let queue = text(&json["QueueUrl"]);
-                let name = queue.rsplit('/').next().unwrap_or_default();
-                // A batch is allowed by its single action.
-                let op = op.strip_suffix("Batch").unwrap_or(op);
-                vec![call(format!("sqs:{op}"), arn("sqs", name))]
+            "AWSStepFunctions" => {
+                vec![call(format!("states:{op}"), text(&json["stateMachineArn"]))]
             }
             other => vec![call(format!("unknown:{other}.{op}"), String::new())],
         };
@@ -254,6 +251,7 @@ fn resource_pattern(v: &Value, names: &Names) -> String {
             "EventBus" => names.bus.clone(),
             "EncryptionKeyParameter" => names.encryption_parameter.clone(),
             "AdminKeyParameter" => names.admin_parameter.clone(),
+            "SendDelays" => names.send_delays.clone(),
             "AWS::Partition" => "aws".into(),
             "AWS::Region" => REGION.into(),
             "AWS::AccountId" => ACCOUNT.into(),
@@ -442,6 +440,7 @@ fn the_template_roles_refuse_what_a_function_was_not_given() {
         bus: "bus".into(),
         encryption_parameter: "/h/enc".into(),
         admin_parameter: "/h/admin".into(),
+        send_delays: arn("states", "stateMachine:t-send-delays"),
     };
     let call = |action: &str, resource: &str| Call {
         action: action.into(),

@@ -46,7 +46,7 @@ async fn the_cloud_path_publishes_relays_aggregates_and_transcodes_through_every
         "AggregatorFunction",
         "RelayFunction",
     ] {
-        // Without the send queue: each run sends inline what is due within its minute.
+        // Without the send state machine: each run sends inline what is due within its minute.
         started.push(cloud.start(function, cloud::INLINE).await);
     }
     let mut timings = Vec::new();

@@ -31,6 +31,14 @@ impl Template {
         &self.doc
     }
 
+    /// The send state machine's definition (SendDelays, with its `${Sender}` unsubstituted)
+    /// and its type.
+    pub fn send_delays(&self) -> (Json, String) {
+        let p = &self.resource("SendDelays")["Properties"];
+        let kind = p["StateMachineType"].as_str().expect("a type").to_owned();
+        (to_json(&p["Definition"]), kind)
+    }
+
     /// Every resource of CloudFormation type `kind`, by logical id.
     pub fn resources_of(&self, kind: &str) -> Vec<(String, &Value)> {
         mapping(&self.doc["Resources"])

@@ -1,12 +1,12 @@
-//! The wake-up path as deployed: intake and the publisher with the template's send queue and
-//! schedule group (in moto). A post due minutes ahead gets its minute's one-time schedule in
-//! the Scheduler (moto keeps schedules but never fires them, so the test drives the run with
-//! the schedule's own input); a post due soon goes to the send queue at once; SQS holds each
-//! message until its target's second (DelaySeconds), and the publisher binary, handed the
-//! messages as an SQS event, publishes each post once at its second.
+//! The wake-up path as deployed: intake and the publisher with the template's send state
+//! machine and schedule group (in moto). A post due minutes ahead gets its minute's one-time
+//! schedule in the Scheduler (moto keeps schedules but never fires them, so the test drives
+//! the run with the schedule's own input); a post due soon is handed to the state machine at
+//! once; moto's interpreter runs the template's definition, waiting until the target's
+//! second before its Lambda task, and the publisher binary, handed that task's payload,
+//! publishes each post once at its second.
 
-use crate::cloud::Cloud;
-use crate::events::sqs_event;
+use crate::cloud::{Cloud, Handed};
 use crate::{READY_WITHIN, call, workspace};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
@@ -21,38 +21,12 @@ fn rfc(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Receives from the send queue until `n` messages came (or `within` passed), each with the
-/// time it became receivable.
-async fn receive(
-    cloud: &Cloud,
-    n: usize,
-    within: std::time::Duration,
-) -> Vec<(DateTime<Utc>, aws_sdk_sqs::types::Message)> {
-    let deadline = std::time::Instant::now() + within;
-    let mut got = Vec::new();
-    while got.len() < n && std::time::Instant::now() < deadline {
-        let out = cloud
-            .sqs
-            .receive_message()
-            .queue_url(&cloud.send_queue)
-            .max_number_of_messages(10)
-            .wait_time_seconds(0)
-            .send()
-            .await
-            .expect("receive");
-        let now = Utc::now();
-        for m in out.messages.unwrap_or_default() {
-            cloud
-                .sqs
-                .delete_message()
-                .queue_url(&cloud.send_queue)
-                .receipt_handle(m.receipt_handle().unwrap_or_default())
-                .send()
-                .await
-                .expect("delete");
-            got.push((now, m));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+/// What the state machine invoked until `n` invocations came (or `within` passed): each
+/// the publisher's, as the template's definition names it.
+async fn handed(cloud: &Cloud, n: usize, within: std::time::Duration) -> Vec<Handed> {
+    let got = cloud.handed_over(n, within).await;
+    for h in &got {
+        assert_eq!(h.function, cloud.publisher_arn(), "{h:?}");
     }
     got
 }
@@ -101,8 +75,8 @@ async fn due_minutes_get_one_time_schedules_and_each_target_is_sent_at_its_secon
     );
     cloud.wake_schedule(&name, &cloud.publisher_arn()).await;
 
-    // A post due in a few seconds goes to the queue at once; its minute's run (driven here
-    // with the input a schedule would hand it) queues it again: a duplicate on purpose.
+    // A post due in a few seconds is handed over at once; its minute's run (driven here with
+    // the input a schedule would hand it) hands it over again: a duplicate on purpose.
     // Far enough ahead that a loaded machine has written and run before it comes.
     let due = Utc::now() + Duration::seconds(12);
     let soon_due = due;
@@ -112,15 +86,15 @@ async fn due_minutes_get_one_time_schedules_and_each_target_is_sent_at_its_secon
         .await
         .expect("the minute's run");
     assert_eq!(run["queued"], 1, "{run}");
-    // Held by SQS until its second: nothing to receive yet.
-    let early = receive(&cloud, 1, std::time::Duration::from_millis(300)).await;
+    // Held by the execution's Wait until its second: nothing invoked yet.
+    let early = handed(&cloud, 1, std::time::Duration::from_millis(300)).await;
     assert!(
         early.is_empty() && Utc::now() < due,
-        "delivered before its delay: {early:?}"
+        "invoked before its delay: {early:?}"
     );
-    let got = receive(&cloud, 2, std::time::Duration::from_secs(30)).await;
+    let got = handed(&cloud, 2, std::time::Duration::from_secs(30)).await;
     assert_eq!(got.len(), 2, "{got:?}");
-    for (at, _) in &got {
+    for Handed { at, .. } in &got {
         assert!(
             *at >= due - Duration::milliseconds(20),
             "delivered at {at}, due {due}"
@@ -130,51 +104,33 @@ async fn due_minutes_get_one_time_schedules_and_each_target_is_sent_at_its_secon
             "delivered at {at}, due {due}"
         );
     }
-    // Delivered (both, as one batch) to the publisher binary as its queue would: one send.
-    let messages: Vec<_> = got.into_iter().map(|(_, m)| m).collect();
-    let queue = cloud.send_queue.rsplit('/').next().unwrap().to_owned();
-    let answer = publisher
-        .invoke(&sqs_event(&queue, &messages))
-        .await
-        .expect("sender");
-    let mut outcomes: Vec<String> = answer["outcomes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o.as_str().unwrap().to_owned())
-        .collect();
-    // A message whose claim was lost to its twin is answered as a failure, and SQS hands it
-    // over again. (moto runs two transactions on one item concurrently without isolation, so
-    // both claims can land here; DynamoDB's serializable transactions let one only. Either
-    // way the later claim's holder is the one that sends.)
-    let failed: Vec<&str> = answer["batchItemFailures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|f| f["itemIdentifier"].as_str())
-        .collect();
-    if !failed.is_empty() {
-        assert!(
-            publisher.log().contains("the claim was taken over"),
-            "{answer}\n{}",
-            publisher.log()
-        );
-        let again: Vec<_> = messages
-            .iter()
-            .filter(|m| m.message_id().is_some_and(|id| failed.contains(&id)))
-            .cloned()
-            .collect();
-        let redelivered = publisher
-            .invoke(&sqs_event(&queue, &again))
-            .await
-            .expect("sender");
-        assert_eq!(redelivered["batchItemFailures"], json!([]), "{redelivered}");
-        for o in redelivered["outcomes"].as_array().unwrap() {
+    // Each execution's invocation handed to the publisher binary, as the two executions
+    // would: one send. (Lambda runs one invocation at a time per environment; a second
+    // environment would race the first for the claim, and the later claim's holder sends. A
+    // batch that lost its claim fails its invocation, and the state machine's retry hands it
+    // over again.)
+    let payloads: Vec<Value> = got.iter().map(|h| h.payload.clone()).collect();
+    let mut outcomes: Vec<String> = Vec::new();
+    let mut answers = Vec::new();
+    for payload in &payloads {
+        let answer = match publisher.invoke(payload).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                assert!(
+                    publisher.log().contains("the claim was taken over"),
+                    "{e}\n{}",
+                    publisher.log()
+                );
+                publisher.invoke(payload).await.expect("handed over again")
+            }
+        };
+        for o in answer["outcomes"].as_array().unwrap() {
             outcomes.push(o.as_str().unwrap().to_owned());
         }
+        answers.push(answer);
     }
     outcomes.sort();
-    assert_eq!(outcomes, ["published", "skipped"], "{answer}");
+    assert_eq!(outcomes, ["published", "skipped"], "{answers:?}");
     let view = call(
         &intake,
         "GET",
@@ -191,19 +147,18 @@ async fn due_minutes_get_one_time_schedules_and_each_target_is_sent_at_its_secon
         .unwrap();
     let lateness = published - due;
     eprintln!(
-        "lateness through SQS's delay: {} ms",
+        "lateness through the state machine's wait: {} ms",
         lateness.num_milliseconds()
     );
     assert!(
         lateness >= Duration::zero() && lateness < Duration::seconds(2),
         "{lateness}"
     );
-    // Delivered once more (at least once): still one post on the network.
-    let again = publisher
-        .invoke(&sqs_event(&queue, &messages))
-        .await
-        .expect("sender");
-    assert_eq!(again["outcomes"], json!(["skipped", "skipped"]), "{again}");
+    // Handed over once more (Express runs at least once): still one post on the network.
+    for payload in &payloads {
+        let again = publisher.invoke(payload).await.expect("sender");
+        assert_eq!(again["outcomes"], json!(["skipped"]), "{again}");
+    }
     let outbox = call(
         &intake,
         "GET",
@@ -218,7 +173,7 @@ async fn due_minutes_get_one_time_schedules_and_each_target_is_sent_at_its_secon
         "{outbox:?}"
     );
 
-    // A post cancelled after its send was queued: the message arrives, nothing goes out.
+    // A post cancelled after its send was handed over: the invocation comes, nothing goes out.
     let due = Utc::now() + Duration::seconds(3);
     let cancelled = post("never mind", due).await;
     let gone = call(
@@ -230,13 +185,9 @@ async fn due_minutes_get_one_time_schedules_and_each_target_is_sent_at_its_secon
     )
     .await;
     assert!(gone.0 == 204 || gone.0 == 200, "{gone:?}");
-    let got = receive(&cloud, 1, std::time::Duration::from_secs(15)).await;
+    let got = handed(&cloud, 1, std::time::Duration::from_secs(15)).await;
     assert_eq!(got.len(), 1);
-    let messages: Vec<_> = got.into_iter().map(|(_, m)| m).collect();
-    let answer = publisher
-        .invoke(&sqs_event(&queue, &messages))
-        .await
-        .expect("sender");
+    let answer = publisher.invoke(&got[0].payload).await.expect("sender");
     assert_eq!(answer["outcomes"], json!(["skipped"]), "{answer}");
     let outbox = call(
         &intake,
@@ -253,7 +204,7 @@ async fn due_minutes_get_one_time_schedules_and_each_target_is_sent_at_its_secon
     );
 
     // The hourly sweep: the two far posts' minute is ensured again (it is there: harmless),
-    // nothing is queued before its time.
+    // nothing is handed over before its time.
     let swept = publisher
         .invoke(&json!({"sweep": true}))
         .await

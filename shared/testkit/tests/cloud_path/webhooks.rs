@@ -1,14 +1,14 @@
 //! The webhook function's release binary against moto: a herald event from the bus (matched by
 //! the template's rule) is delivered signed to a loopback receiver and refused; its 5 s retry
-//! waits in the send queue (every job's delayed queue) until its second (SQS's DelaySeconds)
-//! and is attempted, with the same id, when the queue hands it to its consumer, the publisher
-//! binary; a retry 30 minutes out gets the webhook job's one-time schedule for its minute
-//! instead (moto keeps schedules but never fires them: the test drives the run with the
-//! schedule's own input); a redelivery by hand goes through the queue at once. Nothing runs
+//! waits in the send state machine (every job's delayed hand-off, run by moto's interpreter)
+//! until its second and is attempted, with the same id, when the state machine invokes its
+//! sender, the publisher binary; a retry 30 minutes out gets the webhook job's one-time
+//! schedule for its minute instead (moto keeps schedules but never fires them: the test drives
+//! the run with the schedule's own input); a redelivery by hand is handed over at once. Nothing runs
 //! unless something is due; a repeated event makes nothing new.
 
 use crate::cloud::Cloud;
-use crate::events::{api_event, schedule_event, sqs_event};
+use crate::events::{api_event, schedule_event};
 use crate::{READY_WITHIN, template};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
@@ -20,7 +20,7 @@ use std::time::Duration;
 
 type Got = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
 
-/// How long the second refusal asks Herald to wait (`Retry-After`): beyond the queue's 15
+/// How long the second refusal asks Herald to wait (`Retry-After`): beyond the hand-off's 3
 /// minutes, so the retry gets a schedule.
 const RETRY_AFTER_SECS: i64 = 1800;
 
@@ -73,38 +73,18 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Receives from the send queue until a message came (or `within` passed), with the time
-/// it became receivable.
+/// The state machine's next invocation (or None once `within` passed): its time and payload,
+/// the publisher's as the template's definition names it.
 async fn receive(
     cloud: &Cloud,
-    within: std::time::Duration,
-) -> Option<(chrono::DateTime<chrono::Utc>, aws_sdk_sqs::types::Message)> {
-    let deadline = std::time::Instant::now() + within;
-    while std::time::Instant::now() < deadline {
-        let out = cloud
-            .sqs
-            .receive_message()
-            .queue_url(&cloud.send_queue)
-            .max_number_of_messages(1)
-            .wait_time_seconds(0)
-            .send()
-            .await
-            .expect("receive");
-        let now = chrono::Utc::now();
-        if let Some(m) = out.messages.unwrap_or_default().into_iter().next() {
-            cloud
-                .sqs
-                .delete_message()
-                .queue_url(&cloud.send_queue)
-                .receipt_handle(m.receipt_handle().unwrap_or_default())
-                .send()
-                .await
-                .expect("delete");
-            return Some((now, m));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    None
+    within: Duration,
+) -> Option<(chrono::DateTime<chrono::Utc>, Value)> {
+    let got = cloud.handed_over(1, within).await;
+    assert!(got.len() <= 1, "{got:?}");
+    got.into_iter().next().map(|h| {
+        assert_eq!(h.function, cloud.publisher_arn(), "{h:?}");
+        (h.at, h.payload)
+    })
 }
 
 /// The attempts listed for the endpoint.
@@ -184,15 +164,15 @@ async fn the_webhook_function_delivers_a_bus_event_signed_and_is_woken_for_each_
         (Some(0), Some(0))
     );
 
-    // The 5 s retry (with jitter) waits in the send queue until its second.
+    // The 5 s retry (with jitter) waits in the state machine until its second.
     let early = receive(&cloud, Duration::from_millis(300)).await;
     assert!(
         early.is_none() && chrono::Utc::now() < retry_due,
         "handed over before its delay: {early:?}"
     );
-    let (at, message) = receive(&cloud, Duration::from_secs(20))
+    let (at, payload) = receive(&cloud, Duration::from_secs(20))
         .await
-        .expect("the retry's message");
+        .expect("the retry's invocation");
     let late = at - retry_due;
     eprintln!(
         "webhook retry handed over {} ms after its due time",
@@ -202,22 +182,13 @@ async fn the_webhook_function_delivers_a_bus_event_signed_and_is_woken_for_each_
         late >= chrono::Duration::milliseconds(-20) && late < chrono::Duration::milliseconds(1500),
         "received at {at}, due {retry_due}"
     );
-    // Handed to the queue's consumer as its trigger would: the second attempt, refused with
-    // a Retry-After beyond the queue's 15 minutes.
-    let queue = cloud.send_queue.rsplit('/').next().unwrap().to_owned();
-    let batch = std::slice::from_ref(&message);
-    let retried = publisher
-        .invoke(&sqs_event(&queue, batch))
-        .await
-        .expect("retry");
+    // Handed to the sender as the state machine's task would: the second attempt, refused
+    // with a Retry-After beyond the hand-off's 3 minutes.
+    let retried = publisher.invoke(&payload).await.expect("retry");
     assert_eq!(retried["webhook_attempts"], 1, "{retried}");
     assert_eq!(retried["outcomes"], json!([]), "{retried}");
-    assert_eq!(retried["batchItemFailures"], json!([]), "{retried}");
-    // Delivered again (at least once): the delivery is not due, nothing is sent.
-    let twice = publisher
-        .invoke(&sqs_event(&queue, batch))
-        .await
-        .expect("retry");
+    // Handed over again (Express runs at least once): the delivery is not due, nothing is sent.
+    let twice = publisher.invoke(&payload).await.expect("retry");
     assert_eq!(twice["webhook_attempts"], 0, "{twice}");
     assert_eq!(got.lock().unwrap().len(), 2);
 
@@ -266,7 +237,8 @@ async fn the_webhook_function_delivers_a_bus_event_signed_and_is_woken_for_each_
     }
     assert_eq!(got.lock().unwrap().len(), 2, "nothing sent before its time");
 
-    // Sent again by hand: intake queues it at once, and the queue's message delivers it.
+    // Sent again by hand: intake hands it over at once, and the state machine's invocation
+    // delivers it.
     let delivery = second[1]["id"].as_str().unwrap().to_owned();
     let redeliver = call(
         &intake,
@@ -277,13 +249,10 @@ async fn the_webhook_function_delivers_a_bus_event_signed_and_is_woken_for_each_
     )
     .await;
     assert_eq!(redeliver.0, 202, "{redeliver:?}");
-    let (_, message) = receive(&cloud, Duration::from_secs(10))
+    let (_, payload) = receive(&cloud, Duration::from_secs(10))
         .await
-        .expect("the redelivery's message");
-    let sent = publisher
-        .invoke(&sqs_event(&queue, std::slice::from_ref(&message)))
-        .await
-        .expect("redelivery");
+        .expect("the redelivery's invocation");
+    let sent = publisher.invoke(&payload).await.expect("redelivery");
     assert_eq!(sent["webhook_attempts"], 1, "{sent}");
     // Each attempt told to CloudWatch by the function that made it.
     let delivered = crate::emf::values(&publisher, "WebhookDeliveriesSucceeded", 1).await;
