@@ -112,16 +112,44 @@ fn from_lambda_environment(
 /// connector, parsing the root certificates again, on its first call, and keeps its own pool.
 fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
-        let mut connector = aws_smithy_http_client::ConnectorBuilder::default()
-            .tls_provider(Provider::Rustls(CryptoMode::AwsLc));
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            connector.set_sleep_impl(components.sleep_impl());
-        }
-        connector.set_proxy_config(Some(aws_smithy_http_client::proxy::ProxyConfig::from_env()));
-        connector.build()
-    })
+    let client =
+        aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+            let mut connector = aws_smithy_http_client::ConnectorBuilder::default()
+                .tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+            connector.set_connector_settings(settings.cloned());
+            if let Some(components) = components {
+                connector.set_sleep_impl(components.sleep_impl());
+            }
+            connector
+                .set_proxy_config(Some(aws_smithy_http_client::proxy::ProxyConfig::from_env()));
+            connector.build()
+        });
+    aws_sdk_dynamodb::config::SharedHttpClient::new(ConnectsOnFirstUse(client))
+}
+
+/// The shared client, without building its connector when an AWS client is made: the SDK's
+/// client builds it then (in `validate_base_client_config`) to load the system's root
+/// certificates early, which is 8 ms of the first client of a process here (some 150
+/// certificate files read and parsed), on the path to the first poll of Lambda's Runtime API.
+/// Built on its first request instead: the SSM read that starts at init (startup.rs), on the
+/// other core, and once for the process (the roots are kept, the connector is cached).
+#[derive(Debug)]
+struct ConnectsOnFirstUse(aws_sdk_dynamodb::config::SharedHttpClient);
+
+impl aws_smithy_runtime_api::client::http::HttpClient for ConnectsOnFirstUse {
+    fn http_connector(
+        &self,
+        settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(
+        &self,
+    ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 #[cfg(test)]
@@ -172,7 +200,10 @@ mod tests {
         assert_eq!(creds.session_token(), Some("token"));
         let retry = sdk.retry_config().expect("retries");
         assert_eq!(retry.max_attempts(), 3);
-        assert!(sdk.sleep_impl().is_some(), "retries and timeouts need a sleep");
+        assert!(
+            sdk.sleep_impl().is_some(),
+            "retries and timeouts need a sleep"
+        );
         assert!(sdk.http_client().is_some());
     }
 
@@ -180,7 +211,10 @@ mod tests {
     fn anything_the_loader_would_read_beyond_lambdas_variables_means_the_loader() {
         for extra in [
             ("AWS_PROFILE", "dev"),
-            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1/creds"),
+            (
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                "http://127.0.0.1/creds",
+            ),
             ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"),
             ("AWS_MAX_ATTEMPTS", "10"),
             ("AWS_USE_FIPS_ENDPOINT", "true"),

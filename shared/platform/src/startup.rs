@@ -51,15 +51,22 @@ impl Pending {
             work: Box::new(move || Box::pin(work())),
         });
         let early = task.clone();
-        tokio::spawn(async move {
-            match early.attempt().await {
-                Ok(()) => crate::telemetry::init_step(early.what),
-                Err(e) => tracing::warn!(
-                    error = %e,
-                    "{} failed while starting; the first invocation tries again",
-                    early.what
-                ),
-            }
+        // On a thread of the blocking pool, not a worker: the first request of a process builds
+        // its TLS connector, loading the system's root certificates (milliseconds of CPU, and
+        // a second read waits for the first), and a worker held by that cannot drive the I/O
+        // of the Runtime API's first poll.
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            runtime.block_on(async move {
+                match early.attempt().await {
+                    Ok(()) => crate::telemetry::init_step(early.what),
+                    Err(e) => tracing::warn!(
+                        error = %e,
+                        "{} failed while starting; the first invocation tries again",
+                        early.what
+                    ),
+                }
+            })
         });
         Pending { tasks: vec![task] }
     }
